@@ -1,0 +1,1 @@
+"""Generated code for the sessiond.v1 API."""

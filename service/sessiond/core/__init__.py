@@ -1,0 +1,1 @@
+"""Domain logic: sessions, runs, event feeds. No gRPC or SQL here."""

@@ -1,0 +1,83 @@
+"""Records <-> JSON-ready dicts, for event payloads and stored JSON columns."""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import asdict
+from typing import Any
+
+from sessiond.core.models import (
+    Attachment,
+    Message,
+    PluginEntry,
+    QueueMode,
+    Role,
+    Run,
+    RunStatus,
+    SendPolicy,
+    Session,
+    SessionStatus,
+    Usage,
+)
+
+
+def usage_from_dict(data: dict[str, Any] | None) -> Usage:
+    return Usage(**data) if data else Usage()
+
+
+def session_to_dict(session: Session) -> dict[str, Any]:
+    data = asdict(session)
+    data["plugin_state"] = [asdict(entry) for entry in session.plugin_state]
+    return data
+
+
+def session_from_dict(data: dict[str, Any]) -> Session:
+    fields = dict(data)
+    fields["usage"] = usage_from_dict(fields.get("usage"))
+    fields["send_policy"] = SendPolicy(fields.get("send_policy", SendPolicy.ALLOW))
+    fields["queue_mode"] = QueueMode(fields.get("queue_mode", QueueMode.ENQUEUE))
+    fields["status"] = SessionStatus(fields.get("status", SessionStatus.IDLE))
+    fields["plugin_state"] = tuple(PluginEntry(**e) for e in fields.get("plugin_state", ()))
+    return Session(**fields)
+
+
+def attachment_to_dict(attachment: Attachment) -> dict[str, Any]:
+    return {
+        "mime_type": attachment.mime_type,
+        "data": base64.b64encode(attachment.data).decode("ascii"),
+        "file_name": attachment.file_name,
+    }
+
+
+def attachment_from_dict(data: dict[str, Any]) -> Attachment:
+    return Attachment(
+        mime_type=data["mime_type"],
+        data=base64.b64decode(data["data"]),
+        file_name=data.get("file_name", ""),
+    )
+
+
+def message_to_dict(message: Message) -> dict[str, Any]:
+    data = asdict(message)
+    data["attachments"] = [attachment_to_dict(a) for a in message.attachments]
+    return data
+
+
+def message_from_dict(data: dict[str, Any]) -> Message:
+    fields = dict(data)
+    fields["role"] = Role(fields["role"])
+    usage = fields.get("usage")
+    fields["usage"] = usage_from_dict(usage) if usage else None
+    fields["attachments"] = tuple(attachment_from_dict(a) for a in fields.get("attachments", ()))
+    return Message(**fields)
+
+
+def run_to_dict(run: Run) -> dict[str, Any]:
+    return asdict(run)
+
+
+def run_from_dict(data: dict[str, Any]) -> Run:
+    fields = dict(data)
+    fields["status"] = RunStatus(fields["status"])
+    fields["usage"] = usage_from_dict(fields.get("usage"))
+    return Run(**fields)

@@ -1,0 +1,161 @@
+"""Domain errors. The api layer maps each class to a gRPC status in one table."""
+
+from __future__ import annotations
+
+
+class SessiondError(Exception):
+    """Base of every error a client may see. `reason` is UPPER_SNAKE, domain `sessiond`."""
+
+    reason = "INTERNAL"
+
+    def __init__(self, message: str, *, metadata: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.metadata = dict(metadata or {})
+
+
+class InvalidArgument(SessiondError):
+    """A request field is malformed. `field` names it (dotted path)."""
+
+    reason = "INVALID_ARGUMENT"
+
+    def __init__(self, field: str, message: str, *, reason: str | None = None) -> None:
+        super().__init__(message, metadata={"field": field})
+        self.field = field
+        if reason is not None:
+            self.reason = reason
+
+
+class UnknownAgent(InvalidArgument):
+    def __init__(self, agent_id: str, field: str = "agent_id") -> None:
+        super().__init__(field, f"unknown agent: {agent_id}", reason="UNKNOWN_AGENT")
+
+
+class NotFound(SessiondError):
+    reason = "NOT_FOUND"
+
+
+class SessionNotFound(NotFound):
+    reason = "SESSION_NOT_FOUND"
+
+    def __init__(self, key: str, *, what: str = "session") -> None:
+        super().__init__(f"{what} not found: {key}", metadata={"key": key})
+
+
+class TranscriptNotFound(NotFound):
+    reason = "TRANSCRIPT_NOT_FOUND"
+
+    def __init__(self, session_id: str) -> None:
+        super().__init__(f"transcript not found: {session_id}", metadata={"session_id": session_id})
+
+
+class RunNotFound(NotFound):
+    reason = "RUN_NOT_FOUND"
+
+    def __init__(self, run_id: str) -> None:
+        super().__init__(f"run not found: {run_id}", metadata={"run_id": run_id})
+
+
+class CheckpointNotFound(NotFound):
+    reason = "CHECKPOINT_NOT_FOUND"
+
+    def __init__(self, checkpoint_id: str) -> None:
+        super().__init__(
+            f"checkpoint not found: {checkpoint_id}",
+            metadata={"checkpoint_id": checkpoint_id},
+        )
+
+
+class AlreadyExists(SessiondError):
+    reason = "ALREADY_EXISTS"
+
+
+class LabelInUse(AlreadyExists):
+    reason = "LABEL_IN_USE"
+
+    def __init__(self, label: str) -> None:
+        super().__init__("label already in use", metadata={"label": label})
+
+
+class IdempotencyConflict(AlreadyExists):
+    reason = "IDEMPOTENCY_CONFLICT"
+
+
+class FailedPrecondition(SessiondError):
+    reason = "FAILED_PRECONDITION"
+
+
+class MainSessionProtected(FailedPrecondition):
+    reason = "MAIN_SESSION_PROTECTED"
+
+    def __init__(self, key: str) -> None:
+        super().__init__(f"cannot delete the main session ({key})", metadata={"key": key})
+
+
+class LabelAmbiguous(FailedPrecondition):
+    reason = "LABEL_AMBIGUOUS"
+
+    def __init__(self, label: str, keys: list[str]) -> None:
+        super().__init__(
+            f"label {label!r} matches several sessions; pass agent_id",
+            metadata={"label": label, "keys": ",".join(keys)},
+        )
+
+
+class SessionBusy(FailedPrecondition):
+    reason = "SESSION_BUSY"
+
+    def __init__(self, key: str, active_run_id: str) -> None:
+        super().__init__(
+            f"session {key} has an active run", metadata={"active_run_id": active_run_id}
+        )
+
+
+class Aborted(SessiondError):
+    """A concurrency check failed; the client may re-read and retry."""
+
+    reason = "ABORTED"
+
+
+class EtagMismatch(Aborted):
+    reason = "ETAG_MISMATCH"
+
+    def __init__(self, key: str, current_etag: str) -> None:
+        super().__init__(
+            f"etag does not match the current version of {key}",
+            metadata={"key": key, "etag": current_etag},
+        )
+
+
+class PermissionDenied(SessiondError):
+    reason = "PERMISSION_DENIED"
+
+
+class SendDenied(PermissionDenied):
+    reason = "SEND_DENIED"
+
+
+class OutOfRange(SessiondError):
+    reason = "OUT_OF_RANGE"
+
+
+class CursorExpired(OutOfRange):
+    reason = "CURSOR_EXPIRED"
+
+    def __init__(self, after_cursor: int, oldest_cursor: int) -> None:
+        super().__init__(
+            f"cursor {after_cursor} is older than the oldest retained event {oldest_cursor}",
+            metadata={"oldest_cursor": str(oldest_cursor)},
+        )
+
+
+class Unimplemented(SessiondError):
+    reason = "UNIMPLEMENTED"
+
+
+class Unavailable(SessiondError):
+    reason = "UNAVAILABLE"
+
+
+class ResourceExhausted(SessiondError):
+    reason = "RESOURCE_EXHAUSTED"

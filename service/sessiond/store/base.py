@@ -1,0 +1,149 @@
+"""The Store contract.
+
+A store runs short synchronous transaction functions off the event loop:
+
+* `write(fn)` runs `fn(tx)` on the single writer. Concurrent writes are grouped into one
+  commit; each function runs inside its own savepoint, so one that raises is rolled back
+  alone and its exception reaches only its caller. The awaitable resolves only after the
+  commit is durable: a caller never sees success for a write that was not committed. A
+  failed commit raises `Unavailable` for every function of the group.
+* `read(fn)` runs `fn(tx)` on a reader connection that sees the latest committed state.
+
+Functions must not block on anything but the database and must not await: they run in a
+worker thread. Records in and out are the frozen dataclasses of `sessiond.core.models`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar
+
+from sessiond.core.models import (
+    Archive,
+    Event,
+    EventKind,
+    Message,
+    Run,
+    RunStatus,
+    Session,
+    SessionEventReason,
+    Transcript,
+)
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class SessionQuery:
+    """Filters of ListSessions. Empty strings and zero mean "any"."""
+
+    agent_id: str = ""
+    label_contains: str = ""
+    parent_session_key: str = ""
+    active_only: bool = False
+    updated_after: int = 0
+
+
+class ReadTx(Protocol):
+    def get_session(self, key: str) -> Session | None: ...
+
+    def find_sessions_by_label(self, label: str, agent_id: str) -> list[Session]:
+        """Sessions with exactly this label; `agent_id=""` searches every agent."""
+        ...
+
+    def list_sessions(
+        self, query: SessionQuery, limit: int, after: tuple[int, str] | None
+    ) -> list[Session]:
+        """Newest first by (updated_at, key); `after` is the last row of the previous page."""
+        ...
+
+    def get_transcript(self, session_id: str) -> Transcript | None: ...
+
+    def list_messages(
+        self,
+        session_id: str,
+        *,
+        limit: int,
+        before_seq: int = 0,
+        after_seq: int = 0,
+        include_silent: bool = False,
+        newest_first: bool = False,
+    ) -> list[Message]:
+        """Entries with after_seq < seq < before_seq (0 = unbounded) in seq order."""
+        ...
+
+    def list_archives(
+        self, session_key: str, limit: int, after: tuple[int, str] | None
+    ) -> list[Archive]:
+        """Archived transcripts newest first; `session_key=""` lists every key."""
+        ...
+
+    def events_after(self, session_key: str, after_cursor: int, limit: int) -> list[Event]: ...
+
+    def feed_after(self, after_global_seq: int, limit: int) -> list[Event]:
+        """Events of every session in global order (contiguous `global_seq`)."""
+        ...
+
+    def oldest_cursor(self, session_key: str) -> int:
+        """Cursor of the oldest retained event of a key; 0 when none is retained."""
+        ...
+
+    def head_cursor(self, session_key: str) -> int: ...
+
+    def head_global_seq(self) -> int: ...
+
+    def get_run(self, run_id: str) -> Run | None: ...
+
+    def list_runs(
+        self, session_key: str, status: RunStatus | None, limit: int, offset: int
+    ) -> list[Run]: ...
+
+
+class WriteTx(ReadTx, Protocol):
+    def insert_session(self, session: Session) -> None:
+        """Adds a session and its (empty) current transcript. Label clashes raise LabelInUse."""
+        ...
+
+    def update_session(self, session: Session) -> None:
+        """Replaces the stored session with the same key (and registers a new transcript id)."""
+        ...
+
+    def delete_session(self, key: str) -> None: ...
+
+    def append_message(self, message: Message) -> Message:
+        """Appends to `message.session_id`; assigns the next seq and returns the stored row."""
+        ...
+
+    def archive_transcript(self, session_id: str, reason: str, archived_at: int) -> None: ...
+
+    def append_event(
+        self,
+        session_key: str,
+        kind: EventKind,
+        ts: int,
+        *,
+        run_id: str = "",
+        reason: SessionEventReason | None = None,
+        payload: dict[str, Any] | None = None,
+    ) -> Event:
+        """Appends to the cursor log; assigns the key's next cursor and the global order."""
+        ...
+
+    def insert_run(self, run: Run) -> None: ...
+
+    def update_run(self, run: Run) -> None: ...
+
+
+class Store(Protocol):
+    async def open(self) -> None:
+        """Creates or migrates the schema and starts the workers."""
+        ...
+
+    async def close(self) -> None:
+        """Finishes queued writes, then stops the workers."""
+        ...
+
+    async def read(self, fn: Callable[[ReadTx], T]) -> T: ...
+
+    async def write(self, fn: Callable[[WriteTx], T]) -> T: ...

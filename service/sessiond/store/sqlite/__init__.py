@@ -1,0 +1,5 @@
+"""The embedded SQLite store (default)."""
+
+from sessiond.store.sqlite.store import SqliteStore
+
+__all__ = ["SqliteStore"]

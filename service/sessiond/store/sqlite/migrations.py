@@ -1,0 +1,116 @@
+"""Versioned schema migrations, applied in order and recorded in `_migrations`."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import sqlite_utils
+
+MIGRATIONS: list[tuple[str, str]] = [
+    (
+        "0001_initial",
+        """
+        CREATE TABLE transcripts (
+            session_id TEXT PRIMARY KEY,
+            session_key TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            archived_at INTEGER,
+            archive_reason TEXT,
+            message_count INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE INDEX transcripts_archived ON transcripts (archived_at DESC, session_id DESC)
+            WHERE archived_at IS NOT NULL;
+        CREATE INDEX transcripts_key ON transcripts (session_key);
+
+        CREATE TABLE sessions (
+            key TEXT PRIMARY KEY,
+            session_id TEXT NOT NULL REFERENCES transcripts (session_id),
+            agent_id TEXT NOT NULL,
+            label TEXT NOT NULL DEFAULT '',
+            parent_session_key TEXT NOT NULL DEFAULT '',
+            active_run_id TEXT NOT NULL DEFAULT '',
+            updated_at INTEGER NOT NULL,
+            data TEXT NOT NULL
+        );
+        CREATE UNIQUE INDEX sessions_label ON sessions (agent_id, label) WHERE label != '';
+        CREATE INDEX sessions_updated ON sessions (updated_at DESC, key DESC);
+        CREATE INDEX sessions_session_id ON sessions (session_id);
+
+        CREATE TABLE messages (
+            session_id TEXT NOT NULL REFERENCES transcripts (session_id) ON DELETE CASCADE,
+            seq INTEGER NOT NULL,
+            role TEXT NOT NULL,
+            silent INTEGER NOT NULL DEFAULT 0,
+            created_at INTEGER NOT NULL,
+            data TEXT NOT NULL,
+            PRIMARY KEY (session_id, seq)
+        ) WITHOUT ROWID;
+
+        CREATE TABLE runs (
+            run_id TEXT PRIMARY KEY,
+            session_key TEXT NOT NULL,
+            status TEXT NOT NULL,
+            idempotency_key TEXT NOT NULL DEFAULT '',
+            created_at INTEGER NOT NULL,
+            data TEXT NOT NULL
+        );
+        CREATE UNIQUE INDEX runs_idempotency ON runs (session_key, idempotency_key)
+            WHERE idempotency_key != '';
+        CREATE INDEX runs_session ON runs (session_key, created_at DESC);
+        CREATE INDEX runs_open ON runs (status) WHERE status IN ('queued', 'running');
+
+        CREATE TABLE event_heads (
+            session_key TEXT PRIMARY KEY,
+            last_cursor INTEGER NOT NULL
+        ) WITHOUT ROWID;
+
+        CREATE TABLE events (
+            global_seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            session_key TEXT NOT NULL,
+            cursor INTEGER NOT NULL,
+            kind TEXT NOT NULL,
+            run_id TEXT NOT NULL DEFAULT '',
+            reason TEXT,
+            ts INTEGER NOT NULL,
+            payload TEXT NOT NULL,
+            UNIQUE (session_key, cursor)
+        );
+
+        CREATE TABLE checkpoints (
+            checkpoint_id TEXT PRIMARY KEY,
+            session_key TEXT NOT NULL,
+            session_id TEXT NOT NULL REFERENCES transcripts (session_id),
+            created_at INTEGER NOT NULL,
+            data TEXT NOT NULL
+        );
+        CREATE INDEX checkpoints_session ON checkpoints (session_key, created_at DESC);
+        """,
+    ),
+]
+
+
+def migrate(conn: sqlite3.Connection) -> list[str]:
+    """Applies pending migrations, each in its own transaction; returns the names applied."""
+    db = sqlite_utils.Database(conn)
+    db["_migrations"].create(  # type: ignore[union-attr]
+        {"name": str, "applied_at": str}, pk="name", if_not_exists=True
+    )
+    done = {row["name"] for row in db["_migrations"].rows}
+    applied: list[str] = []
+    for name, sql in MIGRATIONS:
+        if name in done:
+            continue
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in sql.split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+            conn.execute(
+                "INSERT INTO _migrations (name, applied_at) VALUES (?, datetime('now'))", (name,)
+            )
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        applied.append(name)
+    return applied

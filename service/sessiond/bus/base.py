@@ -1,0 +1,37 @@
+"""The EventBus contract: fan-out of live messages to subscribers of a topic.
+
+* `publish` never blocks on subscribers: it hands each message to every subscription's
+  bounded buffer and returns. Delivery is at-most-once and ordered per topic from one
+  publisher; the durable record is the store's cursor log, so a subscriber that missed
+  something re-reads the store by cursor.
+* A subscription whose buffer is full is *overflowed*: it receives nothing more and its
+  `get` raises `SubscriptionOverflow` once the buffered messages are consumed. The owner
+  decides what to do (catch up from the store, or end the client's stream).
+* `close` is idempotent and may be called from a `finally` of a cancelled task.
+
+Messages are transport-neutral domain objects (the NATS bus encodes them).
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+
+class SubscriptionOverflow(Exception):
+    """The subscriber fell too far behind; messages were dropped after this point."""
+
+
+class Subscription(Protocol):
+    async def get(self) -> object:
+        """The next message; raises SubscriptionOverflow after a dropped message."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class EventBus(Protocol):
+    async def publish(self, topic: str, message: object) -> None: ...
+
+    def subscribe(self, topic: str, max_pending: int = 1024) -> Subscription: ...
+
+    async def close(self) -> None: ...

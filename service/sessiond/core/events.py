@@ -1,0 +1,63 @@
+"""Committing changes together with their cursor-log events, then publishing them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+from sessiond.bus.base import EventBus
+from sessiond.core import codec
+from sessiond.core.models import Event, EventKind, Session, SessionEventReason
+from sessiond.store.base import Store, WriteTx
+
+T = TypeVar("T")
+
+FEED_TOPIC = "feed"
+
+
+def chat_topic(session_key: str) -> str:
+    return f"chat:{session_key}"
+
+
+class EventLog:
+    """Runs a write that appends events, and publishes those events once committed."""
+
+    def __init__(self, store: Store, bus: EventBus) -> None:
+        self.store = store
+        self.bus = bus
+
+    async def commit(self, fn: Callable[[WriteTx, list[Event]], T]) -> T:
+        def run(tx: WriteTx) -> tuple[T, list[Event]]:
+            events: list[Event] = []
+            return fn(tx, events), events
+
+        result, events = await self.store.write(run)
+        await self.publish(events)
+        return result
+
+    async def publish(self, events: list[Event]) -> None:
+        for event in events:
+            await self.bus.publish(chat_topic(event.session_key), event)
+            await self.bus.publish(FEED_TOPIC, event)
+
+
+def session_changed(
+    tx: WriteTx,
+    events: list[Event],
+    session: Session,
+    reason: SessionEventReason,
+    ts: int,
+    *,
+    run_id: str = "",
+) -> Event:
+    """Appends the durable `session_changed` event (also the WatchSessions entry)."""
+    event = tx.append_event(
+        session.key,
+        EventKind.SESSION_CHANGED,
+        ts,
+        run_id=run_id,
+        reason=reason,
+        payload={"session": codec.session_to_dict(session)},
+    )
+    events.append(event)
+    return event

@@ -1,0 +1,198 @@
+"""Read paths: listing, resolving, transcripts, previews, archives."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from sessiond.core.errors import (
+    InvalidArgument,
+    LabelAmbiguous,
+    SessionNotFound,
+    TranscriptNotFound,
+)
+from sessiond.core.models import Archive, Message, Session, Transcript
+from sessiond.core.paging import decode_token, encode_token, page_size
+from sessiond.core.rules import SessionRules
+from sessiond.store.base import ReadTx, SessionQuery, Store
+
+MAX_PREVIEW_KEYS = 64
+
+
+@dataclass(frozen=True, slots=True)
+class MessagePage:
+    messages: list[Message]
+    next_page_token: str
+    transcript: Transcript
+
+
+@dataclass(frozen=True, slots=True)
+class Preview:
+    key: str
+    status: str  # ok | empty | missing | error
+    items: list[Message]
+
+
+class SessionQueries:
+    def __init__(self, store: Store, rules: SessionRules) -> None:
+        self.store = store
+        self.rules = rules
+
+    async def list_sessions(
+        self, query: SessionQuery, size: int, token: str
+    ) -> tuple[list[Session], str]:
+        limit = page_size(size, default=50, maximum=500)
+        after = None
+        if token:
+            state = decode_token(token, "sessions")
+            after = (int(state["u"]), str(state["key"]))
+        rows = await self.store.read(lambda tx: tx.list_sessions(query, limit + 1, after))
+        page = rows[:limit]
+        more = len(rows) > limit
+        next_token = (
+            encode_token("sessions", u=page[-1].updated_at, key=page[-1].key) if more else ""
+        )
+        return page, next_token
+
+    async def resolve(
+        self, raw_key: str, session_id: str, label: str, agent_id: str
+    ) -> tuple[str, Session | None]:
+        given = [
+            name
+            for name, v in (("key", raw_key), ("session_id", session_id), ("label", label))
+            if v.strip()
+        ]
+        if len(given) != 1:
+            raise InvalidArgument("key", "set exactly one of key, session_id or label")
+        if raw_key.strip():
+            key = self.rules.key(raw_key)
+            session = await self.store.read(lambda tx: tx.get_session(key))
+            return key, _found(session, key)
+        if session_id.strip():
+            return await self._resolve_session_id(session_id.strip())
+        agent = self.rules.agent(agent_id)[0] if agent_id.strip() else ""
+        wanted = label.strip()
+        matches = await self.store.read(lambda tx: tx.find_sessions_by_label(wanted, agent))
+        if not matches:
+            raise SessionNotFound(wanted, what="session with label")
+        if len(matches) > 1:
+            raise LabelAmbiguous(wanted, [s.key for s in matches])
+        return matches[0].key, matches[0]
+
+    async def _resolve_session_id(self, session_id: str) -> tuple[str, Session | None]:
+        def read(tx: ReadTx) -> tuple[Transcript | None, Session | None]:
+            transcript = tx.get_transcript(session_id)
+            if transcript is None:
+                return None, None
+            return transcript, tx.get_session(transcript.session_key)
+
+        transcript, session = await self.store.read(read)
+        if transcript is None:
+            raise SessionNotFound(session_id, what="session with id")
+        return transcript.session_key, session
+
+    async def messages(
+        self,
+        raw_key: str,
+        session_id: str,
+        *,
+        size: int,
+        token: str,
+        before_seq: int,
+        after_seq: int,
+        include_silent: bool,
+    ) -> MessagePage:
+        limit = page_size(size, default=200, maximum=1000)
+        if before_seq < 0 or after_seq < 0:
+            raise InvalidArgument(
+                "before_seq" if before_seq < 0 else "after_seq", "must not be negative"
+            )
+        if token:
+            state = decode_token(token, "messages")
+            before_seq, after_seq = int(state["b"]), int(state["a"])
+            session_id, raw_key = str(state["sid"]), ""
+        transcript = await self._transcript(raw_key, session_id)
+        forward = bool(after_seq) and not before_seq
+
+        def read(tx: ReadTx) -> list[Message]:
+            return tx.list_messages(
+                transcript.session_id,
+                limit=limit + 1,
+                before_seq=before_seq,
+                after_seq=after_seq,
+                include_silent=include_silent,
+                newest_first=not forward,
+            )
+
+        rows = await self.store.read(read)
+        more, rows = len(rows) > limit, rows[:limit]
+        rows.sort(key=lambda m: m.seq)
+        next_token = ""
+        if more and rows:
+            bounds = {"a": rows[-1].seq, "b": 0} if forward else {"a": after_seq, "b": rows[0].seq}
+            next_token = encode_token("messages", sid=transcript.session_id, **bounds)
+        return MessagePage(rows, next_token, transcript)
+
+    async def _transcript(self, raw_key: str, session_id: str) -> Transcript:
+        if session_id.strip():
+            sid = session_id.strip()
+            found = await self.store.read(lambda tx: tx.get_transcript(sid))
+            if found is None:
+                raise TranscriptNotFound(sid)
+            return found
+        if not raw_key.strip():
+            raise InvalidArgument("key", "key required (or session_id)")
+        key = self.rules.key(raw_key)
+        session = _found(await self.store.read(lambda tx: tx.get_session(key)), key)
+        return Transcript(session.session_id, key, archived=False)
+
+    async def preview(self, raw_keys: list[str], limit: int, max_chars: int) -> list[Preview]:
+        per_key = max(1, limit) if limit else 12
+        chars = max(20, max_chars) if max_chars else 240
+        keys = [k for k in raw_keys if k.strip()][:MAX_PREVIEW_KEYS]
+        return [await self._preview_one(raw, per_key, chars) for raw in keys]
+
+    async def _preview_one(self, raw_key: str, limit: int, max_chars: int) -> Preview:
+        try:
+            key = self.rules.key(raw_key)
+        except InvalidArgument:
+            return Preview(raw_key, "error", [])
+
+        def read(tx: ReadTx) -> list[Message] | None:
+            session = tx.get_session(key)
+            if session is None:
+                return None
+            return tx.list_messages(session.session_id, limit=limit, newest_first=True)
+
+        rows = await self.store.read(read)
+        if rows is None:
+            return Preview(key, "missing", [])
+        items = [_clip(m, max_chars) for m in reversed(rows)]
+        return Preview(key, "ok" if items else "empty", items)
+
+    async def archives(self, raw_key: str, size: int, token: str) -> tuple[list[Archive], str]:
+        limit = page_size(size, default=50, maximum=500)
+        key = self.rules.key(raw_key) if raw_key.strip() else ""
+        after = None
+        if token:
+            state = decode_token(token, "archives")
+            after = (int(state["t"]), str(state["sid"]))
+        rows = await self.store.read(lambda tx: tx.list_archives(key, limit + 1, after))
+        page = rows[:limit]
+        more = len(rows) > limit
+        next_token = (
+            encode_token("archives", t=page[-1].archived_at, sid=page[-1].session_id)
+            if more
+            else ""
+        )
+        return page, next_token
+
+
+def _found(session: Session | None, key: str) -> Session:
+    if session is None:
+        raise SessionNotFound(key)
+    return session
+
+
+def _clip(message: Message, max_chars: int) -> Message:
+    text = message.text if len(message.text) <= max_chars else message.text[: max_chars - 1] + "…"
+    return replace(message, text=text)

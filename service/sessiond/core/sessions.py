@@ -1,0 +1,263 @@
+"""Session lifecycle: create, update, reset, delete (each committed with its event)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from sessiond.core import codec, validation
+from sessiond.core.errors import (
+    EtagMismatch,
+    InvalidArgument,
+    MainSessionProtected,
+    SessionNotFound,
+)
+from sessiond.core.events import EventLog, session_changed
+from sessiond.core.keys import dashboard_key, key_agent, main_key
+from sessiond.core.models import (
+    Event,
+    EventKind,
+    Message,
+    QueueMode,
+    Role,
+    SendPolicy,
+    Session,
+    SessionEventReason,
+    SessionStatus,
+    Usage,
+    new_id,
+    now_ms,
+)
+from sessiond.core.rules import SessionRules
+from sessiond.store.base import WriteTx
+
+UPDATABLE_FIELDS = frozenset(
+    {
+        "label",
+        "display_name",
+        "model",
+        "thinking_level",
+        "verbose_level",
+        "reasoning_level",
+        "send_policy",
+        "queue_mode",
+        "metadata",
+    }
+)
+
+
+def new_etag() -> str:
+    return uuid.uuid4().hex[:16]
+
+
+@dataclass(frozen=True, slots=True)
+class NewSession:
+    """What CreateSession asks for, before validation."""
+
+    key: str = ""
+    agent_id: str = ""
+    label: str = ""
+    model: str = ""
+    display_name: str = ""
+    parent_session_key: str = ""
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+def require(session: Session | None, key: str) -> Session:
+    if session is None:
+        raise SessionNotFound(key)
+    return session
+
+
+class SessionManager:
+    def __init__(self, log: EventLog, rules: SessionRules) -> None:
+        self.log = log
+        self.rules = rules
+
+    async def get(self, raw_key: str) -> Session:
+        key = self.rules.key(raw_key)
+        return require(await self.log.store.read(lambda tx: tx.get_session(key)), key)
+
+    def _resolve_agent_and_key(self, spec: NewSession) -> tuple[str, str]:
+        # Only an empty key means "make one up"; a blank one is a mistake ("key required").
+        if spec.agent_id.strip():
+            agent_id, _ = self.rules.agent(spec.agent_id)
+            if not spec.key:
+                return agent_id, dashboard_key(agent_id)
+            return agent_id, self.rules.key_for_agent(spec.key, agent_id)
+        if not spec.key:
+            agent_id = self.rules.default_agent
+            return agent_id, dashboard_key(agent_id)
+        key = self.rules.key(spec.key)
+        agent_id, _ = self.rules.agent(key_agent(key) or self.rules.default_agent, "key")
+        return agent_id, key
+
+    def _build(self, spec: NewSession) -> Session:
+        agent_id, key = self._resolve_agent_and_key(spec)
+        _, agent = self.rules.agent(agent_id)
+        parent = (
+            self.rules.key(spec.parent_session_key, "parent_session_key")
+            if (spec.parent_session_key.strip())
+            else ""
+        )
+        ts = now_ms()
+        return Session(
+            key=key,
+            session_id=new_id(),
+            agent_id=agent_id,
+            created_at=ts,
+            updated_at=ts,
+            etag=new_etag(),
+            label=validation.label(spec.label),
+            display_name=validation.bounded_text(
+                spec.display_name, "display_name", validation.MAX_DISPLAY_NAME_CHARS
+            ),
+            model=validation.model(spec.model, agent.allowed_models),
+            model_provider=agent.model_provider,
+            parent_session_key=parent,
+            metadata=validation.metadata(spec.metadata),
+        )
+
+    async def create(self, spec: NewSession) -> tuple[Session, bool]:
+        """Creates the session; an existing key is returned unchanged with created=False."""
+        session = self._build(spec)
+
+        def write(tx: WriteTx, events: list[Event]) -> tuple[Session, bool]:
+            existing = tx.get_session(session.key)
+            if existing is not None:
+                return existing, False
+            if session.parent_session_key and tx.get_session(session.parent_session_key) is None:
+                raise SessionNotFound(session.parent_session_key, what="parent session")
+            tx.insert_session(session)
+            session_changed(tx, events, session, SessionEventReason.CREATE, session.created_at)
+            return session, True
+
+        return await self.log.commit(write)
+
+    async def ensure(self, raw_key: str) -> Session:
+        """The session for a key, created with defaults when missing (used by Send)."""
+        session, _ = await self.create(NewSession(key=raw_key))
+        return session
+
+    def _changes(self, values: dict[str, Any], agent_id: str) -> dict[str, Any]:
+        _, agent = self.rules.agent(agent_id)
+        checked: dict[str, Any] = {}
+        for name, value in values.items():
+            if name not in UPDATABLE_FIELDS:
+                raise InvalidArgument("update_mask", f"field {name!r} cannot be updated")
+            checked[name] = _check_field(name, value, agent.allowed_models)
+        return checked
+
+    async def update(self, raw_key: str, values: dict[str, Any], etag: str = "") -> Session:
+        key = self.rules.key(raw_key)
+
+        def write(tx: WriteTx, events: list[Event]) -> Session:
+            current = require(tx.get_session(key), key)
+            if etag and etag != current.etag:
+                raise EtagMismatch(key, current.etag)
+            changes = self._changes(values, current.agent_id)
+            updated = replace(current, **changes, updated_at=now_ms(), etag=new_etag())
+            tx.update_session(updated)
+            session_changed(tx, events, updated, SessionEventReason.UPDATE, updated.updated_at)
+            return updated
+
+        return await self.log.commit(write)
+
+    async def reset(self, raw_key: str, reason: str = "reset") -> tuple[Session, str]:
+        """New transcript, counters zeroed, settings kept; the old transcript is archived."""
+        key = self.rules.key(raw_key)
+
+        def write(tx: WriteTx, events: list[Event]) -> tuple[Session, str]:
+            current = require(tx.get_session(key), key)
+            ts = now_ms()
+            tx.archive_transcript(current.session_id, reason, ts)
+            fresh = replace(
+                current,
+                session_id=new_id(),
+                updated_at=ts,
+                etag=new_etag(),
+                status=SessionStatus.IDLE,
+                active_run_id="",
+                started_at=0,
+                ended_at=0,
+                runtime_ms=0,
+                aborted_last_run=False,
+                usage=Usage(),
+                message_count=0,
+                compaction_count=0,
+            )
+            tx.update_session(fresh)
+            session_changed(tx, events, fresh, SessionEventReason.RESET, ts)
+            return fresh, current.session_id
+
+        return await self.log.commit(write)
+
+    async def delete(
+        self, raw_key: str, *, archive: bool = True, allow_missing: bool = False
+    ) -> tuple[str, bool, str]:
+        """Removes the session; returns (key, deleted, transcript id)."""
+        key = self.rules.key(raw_key)
+        agent = key_agent(key)
+        if agent is not None and key == main_key(self.rules.default_agent):
+            raise MainSessionProtected(key)
+
+        def write(tx: WriteTx, events: list[Event]) -> tuple[str, bool, str]:
+            current = tx.get_session(key)
+            if current is None:
+                if allow_missing:
+                    return key, False, ""
+                raise SessionNotFound(key)
+            ts = now_ms()
+            if archive:
+                tx.archive_transcript(current.session_id, "delete", ts)
+            tx.delete_session(key)
+            session_changed(tx, events, current, SessionEventReason.DELETE, ts)
+            return key, True, current.session_id
+
+        return await self.log.commit(write)
+
+
+def _check_field(name: str, value: Any, allowed_models: tuple[str, ...]) -> Any:
+    if name == "label":
+        return validation.label(value)
+    if name == "display_name":
+        return validation.bounded_text(value, name, validation.MAX_DISPLAY_NAME_CHARS)
+    if name == "model":
+        return validation.model(value, allowed_models)
+    if name == "thinking_level":
+        return validation.level(value, name, validation.THINKING_LEVELS)
+    if name == "verbose_level":
+        return validation.level(value, name, validation.VERBOSE_LEVELS)
+    if name == "reasoning_level":
+        return validation.level(value, name, validation.REASONING_LEVELS)
+    if name == "send_policy":
+        return SendPolicy(value)
+    if name == "queue_mode":
+        return QueueMode(value)
+    return validation.metadata(value)
+
+
+async def inject_message(manager: SessionManager, raw_key: str, text: str, label: str) -> Message:
+    """Appends an assistant message without a run and emits its `final` event."""
+    key = manager.rules.key(raw_key, "session_key")
+    body = validation.message_text(text)
+    tag = validation.label(label)
+
+    def write(tx: WriteTx, events: list[Event]) -> Message:
+        session = require(tx.get_session(key), key)
+        ts = now_ms()
+        message = tx.append_message(
+            Message(
+                session.session_id, 0, Role.ASSISTANT, body, ts, label=tag, stop_reason="injected"
+            )
+        )
+        tx.update_session(replace(session, updated_at=ts, etag=new_etag()))
+        events.append(
+            tx.append_event(
+                key, EventKind.FINAL, ts, payload={"message": codec.message_to_dict(message)}
+            )
+        )
+        return message
+
+    return await manager.log.commit(write)

@@ -1,0 +1,1 @@
+"""gRPC transport: servicers, conversion, error mapping. Protobuf stops here."""

@@ -1,0 +1,217 @@
+"""Domain records <-> protobuf messages. The only place that knows both."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from google.protobuf import json_format, struct_pb2, timestamp_pb2
+from sessiond.core import codec
+from sessiond.core.models import (
+    Archive,
+    Event,
+    EventKind,
+    Message,
+    PluginEntry,
+    QueueMode,
+    Role,
+    Run,
+    RunStatus,
+    SendPolicy,
+    Session,
+    SessionEventReason,
+    SessionStatus,
+    Usage,
+)
+from sessiond.v1 import events_pb2, resources_pb2
+
+_SESSION_STATUS = {s: getattr(resources_pb2, f"SESSION_STATUS_{s.name}") for s in SessionStatus}
+_SEND_POLICY = {s: getattr(resources_pb2, f"SEND_POLICY_{s.name}") for s in SendPolicy}
+_QUEUE_MODE = {s: getattr(resources_pb2, f"QUEUE_MODE_{s.name}") for s in QueueMode}
+_ROLE = {r: getattr(resources_pb2, f"ROLE_{r.name}") for r in Role}
+_RUN_STATUS = {s: getattr(resources_pb2, f"RUN_STATUS_{s.name}") for s in RunStatus}
+_REASON = {r: getattr(events_pb2, f"SESSION_EVENT_REASON_{r.name}") for r in SessionEventReason}
+
+SEND_POLICY_FROM_PB = {v: k for k, v in _SEND_POLICY.items()}
+QUEUE_MODE_FROM_PB = {v: k for k, v in _QUEUE_MODE.items()}
+RUN_STATUS_FROM_PB = {v: k for k, v in _RUN_STATUS.items()}
+
+
+def timestamp(ms: int) -> timestamp_pb2.Timestamp | None:
+    if not ms:
+        return None
+    ts = timestamp_pb2.Timestamp()
+    ts.FromMilliseconds(ms)
+    return ts
+
+
+def ms_from_timestamp(ts: timestamp_pb2.Timestamp) -> int:
+    return int(ts.ToMilliseconds())
+
+
+def role_pb(role: Role) -> resources_pb2.Role.ValueType:
+    return resources_pb2.Role.Value(f"ROLE_{role.name}")
+
+
+def usage_pb(usage: Usage) -> resources_pb2.Usage:
+    return resources_pb2.Usage(
+        input_tokens=usage.input_tokens,
+        output_tokens=usage.output_tokens,
+        total_tokens=usage.total_tokens,
+        context_tokens=usage.context_tokens,
+        estimated_cost_usd=usage.estimated_cost_usd,
+    )
+
+
+def json_value(value: Any) -> struct_pb2.Value:
+    pb = struct_pb2.Value()
+    json_format.ParseDict(value, pb)
+    return pb
+
+
+def plugin_pb(entry: PluginEntry) -> resources_pb2.PluginState:
+    return resources_pb2.PluginState(
+        plugin_id=entry.plugin_id, namespace=entry.namespace, value=json_value(entry.value)
+    )
+
+
+def session_pb(session: Session) -> resources_pb2.Session:
+    return resources_pb2.Session(
+        key=session.key,
+        session_id=session.session_id,
+        agent_id=session.agent_id,
+        label=session.label,
+        display_name=session.display_name,
+        model=session.model,
+        model_provider=session.model_provider,
+        thinking_level=session.thinking_level,
+        verbose_level=session.verbose_level,
+        reasoning_level=session.reasoning_level,
+        send_policy=_SEND_POLICY[session.send_policy],
+        queue_mode=_QUEUE_MODE[session.queue_mode],
+        parent_session_key=session.parent_session_key,
+        status=_SESSION_STATUS[session.status],
+        has_active_run=session.has_active_run,
+        active_run_id=session.active_run_id,
+        created_at=timestamp(session.created_at),
+        updated_at=timestamp(session.updated_at),
+        started_at=timestamp(session.started_at),
+        ended_at=timestamp(session.ended_at),
+        runtime_ms=session.runtime_ms,
+        aborted_last_run=session.aborted_last_run,
+        usage=usage_pb(session.usage),
+        message_count=session.message_count,
+        compaction_count=session.compaction_count,
+        metadata=session.metadata,
+        etag=session.etag,
+        plugin_state=[plugin_pb(e) for e in session.plugin_state],
+    )
+
+
+def message_pb(message: Message) -> resources_pb2.Message:
+    return resources_pb2.Message(
+        session_id=message.session_id,
+        seq=message.seq,
+        role=_ROLE[message.role],
+        text=message.text,
+        tool_name=message.tool_name,
+        tool_call_id=message.tool_call_id,
+        tool_input=message.tool_input,
+        run_id=message.run_id,
+        created_at=timestamp(message.created_at),
+        usage=usage_pb(message.usage) if message.usage else None,
+        stop_reason=message.stop_reason,
+        silent=message.silent,
+        cancelled=message.cancelled,
+        label=message.label,
+        attachments=[
+            resources_pb2.Attachment(mime_type=a.mime_type, data=a.data, file_name=a.file_name)
+            for a in message.attachments
+        ],
+    )
+
+
+def run_pb(run: Run) -> resources_pb2.Run:
+    return resources_pb2.Run(
+        run_id=run.run_id,
+        session_key=run.session_key,
+        session_id=run.session_id,
+        status=_RUN_STATUS[run.status],
+        stop_reason=run.stop_reason,
+        error_message=run.error_message,
+        error_kind=run.error_kind,
+        idempotency_key=run.idempotency_key,
+        created_at=timestamp(run.created_at),
+        started_at=timestamp(run.started_at),
+        ended_at=timestamp(run.ended_at),
+        usage=usage_pb(run.usage),
+        message_seq=run.message_seq,
+    )
+
+
+def archive_pb(archive: Archive) -> resources_pb2.Archive:
+    return resources_pb2.Archive(
+        session_id=archive.session_id,
+        session_key=archive.session_key,
+        reason=archive.reason,
+        archived_at=timestamp(archive.archived_at),
+        message_count=archive.message_count,
+    )
+
+
+def _snapshot(event: Event) -> resources_pb2.Session | None:
+    data = event.payload.get("session")
+    return session_pb(codec.session_from_dict(data)) if data else None
+
+
+def session_event_pb(event: Event) -> events_pb2.SessionEvent:
+    assert event.reason is not None
+    return events_pb2.SessionEvent(
+        cursor=event.global_seq,
+        session_cursor=event.cursor,
+        session_key=event.session_key,
+        reason=_REASON[event.reason],
+        ts=timestamp(event.ts),
+        session=_snapshot(event),
+        run_id=event.run_id,
+    )
+
+
+def chat_event_pb(event: Event) -> events_pb2.ChatEvent:
+    """A durable event as a ChatEvent (session_changed events carry no run id)."""
+    pb = events_pb2.ChatEvent(
+        session_key=event.session_key,
+        cursor=event.cursor,
+        ts=timestamp(event.ts),
+    )
+    if event.kind is EventKind.SESSION_CHANGED:
+        assert event.reason is not None
+        pb.session_changed.CopyFrom(
+            events_pb2.SessionChanged(reason=_REASON[event.reason], session=_snapshot(event))
+        )
+        return pb
+    pb.run_id = event.run_id
+    _fill_body(pb, event)
+    return pb
+
+
+def _fill_body(pb: events_pb2.ChatEvent, event: Event) -> None:
+    body = event.payload
+    if event.kind is EventKind.FINAL:
+        message = body.get("message")
+        pb.final.CopyFrom(
+            events_pb2.Final(
+                message=message_pb(codec.message_from_dict(message)) if message else None,
+                stop_reason=body.get("stop_reason", ""),
+                usage=usage_pb(codec.usage_from_dict(body.get("usage"))),
+            )
+        )
+    elif event.kind is EventKind.RUN_STARTED:
+        pb.run_started.CopyFrom(events_pb2.RunStarted(**body))
+    elif event.kind is EventKind.ERROR:
+        pb.error.CopyFrom(events_pb2.RunError(**body))
+    elif event.kind is EventKind.ABORTED:
+        pb.aborted.CopyFrom(events_pb2.Aborted(**body))
+    elif event.kind is EventKind.TOOL:
+        pb.tool.CopyFrom(events_pb2.ToolEvent(**body))
+    elif event.kind is EventKind.COMPACTION:
+        pb.compaction.CopyFrom(events_pb2.Compaction(**body))

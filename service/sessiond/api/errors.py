@@ -1,0 +1,87 @@
+"""The one table from domain errors to gRPC status codes with google.rpc details."""
+
+from __future__ import annotations
+
+import grpc
+import structlog
+from google.protobuf import any_pb2
+from google.rpc import error_details_pb2, status_pb2
+from sessiond.core import errors
+
+log = structlog.get_logger(__name__)
+
+DOMAIN = "sessiond"
+DETAILS_KEY = "grpc-status-details-bin"
+
+# Most specific first: the first class an error is an instance of decides its code.
+STATUS_TABLE: tuple[tuple[type[errors.SessiondError], grpc.StatusCode], ...] = (
+    (errors.InvalidArgument, grpc.StatusCode.INVALID_ARGUMENT),
+    (errors.NotFound, grpc.StatusCode.NOT_FOUND),
+    (errors.AlreadyExists, grpc.StatusCode.ALREADY_EXISTS),
+    (errors.FailedPrecondition, grpc.StatusCode.FAILED_PRECONDITION),
+    (errors.Aborted, grpc.StatusCode.ABORTED),
+    (errors.PermissionDenied, grpc.StatusCode.PERMISSION_DENIED),
+    (errors.OutOfRange, grpc.StatusCode.OUT_OF_RANGE),
+    (errors.Unimplemented, grpc.StatusCode.UNIMPLEMENTED),
+    (errors.ResourceExhausted, grpc.StatusCode.RESOURCE_EXHAUSTED),
+    (errors.Unavailable, grpc.StatusCode.UNAVAILABLE),
+)
+
+
+def status_code_of(error: errors.SessiondError) -> grpc.StatusCode:
+    for cls, code in STATUS_TABLE:
+        if isinstance(error, cls):
+            return code
+    return grpc.StatusCode.INTERNAL
+
+
+def _pack(message: object) -> any_pb2.Any:
+    packed = any_pb2.Any()
+    packed.Pack(message)  # type: ignore[arg-type]
+    return packed
+
+
+# Error texts may echo client input; cut them so the status fits in any client's
+# metadata limit (8 KiB is common) instead of turning into RESOURCE_EXHAUSTED.
+MAX_MESSAGE_CHARS = 400
+MAX_METADATA_VALUE_CHARS = 200
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def rich_status(
+    code: grpc.StatusCode, message: str, reason: str, metadata: dict[str, str], field: str = ""
+) -> status_pb2.Status:
+    message = _cut(message, MAX_MESSAGE_CHARS)
+    metadata = {k: _cut(v, MAX_METADATA_VALUE_CHARS) for k, v in metadata.items()}
+    field = _cut(field, MAX_METADATA_VALUE_CHARS)
+    info = error_details_pb2.ErrorInfo(reason=reason, domain=DOMAIN, metadata=metadata)
+    details = [_pack(info)]
+    if field:
+        violation = error_details_pb2.BadRequest.FieldViolation(field=field, description=message)
+        details.append(_pack(error_details_pb2.BadRequest(field_violations=[violation])))
+    return status_pb2.Status(code=code.value[0], message=message, details=details)
+
+
+def to_status(error: errors.SessiondError) -> tuple[grpc.StatusCode, status_pb2.Status]:
+    code = status_code_of(error)
+    field = error.field if isinstance(error, errors.InvalidArgument) else ""
+    return code, rich_status(code, error.message, error.reason, error.metadata, field)
+
+
+def internal_status() -> status_pb2.Status:
+    return rich_status(grpc.StatusCode.INTERNAL, "internal error", "INTERNAL", {})
+
+
+async def abort_with(context: grpc.aio.ServicerContext[object, object], exc: BaseException) -> None:
+    """Ends the call with the mapped status; unexpected errors become a generic INTERNAL."""
+    if isinstance(exc, errors.SessiondError):
+        code, status = to_status(exc)
+    else:
+        log.error("rpc.internal_error", error_type=type(exc).__name__, exc_info=exc)
+        code, status = grpc.StatusCode.INTERNAL, internal_status()
+    await context.abort(
+        code, status.message, trailing_metadata=((DETAILS_KEY, status.SerializeToString()),)
+    )

@@ -1,0 +1,240 @@
+"""SessionService: converts messages and delegates to core."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+from sessiond.api import convert
+from sessiond.api.handlers import Ctx, server_stream, unary
+from sessiond.core.errors import InvalidArgument, Unimplemented
+from sessiond.core.models import Message
+from sessiond.core.queries import SessionQueries
+from sessiond.core.sessions import UPDATABLE_FIELDS, NewSession, SessionManager
+from sessiond.core.watch import watch_sessions
+from sessiond.store.base import SessionQuery
+from sessiond.v1 import session_service_pb2 as pb
+from sessiond.v1 import session_service_pb2_grpc
+
+_PREVIEW_STATUS = {
+    "ok": pb.PREVIEW_STATUS_OK,
+    "empty": pb.PREVIEW_STATUS_EMPTY,
+    "missing": pb.PREVIEW_STATUS_MISSING,
+    "error": pb.PREVIEW_STATUS_ERROR,
+}
+_RESET_REASON = {pb.RESET_REASON_NEW: "new"}
+
+
+def _update_values(request: pb.UpdateSessionRequest) -> dict[str, Any]:
+    update = request.update
+    paths = list(request.update_mask.paths)
+    if not paths:
+        default = pb.SessionUpdate()
+        paths = [f for f in sorted(UPDATABLE_FIELDS) if getattr(update, f) != getattr(default, f)]
+        if not paths:
+            raise InvalidArgument("update_mask", "nothing to update")
+    values: dict[str, Any] = {}
+    for path in paths:
+        if path not in UPDATABLE_FIELDS:
+            raise InvalidArgument("update_mask", f"unknown field {path!r} in update_mask")
+        values[path] = _field_value(update, path)
+    return values
+
+
+def _field_value(update: pb.SessionUpdate, path: str) -> Any:
+    if path == "metadata":
+        return dict(update.metadata)
+    if path == "send_policy":
+        return convert.SEND_POLICY_FROM_PB.get(update.send_policy, "allow")
+    if path == "queue_mode":
+        return convert.QUEUE_MODE_FROM_PB.get(update.queue_mode, "enqueue")
+    return getattr(update, path)
+
+
+class SessionServicer(session_service_pb2_grpc.SessionServiceServicer):
+    def __init__(self, manager: SessionManager, queries: SessionQueries) -> None:
+        self.manager = manager
+        self.queries = queries
+
+    @unary
+    async def CreateSession(
+        self, request: pb.CreateSessionRequest, context: Ctx
+    ) -> pb.CreateSessionResponse:
+        if request.initial_message:
+            raise Unimplemented("initial_message needs ChatService runs, not available yet")
+        spec = NewSession(
+            key=request.key,
+            agent_id=request.agent_id,
+            label=request.label,
+            model=request.model,
+            display_name=request.display_name,
+            parent_session_key=request.parent_session_key,
+            metadata=dict(request.metadata),
+        )
+        session, created = await self.manager.create(spec)
+        return pb.CreateSessionResponse(session=convert.session_pb(session), created=created)
+
+    @unary
+    async def GetSession(
+        self, request: pb.GetSessionRequest, context: Ctx
+    ) -> pb.GetSessionResponse:
+        session = await self.manager.get(request.key)
+        return pb.GetSessionResponse(session=convert.session_pb(session))
+
+    @unary
+    async def ListSessions(
+        self, request: pb.ListSessionsRequest, context: Ctx
+    ) -> pb.ListSessionsResponse:
+        rules = self.manager.rules
+        query = SessionQuery(
+            agent_id=rules.agent(request.agent_id)[0] if request.agent_id.strip() else "",
+            label_contains=request.label_contains,
+            parent_session_key=(
+                rules.key(request.parent_session_key, "parent_session_key")
+                if request.parent_session_key.strip()
+                else ""
+            ),
+            active_only=request.active_only,
+            updated_after=(
+                convert.ms_from_timestamp(request.updated_after)
+                if request.HasField("updated_after")
+                else 0
+            ),
+        )
+        rows, token = await self.queries.list_sessions(query, request.page_size, request.page_token)
+        return pb.ListSessionsResponse(
+            sessions=[convert.session_pb(s) for s in rows], next_page_token=token
+        )
+
+    @unary
+    async def ResolveSession(
+        self, request: pb.ResolveSessionRequest, context: Ctx
+    ) -> pb.ResolveSessionResponse:
+        key, session = await self.queries.resolve(
+            request.key, request.session_id, request.label, request.agent_id
+        )
+        return pb.ResolveSessionResponse(
+            key=key, session=convert.session_pb(session) if session else None
+        )
+
+    @unary
+    async def UpdateSession(
+        self, request: pb.UpdateSessionRequest, context: Ctx
+    ) -> pb.UpdateSessionResponse:
+        values = _update_values(request)
+        session = await self.manager.update(request.key, values, request.etag)
+        return pb.UpdateSessionResponse(session=convert.session_pb(session))
+
+    @unary
+    async def ResetSession(
+        self, request: pb.ResetSessionRequest, context: Ctx
+    ) -> pb.ResetSessionResponse:
+        reason = _RESET_REASON.get(request.reason, "reset")
+        session, previous = await self.manager.reset(request.key, reason)
+        return pb.ResetSessionResponse(
+            session=convert.session_pb(session), previous_session_id=previous
+        )
+
+    @unary
+    async def DeleteSession(
+        self, request: pb.DeleteSessionRequest, context: Ctx
+    ) -> pb.DeleteSessionResponse:
+        archive = request.delete_transcript if request.HasField("delete_transcript") else True
+        key, deleted, session_id = await self.manager.delete(
+            request.key, archive=archive, allow_missing=request.allow_missing
+        )
+        return pb.DeleteSessionResponse(key=key, deleted=deleted, archived_session_id=session_id)
+
+    @unary
+    async def ListMessages(
+        self, request: pb.ListMessagesRequest, context: Ctx
+    ) -> pb.ListMessagesResponse:
+        page = await self.queries.messages(
+            request.key,
+            request.session_id,
+            size=request.page_size,
+            token=request.page_token,
+            before_seq=request.before_seq,
+            after_seq=request.after_seq,
+            include_silent=request.include_silent,
+        )
+        return pb.ListMessagesResponse(
+            messages=[convert.message_pb(m) for m in page.messages],
+            next_page_token=page.next_page_token,
+            session_id=page.transcript.session_id,
+            archived=page.transcript.archived,
+        )
+
+    @unary
+    async def PreviewSessions(
+        self, request: pb.PreviewSessionsRequest, context: Ctx
+    ) -> pb.PreviewSessionsResponse:
+        previews = await self.queries.preview(list(request.keys), request.limit, request.max_chars)
+        return pb.PreviewSessionsResponse(
+            previews=[
+                pb.SessionPreview(
+                    key=p.key,
+                    status=_PREVIEW_STATUS[p.status],
+                    items=[_preview_item(m) for m in p.items],
+                )
+                for p in previews
+            ]
+        )
+
+    @unary
+    async def ListArchives(
+        self, request: pb.ListArchivesRequest, context: Ctx
+    ) -> pb.ListArchivesResponse:
+        rows, token = await self.queries.archives(
+            request.key, request.page_size, request.page_token
+        )
+        return pb.ListArchivesResponse(
+            archives=[convert.archive_pb(a) for a in rows], next_page_token=token
+        )
+
+    @server_stream
+    async def WatchSessions(
+        self, request: pb.WatchSessionsRequest, context: Ctx
+    ) -> AsyncIterator[pb.WatchSessionsResponse]:
+        events = watch_sessions(
+            self.manager.log,
+            self.manager.rules,
+            after_cursor=request.after_cursor,
+            start_at_end=request.start_at_end,
+            agent_id=request.agent_id,
+            keys=list(request.keys),
+        )
+        async for event in events:
+            yield pb.WatchSessionsResponse(event=convert.session_event_pb(event))
+
+    @unary
+    async def CleanupSessions(self, request: Any, context: Ctx) -> Any:
+        raise Unimplemented("CleanupSessions is not implemented yet")
+
+    @unary
+    async def CompactSession(self, request: Any, context: Ctx) -> Any:
+        raise Unimplemented("CompactSession is not implemented yet")
+
+    @unary
+    async def ListCheckpoints(self, request: Any, context: Ctx) -> Any:
+        raise Unimplemented("ListCheckpoints is not implemented yet")
+
+    @unary
+    async def GetCheckpoint(self, request: Any, context: Ctx) -> Any:
+        raise Unimplemented("GetCheckpoint is not implemented yet")
+
+    @unary
+    async def BranchCheckpoint(self, request: Any, context: Ctx) -> Any:
+        raise Unimplemented("BranchCheckpoint is not implemented yet")
+
+    @unary
+    async def RestoreCheckpoint(self, request: Any, context: Ctx) -> Any:
+        raise Unimplemented("RestoreCheckpoint is not implemented yet")
+
+    @unary
+    async def UpdatePluginState(self, request: Any, context: Ctx) -> Any:
+        raise Unimplemented("UpdatePluginState is not implemented yet")
+
+
+def _preview_item(message: Message) -> pb.PreviewItem:
+    return pb.PreviewItem(role=convert.role_pb(message.role), text=message.text, seq=message.seq)

@@ -1,0 +1,71 @@
+"""Fixtures: a real grpc.aio sessiond server on a free port with a real SQLite file."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from pathlib import Path
+
+import grpc
+import pytest
+from sessiond.config import Config
+from sessiond.server import RunningServer, start_server
+from sessiond.v1 import chat_service_pb2_grpc, session_service_pb2_grpc
+
+
+class ServerHandle:
+    """A running sessiond that a test can stop and start again on the same database."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.running: RunningServer | None = None
+
+    @property
+    def target(self) -> str:
+        assert self.running is not None
+        return f"127.0.0.1:{self.running.port}"
+
+    async def start(self) -> None:
+        self.running = await start_server(self.config)
+        # Restarts reuse the bound port so existing channels reconnect.
+        self.config = replace(self.config, port=self.running.port)
+
+    async def stop(self, grace: float = 1.0) -> None:
+        if self.running is not None:
+            await self.running.stop(grace)
+            self.running = None
+
+    async def restart(self) -> None:
+        await self.stop()
+        await self.start()
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Config:
+    return Config(host="127.0.0.1", port=0, db_path=tmp_path / "sessiond.db")
+
+
+@pytest.fixture
+async def server(config: Config) -> AsyncIterator[ServerHandle]:
+    handle = ServerHandle(config)
+    await handle.start()
+    try:
+        yield handle
+    finally:
+        await handle.stop()
+
+
+@pytest.fixture
+async def channel(server: ServerHandle) -> AsyncIterator[grpc.aio.Channel]:
+    async with grpc.aio.insecure_channel(server.target) as chan:
+        yield chan
+
+
+@pytest.fixture
+def sessions(channel: grpc.aio.Channel) -> session_service_pb2_grpc.SessionServiceStub:
+    return session_service_pb2_grpc.SessionServiceStub(channel)
+
+
+@pytest.fixture
+def chat(channel: grpc.aio.Channel) -> chat_service_pb2_grpc.ChatServiceStub:
+    return chat_service_pb2_grpc.ChatServiceStub(channel)

@@ -18,7 +18,9 @@ BIN = Path(sys.executable).parent
 
 
 def generate(out_dir: Path) -> None:
-    protos = sorted(str(p.relative_to(PROTO_ROOT)) for p in (PROTO_ROOT / "sessiond").rglob("*.proto"))
+    protos = sorted(
+        str(p.relative_to(PROTO_ROOT)) for p in (PROTO_ROOT / "sessiond").rglob("*.proto")
+    )
     package_dir = out_dir / "sessiond" / "v1"
     package_dir.mkdir(parents=True, exist_ok=True)
     args = [

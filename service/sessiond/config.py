@@ -33,6 +33,8 @@ class AgentConfig:
     """US dollars per million output tokens."""
     allowed_models: tuple[str, ...] = ()
     """When set, sessions may only choose these models."""
+    api_key: str = field(default="", repr=False)
+    """Resolved from `api_key_env` when the config is loaded; never logged."""
 
 
 def _default_agents() -> dict[str, AgentConfig]:
@@ -53,6 +55,20 @@ class Config:
     """Agent of keys without an agent scope."""
     agents: dict[str, AgentConfig] = field(default_factory=_default_agents)
     """Configured agents by id."""
+    delta_interval_ms: int = 150
+    """Live deltas of a run are coalesced and sent at most this often."""
+    heartbeat_ms: int = 15000
+    """Idle chat streams get a heartbeat event this often."""
+    run_timeout_ms: int = 600_000
+    """Default run timeout; a run past it stops with stop reason `timeout`."""
+    silent_token: str = "NO_REPLY"
+    """A reply that is exactly this text is silent: no deltas, a final without message."""
+    echo_chunk_chars: int = 8
+    """Characters per delta of the echo backend."""
+    echo_delay_ms: int = 20
+    """Delay before each echo delta (0 streams as fast as possible)."""
+    subscriber_max_pending: int = 1024
+    """Events a stream may lag behind before it is ended with RESOURCE_EXHAUSTED."""
     grace_s: float = 10.0
     """Seconds in-flight calls get to finish on shutdown (`SESSIOND_GRACE_S`)."""
     max_receive_message_bytes: int = 16 * 1024 * 1024
@@ -71,6 +87,13 @@ ENV_FIELDS: dict[str, str] = {
     "SESSIOND_DB": "db_path",
     "SESSIOND_SQLITE_SYNCHRONOUS": "sqlite_synchronous",
     "SESSIOND_GRACE_S": "grace_s",
+    "SESSIOND_DELTA_INTERVAL_MS": "delta_interval_ms",
+    "SESSIOND_HEARTBEAT_MS": "heartbeat_ms",
+    "SESSIOND_RUN_TIMEOUT_MS": "run_timeout_ms",
+    "SESSIOND_SILENT_TOKEN": "silent_token",
+    "SESSIOND_ECHO_CHUNK_CHARS": "echo_chunk_chars",
+    "SESSIOND_ECHO_DELAY_MS": "echo_delay_ms",
+    "SESSIOND_SUBSCRIBER_MAX_PENDING": "subscriber_max_pending",
     "SESSIOND_LOG_FORMAT": "log_format",
     "SESSIOND_LOG_LEVEL": "log_level",
 }
@@ -142,8 +165,20 @@ def load(environ: Mapping[str, str] | None = None, config_file: str | None = Non
     if path:
         config = from_toml(Path(path), config)
     config = from_env(env, config)
+    config = with_api_keys(config, env)
     validate(config)
     return config
+
+
+def with_api_keys(config: Config, environ: Mapping[str, str]) -> Config:
+    """Reads each agent's API key from the variable its `api_key_env` names."""
+    agents = {
+        agent_id: replace(agent, api_key=environ.get(agent.api_key_env, ""))
+        if agent.api_key_env
+        else agent
+        for agent_id, agent in config.agents.items()
+    }
+    return replace(config, agents=agents)
 
 
 def validate(config: Config) -> None:
@@ -153,3 +188,11 @@ def validate(config: Config) -> None:
         raise ConfigError(f"port out of range: {config.port}")
     if config.sqlite_synchronous not in ("NORMAL", "FULL"):
         raise ConfigError("sqlite_synchronous must be NORMAL or FULL")
+    for name in ("delta_interval_ms", "heartbeat_ms", "run_timeout_ms", "echo_delay_ms"):
+        if getattr(config, name) < 0:
+            raise ConfigError(f"{name} must not be negative")
+    if config.echo_chunk_chars < 1 or config.subscriber_max_pending < 1:
+        raise ConfigError("echo_chunk_chars and subscriber_max_pending must be at least 1")
+    for agent_id, agent in config.agents.items():
+        if agent.backend not in ("echo", "openai"):
+            raise ConfigError(f"agent {agent_id}: backend must be echo or openai")

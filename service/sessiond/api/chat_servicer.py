@@ -1,25 +1,141 @@
-"""ChatService: InjectMessage now; runs and chat streams arrive with the chat issue."""
+"""ChatService: converts messages and delegates to core runs and chat feeds."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any
 
 from sessiond.api import convert
 from sessiond.api.handlers import Ctx, server_stream, unary
-from sessiond.core.errors import Unimplemented
+from sessiond.core.chatfeed import ChatFeed, FeedItem
+from sessiond.core.errors import InvalidArgument
+from sessiond.core.models import Attachment, Event, LiveDelta
+from sessiond.core.runs import RunService, SendInput
 from sessiond.core.sessions import SessionManager, inject_message
 from sessiond.v1 import chat_service_pb2 as pb
-from sessiond.v1 import chat_service_pb2_grpc
+from sessiond.v1 import chat_service_pb2_grpc, events_pb2
+
+_SEND_STATUS = {
+    "started": pb.SEND_STATUS_STARTED,
+    "queued": pb.SEND_STATUS_QUEUED,
+    "duplicate": pb.SEND_STATUS_DUPLICATE,
+}
+# WaitRun with no timeout waits this long at most when the call has no deadline either.
+MAX_WAIT_S = 3600.0
 
 
-def _not_yet(rpc: str) -> Unimplemented:
-    return Unimplemented(f"{rpc} is not implemented yet")
+def send_input(request: pb.SendRequest | pb.SteerRequest | pb.ChatRequest) -> SendInput:
+    return SendInput(
+        session_key=request.session_key,
+        text=request.text,
+        attachments=tuple(
+            Attachment(a.mime_type, a.data, a.file_name) for a in request.attachments
+        ),
+        idempotency_key=request.idempotency_key,
+        thinking=request.thinking,
+        timeout_ms=request.timeout_ms,
+        expected_last_seq=(
+            request.expected_last_seq if request.HasField("expected_last_seq") else None
+        ),
+    )
+
+
+def chat_event_of(item: FeedItem, cursor: int) -> events_pb2.ChatEvent:
+    if isinstance(item, Event):
+        return convert.chat_event_pb(item)
+    if isinstance(item, LiveDelta):
+        return convert.live_delta_pb(item, cursor)
+    return convert.heartbeat_pb(item.session_key, item.ts, cursor)
+
+
+async def stream_events(
+    items: AsyncIterator[FeedItem], cursor: int
+) -> AsyncIterator[events_pb2.ChatEvent]:
+    """Feed items as ChatEvents; deltas and heartbeats get the last durable cursor."""
+    async for item in items:
+        if isinstance(item, Event):
+            cursor = item.cursor
+        yield chat_event_of(item, cursor)
 
 
 class ChatServicer(chat_service_pb2_grpc.ChatServiceServicer):
-    def __init__(self, manager: SessionManager) -> None:
+    def __init__(self, manager: SessionManager, runs: RunService, feed: ChatFeed) -> None:
         self.manager = manager
+        self.runs = runs
+        self.feed = feed
+
+    @unary
+    async def Send(self, request: pb.SendRequest, context: Ctx) -> pb.SendResponse:
+        result = await self.runs.send(send_input(request))
+        return pb.SendResponse(
+            run_id=result.run.run_id,
+            message_seq=result.run.message_seq,
+            status=_SEND_STATUS[result.status],
+            session_key=result.session_key,
+        )
+
+    @unary
+    async def Steer(self, request: pb.SteerRequest, context: Ctx) -> pb.SteerResponse:
+        result = await self.runs.send(send_input(request), steer=True)
+        return pb.SteerResponse(
+            run_id=result.run.run_id,
+            message_seq=result.run.message_seq,
+            status=_SEND_STATUS[result.status],
+            session_key=result.session_key,
+            interrupted_active_run=bool(result.interrupted_run_id),
+            interrupted_run_id=result.interrupted_run_id,
+        )
+
+    @unary
+    async def Abort(self, request: pb.AbortRequest, context: Ctx) -> pb.AbortResponse:
+        result = await self.runs.abort(request.session_key, request.run_id, request.clear_queue)
+        stopped = result.aborted_run_id or result.cancelled_run_ids
+        return pb.AbortResponse(
+            status=pb.ABORT_STATUS_ABORTED if stopped else pb.ABORT_STATUS_NO_ACTIVE_RUN,
+            aborted_run_id=result.aborted_run_id,
+            session_key=result.session_key,
+            cancelled_run_ids=result.cancelled_run_ids,
+        )
+
+    @server_stream
+    async def Chat(self, request: pb.ChatRequest, context: Ctx) -> AsyncIterator[pb.ChatResponse]:
+        result = await self.runs.send(send_input(request))
+        after = result.run.first_cursor - 1
+        items = self.feed.watch(result.session_key, after, run_id=result.run.run_id)
+        async for event in stream_events(items, after):
+            yield pb.ChatResponse(event=event)
+
+    @server_stream
+    async def WatchChat(
+        self, request: pb.WatchChatRequest, context: Ctx
+    ) -> AsyncIterator[pb.WatchChatResponse]:
+        items = self.feed.watch(
+            request.session_key, request.after_cursor, start_at_end=request.start_at_end
+        )
+        async for event in stream_events(items, request.after_cursor):
+            yield pb.WatchChatResponse(event=event)
+
+    @unary
+    async def GetRun(self, request: pb.GetRunRequest, context: Ctx) -> pb.GetRunResponse:
+        return pb.GetRunResponse(run=convert.run_pb(await self.runs.get_run(request.run_id)))
+
+    @unary
+    async def WaitRun(self, request: pb.WaitRunRequest, context: Ctx) -> pb.WaitRunResponse:
+        if request.timeout_ms < 0:
+            raise InvalidArgument("timeout_ms", "timeout_ms must not be negative")
+        remaining = context.time_remaining()
+        wait_s = request.timeout_ms / 1000 if request.timeout_ms else MAX_WAIT_S
+        if remaining is not None:
+            wait_s = min(wait_s, max(0.0, remaining - 0.05))
+        run = await self.runs.wait_run(request.run_id, wait_s)
+        return pb.WaitRunResponse(run=convert.run_pb(run), done=run.ended)
+
+    @unary
+    async def ListRuns(self, request: pb.ListRunsRequest, context: Ctx) -> pb.ListRunsResponse:
+        status = convert.RUN_STATUS_FROM_PB.get(request.status)
+        rows, token = await self.runs.list_runs(
+            request.session_key, status, request.page_size, request.page_token
+        )
+        return pb.ListRunsResponse(runs=[convert.run_pb(r) for r in rows], next_page_token=token)
 
     @unary
     async def InjectMessage(
@@ -29,37 +145,3 @@ class ChatServicer(chat_service_pb2_grpc.ChatServiceServicer):
             self.manager, request.session_key, request.text, request.label
         )
         return pb.InjectMessageResponse(message=convert.message_pb(message))
-
-    @unary
-    async def Send(self, request: Any, context: Ctx) -> Any:
-        raise _not_yet("Send")
-
-    @unary
-    async def Steer(self, request: Any, context: Ctx) -> Any:
-        raise _not_yet("Steer")
-
-    @unary
-    async def Abort(self, request: Any, context: Ctx) -> Any:
-        raise _not_yet("Abort")
-
-    @unary
-    async def GetRun(self, request: Any, context: Ctx) -> Any:
-        raise _not_yet("GetRun")
-
-    @unary
-    async def WaitRun(self, request: Any, context: Ctx) -> Any:
-        raise _not_yet("WaitRun")
-
-    @unary
-    async def ListRuns(self, request: Any, context: Ctx) -> Any:
-        raise _not_yet("ListRuns")
-
-    @server_stream
-    async def Chat(self, request: Any, context: Ctx) -> AsyncIterator[Any]:
-        raise _not_yet("Chat")
-        yield  # pragma: no cover - makes this an async generator
-
-    @server_stream
-    async def WatchChat(self, request: Any, context: Ctx) -> AsyncIterator[Any]:
-        raise _not_yet("WatchChat")
-        yield  # pragma: no cover

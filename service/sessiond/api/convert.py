@@ -10,6 +10,7 @@ from sessiond.core.models import (
     Archive,
     Event,
     EventKind,
+    LiveDelta,
     Message,
     PluginEntry,
     QueueMode,
@@ -30,6 +31,13 @@ _QUEUE_MODE = {s: getattr(resources_pb2, f"QUEUE_MODE_{s.name}") for s in QueueM
 _ROLE = {r: getattr(resources_pb2, f"ROLE_{r.name}") for r in Role}
 _RUN_STATUS = {s: getattr(resources_pb2, f"RUN_STATUS_{s.name}") for s in RunStatus}
 _REASON = {r: getattr(events_pb2, f"SESSION_EVENT_REASON_{r.name}") for r in SessionEventReason}
+
+_TOOL_PHASE = {
+    "start": events_pb2.TOOL_PHASE_START,
+    "update": events_pb2.TOOL_PHASE_UPDATE,
+    "end": events_pb2.TOOL_PHASE_END,
+    "": events_pb2.TOOL_PHASE_UNSPECIFIED,
+}
 
 SEND_POLICY_FROM_PB = {v: k for k, v in _SEND_POLICY.items()}
 QUEUE_MODE_FROM_PB = {v: k for k, v in _QUEUE_MODE.items()}
@@ -195,7 +203,7 @@ def chat_event_pb(event: Event) -> events_pb2.ChatEvent:
 
 
 def _fill_body(pb: events_pb2.ChatEvent, event: Event) -> None:
-    body = event.payload
+    body = event.payload.get("body", {})
     if event.kind is EventKind.FINAL:
         message = body.get("message")
         pb.final.CopyFrom(
@@ -212,6 +220,27 @@ def _fill_body(pb: events_pb2.ChatEvent, event: Event) -> None:
     elif event.kind is EventKind.ABORTED:
         pb.aborted.CopyFrom(events_pb2.Aborted(**body))
     elif event.kind is EventKind.TOOL:
-        pb.tool.CopyFrom(events_pb2.ToolEvent(**body))
+        fields = {**body, "phase": _TOOL_PHASE[body.get("phase", "")]}
+        pb.tool.CopyFrom(events_pb2.ToolEvent(**fields))
     elif event.kind is EventKind.COMPACTION:
         pb.compaction.CopyFrom(events_pb2.Compaction(**body))
+
+
+def live_delta_pb(delta: LiveDelta, cursor: int) -> events_pb2.ChatEvent:
+    """A non-durable delta; it carries the cursor of the last durable event sent."""
+    return events_pb2.ChatEvent(
+        session_key=delta.session_key,
+        run_id=delta.run_id,
+        cursor=cursor,
+        ts=timestamp(delta.ts),
+        delta=events_pb2.Delta(text=delta.text, offset=delta.offset, thinking=delta.thinking),
+    )
+
+
+def heartbeat_pb(session_key: str, ts: int, cursor: int) -> events_pb2.ChatEvent:
+    return events_pb2.ChatEvent(
+        session_key=session_key,
+        cursor=cursor,
+        ts=timestamp(ts),
+        heartbeat=events_pb2.Heartbeat(),
+    )

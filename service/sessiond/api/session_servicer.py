@@ -7,9 +7,11 @@ from typing import Any
 
 from sessiond.api import convert
 from sessiond.api.handlers import Ctx, server_stream, unary
+from sessiond.core import validation
 from sessiond.core.errors import InvalidArgument, Unimplemented
 from sessiond.core.models import Message
 from sessiond.core.queries import SessionQueries
+from sessiond.core.runs import RunService, SendInput
 from sessiond.core.sessions import UPDATABLE_FIELDS, NewSession, SessionManager
 from sessiond.core.watch import watch_sessions
 from sessiond.store.base import SessionQuery
@@ -52,16 +54,15 @@ def _field_value(update: pb.SessionUpdate, path: str) -> Any:
 
 
 class SessionServicer(session_service_pb2_grpc.SessionServiceServicer):
-    def __init__(self, manager: SessionManager, queries: SessionQueries) -> None:
+    def __init__(self, manager: SessionManager, queries: SessionQueries, runs: RunService) -> None:
         self.manager = manager
         self.queries = queries
+        self.runs = runs
 
     @unary
     async def CreateSession(
         self, request: pb.CreateSessionRequest, context: Ctx
     ) -> pb.CreateSessionResponse:
-        if request.initial_message:
-            raise Unimplemented("initial_message needs ChatService runs, not available yet")
         spec = NewSession(
             key=request.key,
             agent_id=request.agent_id,
@@ -71,8 +72,19 @@ class SessionServicer(session_service_pb2_grpc.SessionServiceServicer):
             parent_session_key=request.parent_session_key,
             metadata=dict(request.metadata),
         )
+        if request.initial_message:
+            validation.message_text(request.initial_message, "initial_message")
         session, created = await self.manager.create(spec)
-        return pb.CreateSessionResponse(session=convert.session_pb(session), created=created)
+        if not (created and request.initial_message):
+            return pb.CreateSessionResponse(session=convert.session_pb(session), created=created)
+        sent = await self.runs.send(SendInput(session.key, request.initial_message))
+        session = await self.manager.get(session.key)
+        return pb.CreateSessionResponse(
+            session=convert.session_pb(session),
+            created=True,
+            run_id=sent.run.run_id,
+            message_seq=sent.run.message_seq,
+        )
 
     @unary
     async def GetSession(

@@ -4,6 +4,9 @@
   bounded buffer and returns. Delivery is at-most-once and ordered per topic from one
   publisher; the durable record is the store's cursor log, so a subscriber that missed
   something re-reads the store by cursor.
+* A message with a `merge(next) -> merged | None` method (live text deltas) may absorb
+  the next message when both wait in a buffer, so a slow subscriber gets fewer, larger
+  deltas instead of falling behind.
 * A subscription whose buffer is full is *overflowed*: it receives nothing more and its
   `get` raises `SubscriptionOverflow` once the buffered messages are consumed. The owner
   decides what to do (catch up from the store, or end the client's stream).
@@ -22,8 +25,11 @@ class SubscriptionOverflow(Exception):
 
 
 class Subscription(Protocol):
-    async def get(self) -> object:
-        """The next message; raises SubscriptionOverflow after a dropped message."""
+    async def get(self, wait_s: float | None = None) -> object | None:
+        """The next message, or None after `wait_s` seconds of silence.
+
+        Raises SubscriptionOverflow once the buffered messages before a drop are consumed.
+        """
         ...
 
     def close(self) -> None: ...

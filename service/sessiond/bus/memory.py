@@ -1,43 +1,63 @@
-"""In-process EventBus (default): one bounded queue per subscription."""
+"""In-process EventBus (default): one bounded buffer per subscription."""
 
 from __future__ import annotations
 
 import asyncio
-from collections import defaultdict
+from collections import defaultdict, deque
 
 from sessiond.bus.base import SubscriptionOverflow
-
-_OVERFLOW = object()
 
 
 class MemorySubscription:
     def __init__(self, bus: MemoryBus, topic: str, max_pending: int) -> None:
         self._bus = bus
         self.topic = topic
-        # One slot beyond max_pending is kept for the overflow marker.
-        self._queue: asyncio.Queue[object] = asyncio.Queue(max_pending + 1)
+        self._buffer: deque[object] = deque()
         self._max_pending = max_pending
+        self._wakeup = asyncio.Event()
         self.overflowed = False
         self.closed = False
 
     def offer(self, message: object) -> None:
         if self.overflowed or self.closed:
             return
-        if self._queue.qsize() >= self._max_pending:
-            self.overflowed = True
-            self._queue.put_nowait(_OVERFLOW)
+        if self._buffer and self._merge_into_tail(message):
             return
-        self._queue.put_nowait(message)
+        if len(self._buffer) >= self._max_pending:
+            self.overflowed = True
+        else:
+            self._buffer.append(message)
+        self._wakeup.set()
 
-    async def get(self) -> object:
-        message = await self._queue.get()
-        if message is _OVERFLOW:
-            raise SubscriptionOverflow(self.topic)
-        return message
+    def _merge_into_tail(self, message: object) -> bool:
+        merge = getattr(self._buffer[-1], "merge", None)
+        if merge is None:
+            return False
+        merged = merge(message)
+        if merged is None:
+            return False
+        self._buffer[-1] = merged
+        return True
+
+    async def get(self, wait_s: float | None = None) -> object | None:
+        """The next message; None when `wait_s` seconds pass first."""
+        while not self._buffer:
+            if self.overflowed:
+                raise SubscriptionOverflow(self.topic)
+            self._wakeup.clear()
+            if wait_s is None:
+                await self._wakeup.wait()
+            else:
+                try:
+                    await asyncio.wait_for(self._wakeup.wait(), wait_s)
+                except TimeoutError:
+                    return None
+        return self._buffer.popleft()
 
     def close(self) -> None:
         if not self.closed:
             self.closed = True
+            self._buffer.clear()
             self._bus.remove(self)
 
 

@@ -21,6 +21,10 @@ from sessiond.core.models import (
 )
 
 
+def usage_to_dict(usage: Usage) -> dict[str, Any]:
+    return asdict(usage)
+
+
 def usage_from_dict(data: dict[str, Any] | None) -> Usage:
     return Usage(**data) if data else Usage()
 

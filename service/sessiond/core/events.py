@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sessiond.bus.base import EventBus
 from sessiond.core import codec
@@ -41,6 +41,29 @@ class EventLog:
             await self.bus.publish(FEED_TOPIC, event)
 
 
+def append_event(
+    tx: WriteTx,
+    events: list[Event],
+    session: Session,
+    kind: EventKind,
+    ts: int,
+    *,
+    run_id: str = "",
+    reason: SessionEventReason | None = None,
+    body: dict[str, Any] | None = None,
+) -> Event:
+    """Appends a durable event; with a `reason` it is also a WatchSessions entry.
+
+    The payload holds the event `body` and, for session changes, the session snapshot.
+    """
+    payload: dict[str, Any] = {"body": body or {}}
+    if reason is not None:
+        payload["session"] = codec.session_to_dict(session)
+    event = tx.append_event(session.key, kind, ts, run_id=run_id, reason=reason, payload=payload)
+    events.append(event)
+    return event
+
+
 def session_changed(
     tx: WriteTx,
     events: list[Event],
@@ -51,13 +74,6 @@ def session_changed(
     run_id: str = "",
 ) -> Event:
     """Appends the durable `session_changed` event (also the WatchSessions entry)."""
-    event = tx.append_event(
-        session.key,
-        EventKind.SESSION_CHANGED,
-        ts,
-        run_id=run_id,
-        reason=reason,
-        payload={"session": codec.session_to_dict(session)},
+    return append_event(
+        tx, events, session, EventKind.SESSION_CHANGED, ts, run_id=run_id, reason=reason
     )
-    events.append(event)
-    return event

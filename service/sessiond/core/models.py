@@ -178,6 +178,14 @@ class Run:
     usage: Usage = field(default_factory=Usage)
     timeout_ms: int = 0
     thinking: str = ""
+    priority: int = 0
+    """1 for a steered run: it starts before older queued runs."""
+    first_cursor: int = 0
+    """Cursor of the run's first event (its send): Chat re-attaches from here."""
+
+    @property
+    def ended(self) -> bool:
+        return self.status in (RunStatus.DONE, RunStatus.ERROR, RunStatus.ABORTED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,6 +204,36 @@ class Event:
     run_id: str = ""
     reason: SessionEventReason | None = None
     payload: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class LiveDelta:
+    """Reply text in flight; published on the bus, never stored."""
+
+    session_key: str
+    run_id: str
+    text: str
+    offset: int
+    ts: int
+    thinking: bool = False
+
+    def merge(self, other: object) -> LiveDelta | None:
+        """This delta followed by `other`, when `other` continues it; else None."""
+        if (
+            isinstance(other, LiveDelta)
+            and other.run_id == self.run_id
+            and other.thinking == self.thinking
+            and other.offset == self.offset + len(self.text)
+        ):
+            return LiveDelta(
+                self.session_key,
+                self.run_id,
+                self.text + other.text,
+                self.offset,
+                other.ts,
+                self.thinking,
+            )
+        return None
 
 
 @dataclass(frozen=True, slots=True)

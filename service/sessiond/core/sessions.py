@@ -13,7 +13,7 @@ from sessiond.core.errors import (
     MainSessionProtected,
     SessionNotFound,
 )
-from sessiond.core.events import EventLog, session_changed
+from sessiond.core.events import EventLog, append_event, session_changed
 from sessiond.core.keys import dashboard_key, key_agent, main_key
 from sessiond.core.models import (
     Event,
@@ -252,12 +252,10 @@ async def inject_message(manager: SessionManager, raw_key: str, text: str, label
                 session.session_id, 0, Role.ASSISTANT, body, ts, label=tag, stop_reason="injected"
             )
         )
-        tx.update_session(replace(session, updated_at=ts, etag=new_etag()))
-        events.append(
-            tx.append_event(
-                key, EventKind.FINAL, ts, payload={"message": codec.message_to_dict(message)}
-            )
-        )
+        updated = replace(session, updated_at=ts, etag=new_etag())
+        tx.update_session(updated)
+        final = {"message": codec.message_to_dict(message), "stop_reason": "injected"}
+        append_event(tx, events, updated, EventKind.FINAL, ts, body=final)
         return message
 
     return await manager.log.commit(write)

@@ -99,6 +99,18 @@ class ReadTx(Protocol):
         self, session_key: str, status: RunStatus | None, limit: int, offset: int
     ) -> list[Run]: ...
 
+    def find_run_by_idempotency(self, session_key: str, idempotency_key: str) -> Run | None: ...
+
+    def next_queued_run(self, session_key: str) -> Run | None:
+        """The queued run to start next: steered runs first, then in send order."""
+        ...
+
+    def open_runs(self) -> list[Run]:
+        """Every QUEUED or RUNNING run, oldest first."""
+        ...
+
+    def last_seq(self, session_id: str) -> int: ...
+
 
 class WriteTx(ReadTx, Protocol):
     def insert_session(self, session: Session) -> None:

@@ -183,6 +183,35 @@ class SqliteReadTx:
         rows = self.conn.execute(sql, (*params, limit, offset))
         return [codec.run_from_dict(json.loads(r[0])) for r in rows]
 
+    def _runs(self, sql: str, params: tuple[Any, ...]) -> list[Run]:
+        return [codec.run_from_dict(json.loads(r[0])) for r in self.conn.execute(sql, params)]
+
+    def find_run_by_idempotency(self, session_key: str, idempotency_key: str) -> Run | None:
+        rows = self._runs(
+            "SELECT data FROM runs WHERE session_key = ? AND idempotency_key = ?",
+            (session_key, idempotency_key),
+        )
+        return rows[0] if rows else None
+
+    def next_queued_run(self, session_key: str) -> Run | None:
+        rows = self._runs(
+            "SELECT data FROM runs WHERE session_key = ? AND status = 'queued'"
+            " ORDER BY json_extract(data, '$.priority') DESC, created_at, rowid LIMIT 1",
+            (session_key,),
+        )
+        return rows[0] if rows else None
+
+    def open_runs(self) -> list[Run]:
+        return self._runs(
+            "SELECT data FROM runs WHERE status IN ('queued', 'running')"
+            " ORDER BY created_at, rowid",
+            (),
+        )
+
+    def last_seq(self, session_id: str) -> int:
+        row = self._one("SELECT message_count FROM transcripts WHERE session_id = ?", (session_id,))
+        return int(row[0]) if row else 0
+
 
 class SqliteWriteTx(SqliteReadTx):
     def _ensure_transcript(self, session: Session) -> None:

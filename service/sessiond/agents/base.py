@@ -1,0 +1,83 @@
+"""The AgentBackend contract.
+
+`stream(request)` returns an async iterator of agent events for one reply:
+text and thinking deltas, tool start/update/end, and usage. The iterator ending is the
+reply's normal end. A failure is raised as `AgentError` with an `error_kind`
+(`rate_limit`, `timeout`, `context_length`, `refusal`, `unknown`).
+
+Cancellation: the caller cancels the task consuming the iterator (abort, steer, timeout,
+shutdown) and then closes the iterator; a backend must release its resources (HTTP
+streams) in `finally` and must not swallow `CancelledError`. Backends are stateless
+between calls and safe to use from many runs at once. They never execute tools:
+they report the calls and results their provider makes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from sessiond.core.models import Attachment, Message, Usage
+
+
+@dataclass(frozen=True, slots=True)
+class AgentRequest:
+    agent_id: str
+    model: str
+    system_prompt: str
+    transcript: tuple[Message, ...]
+    """The transcript so far, ending with the user message of this run."""
+    thinking_level: str = ""
+    attachments: tuple[Attachment, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True, slots=True)
+class TextDelta:
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ThinkingDelta:
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ToolStart:
+    tool_call_id: str
+    name: str
+    input: str
+
+
+@dataclass(frozen=True, slots=True)
+class ToolUpdate:
+    tool_call_id: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ToolEnd:
+    tool_call_id: str
+    result: str
+    is_error: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class UsageReport:
+    usage: Usage
+
+
+AgentEvent = TextDelta | ThinkingDelta | ToolStart | ToolUpdate | ToolEnd | UsageReport
+
+ERROR_KINDS = frozenset({"rate_limit", "timeout", "context_length", "refusal", "unknown"})
+
+
+class AgentError(Exception):
+    def __init__(self, message: str, kind: str = "unknown") -> None:
+        super().__init__(message)
+        self.message = message
+        self.kind = kind if kind in ERROR_KINDS else "unknown"
+
+
+class AgentBackend(Protocol):
+    def stream(self, request: AgentRequest) -> AsyncIterator[AgentEvent]: ...

@@ -1,0 +1,44 @@
+"""The offline default backend: streams the user's message back in chunks."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+from sessiond.agents.base import AgentEvent, AgentRequest, TextDelta, UsageReport
+from sessiond.core.models import Role, Usage
+
+
+def estimate_tokens(text: str) -> int:
+    """About four characters a token; never zero for non-empty text."""
+    return (len(text) + 3) // 4
+
+
+class EchoBackend:
+    def __init__(self, chunk_chars: int = 8, delay_ms: int = 0) -> None:
+        if chunk_chars < 1:
+            raise ValueError("chunk_chars must be at least 1")
+        self.chunk_chars = chunk_chars
+        self.delay_s = delay_ms / 1000
+
+    async def stream(self, request: AgentRequest) -> AsyncIterator[AgentEvent]:
+        prompt = next((m.text for m in reversed(request.transcript) if m.role is Role.USER), "")
+        for start in range(0, len(prompt), self.chunk_chars):
+            if self.delay_s:
+                await asyncio.sleep(self.delay_s)
+            yield TextDelta(prompt[start : start + self.chunk_chars])
+        context = sum(estimate_tokens(m.text) for m in request.transcript)
+        output = estimate_tokens(prompt)
+        yield UsageReport(
+            Usage(
+                input_tokens=context,
+                output_tokens=output,
+                total_tokens=context + output,
+                context_tokens=context + output,
+            )
+        )
+
+    def summarize(self, messages: list[str]) -> str:
+        """Deterministic summary for compaction: the first words of each message."""
+        parts = [" ".join(text.split()[:8]) for text in messages if text.strip()]
+        return "Summary of earlier conversation: " + " | ".join(parts)

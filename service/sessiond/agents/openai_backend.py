@@ -1,0 +1,145 @@
+"""Backend for any OpenAI-compatible chat completions endpoint (OpenAI, Ollama, vLLM, …)."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import openai
+from sessiond.agents.base import (
+    AgentError,
+    AgentEvent,
+    AgentRequest,
+    TextDelta,
+    ThinkingDelta,
+    ToolStart,
+    UsageReport,
+)
+from sessiond.core.models import Message, Role, Usage
+
+_ROLE_NAMES = {Role.USER: "user", Role.ASSISTANT: "assistant", Role.SYSTEM: "system"}
+
+
+@dataclass
+class _PendingCall:
+    tool_call_id: str = ""
+    name: str = ""
+    arguments: list[str] = field(default_factory=list)
+
+
+def _user_content(message: Message) -> Any:
+    if not message.attachments:
+        return message.text
+    parts: list[dict[str, Any]] = [{"type": "text", "text": message.text}]
+    for attachment in message.attachments:
+        data = base64.b64encode(attachment.data).decode("ascii")
+        url = f"data:{attachment.mime_type};base64,{data}"
+        parts.append({"type": "image_url", "image_url": {"url": url}})
+    return parts
+
+
+def to_openai_messages(request: AgentRequest) -> list[dict[str, Any]]:
+    """The transcript as chat messages; tool calls and results keep their pairing."""
+    messages: list[dict[str, Any]] = []
+    if request.system_prompt:
+        messages.append({"role": "system", "content": request.system_prompt})
+    for message in request.transcript:
+        if message.role is Role.TOOL_CALL:
+            call = {
+                "id": message.tool_call_id,
+                "type": "function",
+                "function": {"name": message.tool_name, "arguments": message.tool_input or "{}"},
+            }
+            messages.append({"role": "assistant", "content": None, "tool_calls": [call]})
+        elif message.role is Role.TOOL_RESULT:
+            messages.append(
+                {"role": "tool", "tool_call_id": message.tool_call_id, "content": message.text}
+            )
+        elif message.role is Role.USER:
+            messages.append({"role": "user", "content": _user_content(message)})
+        elif message.role in _ROLE_NAMES and not message.silent:
+            messages.append({"role": _ROLE_NAMES[message.role], "content": message.text})
+    return messages
+
+
+def classify(error: Exception) -> AgentError:
+    if isinstance(error, openai.RateLimitError):
+        return AgentError("rate limited by the model provider", "rate_limit")
+    if isinstance(error, openai.APITimeoutError):
+        return AgentError("the model provider timed out", "timeout")
+    if isinstance(error, openai.BadRequestError):
+        code = getattr(error, "code", "") or ""
+        if "context_length" in str(code) or "context length" in str(error).lower():
+            return AgentError("the conversation is too long for the model", "context_length")
+        return AgentError(f"the model provider refused the request: {error.message}")
+    if isinstance(error, openai.APIStatusError):
+        return AgentError(f"model provider error {error.status_code}")
+    if isinstance(error, openai.APIConnectionError):
+        return AgentError("cannot reach the model provider")
+    return AgentError(f"model provider error: {type(error).__name__}")
+
+
+def _usage(raw: Any) -> Usage:
+    prompt = int(getattr(raw, "prompt_tokens", 0) or 0)
+    completion = int(getattr(raw, "completion_tokens", 0) or 0)
+    return Usage(
+        input_tokens=prompt,
+        output_tokens=completion,
+        total_tokens=prompt + completion,
+        context_tokens=prompt + completion,
+    )
+
+
+class OpenAIBackend:
+    def __init__(
+        self, *, base_url: str, api_key: str, model: str, timeout_s: float = 600.0
+    ) -> None:
+        self.model = model
+        self.client = openai.AsyncOpenAI(
+            base_url=base_url or None, api_key=api_key or "unused", timeout=timeout_s, max_retries=0
+        )
+
+    async def stream(self, request: AgentRequest) -> AsyncIterator[AgentEvent]:
+        try:
+            response = await self.client.chat.completions.create(  # type: ignore[call-overload]
+                model=request.model or self.model,
+                messages=to_openai_messages(request),
+                stream=True,
+                stream_options={"include_usage": True},
+            )
+        except openai.OpenAIError as exc:
+            raise classify(exc) from exc
+        calls: dict[int, _PendingCall] = {}
+        try:
+            async for chunk in response:
+                for event in self._chunk_events(chunk, calls):
+                    yield event
+        except openai.OpenAIError as exc:
+            raise classify(exc) from exc
+        finally:
+            await response.close()
+        for call in calls.values():
+            yield ToolStart(call.tool_call_id, call.name, "".join(call.arguments) or "{}")
+
+    def _chunk_events(self, chunk: Any, calls: dict[int, _PendingCall]) -> list[AgentEvent]:
+        events: list[AgentEvent] = []
+        if getattr(chunk, "usage", None):
+            events.append(UsageReport(_usage(chunk.usage)))
+        for choice in chunk.choices or ():
+            delta = choice.delta
+            thinking = getattr(delta, "reasoning_content", None)
+            if thinking:
+                events.append(ThinkingDelta(thinking))
+            if delta.content:
+                events.append(TextDelta(delta.content))
+            for part in delta.tool_calls or ():
+                pending = calls.setdefault(part.index, _PendingCall())
+                pending.tool_call_id = part.id or pending.tool_call_id
+                if part.function is not None:
+                    pending.name = part.function.name or pending.name
+                    pending.arguments.append(part.function.arguments or "")
+            if choice.finish_reason == "content_filter":
+                raise AgentError("the model provider filtered the reply", "refusal")
+        return events

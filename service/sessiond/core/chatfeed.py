@@ -1,0 +1,193 @@
+"""WatchChat and Chat streams: replay by cursor, the reply in flight, then live events.
+
+Order of work per stream: subscribe to the session's live topic, replay durable events
+after the cursor from the store, send the in-flight reply as one delta at offset 0, then
+forward live messages. Durable events already delivered are skipped by cursor; a gap is
+filled from the store; deltas overlapping text already sent are trimmed by offset, and
+deltas of a run whose end was delivered are dropped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+from sessiond.bus.base import SubscriptionOverflow
+from sessiond.core.errors import CursorExpired, InvalidArgument, ResourceExhausted, SessionNotFound
+from sessiond.core.events import EventLog, chat_topic
+from sessiond.core.models import Event, EventKind, LiveDelta, now_ms
+from sessiond.core.registry import RunRegistry
+from sessiond.core.rules import SessionRules
+from sessiond.store.base import ReadTx
+
+BATCH = 500
+TERMINAL = frozenset({EventKind.FINAL, EventKind.ERROR, EventKind.ABORTED})
+
+
+@dataclass(frozen=True, slots=True)
+class Heartbeat:
+    session_key: str
+    ts: int
+
+
+FeedItem = Event | LiveDelta | Heartbeat
+
+
+@dataclass
+class _StreamState:
+    last_cursor: int
+    run_id: str = ""
+    """When set, only this run's events; the stream ends with its terminal event."""
+    sent_upto: dict[tuple[str, bool], int] = field(default_factory=dict)
+    ended_runs: set[str] = field(default_factory=set)
+    finished: bool = False
+
+    def wants(self, event: Event) -> bool:
+        if not self.run_id:
+            return True
+        return event.run_id == self.run_id and event.kind is not EventKind.SESSION_CHANGED
+
+    def delivered(self, event: Event) -> None:
+        self.last_cursor = event.cursor
+        if event.kind in TERMINAL and event.run_id:
+            self.ended_runs.add(event.run_id)
+            if event.run_id == self.run_id:
+                self.finished = True
+
+    def trim(self, delta: LiveDelta) -> LiveDelta | None:
+        """The part of `delta` not yet sent, or None."""
+        if delta.run_id in self.ended_runs or (self.run_id and delta.run_id != self.run_id):
+            return None
+        sent = self.sent_upto.get((delta.run_id, delta.thinking), 0)
+        end = delta.offset + len(delta.text)
+        if end <= sent:
+            return None
+        self.sent_upto[(delta.run_id, delta.thinking)] = end
+        if delta.offset >= sent:
+            return delta
+        cut = sent - delta.offset
+        return LiveDelta(
+            delta.session_key, delta.run_id, delta.text[cut:], sent, delta.ts, delta.thinking
+        )
+
+
+class ChatFeed:
+    def __init__(
+        self,
+        log: EventLog,
+        rules: SessionRules,
+        registry: RunRegistry,
+        heartbeat_s: float = 15.0,
+        max_pending: int = 1024,
+    ) -> None:
+        self.log = log
+        self.rules = rules
+        self.registry = registry
+        self.heartbeat_s = heartbeat_s
+        self.max_pending = max_pending
+
+    async def watch(
+        self, raw_key: str, after_cursor: int = 0, *, start_at_end: bool = False, run_id: str = ""
+    ) -> AsyncIterator[FeedItem]:
+        key = self.rules.key(raw_key, "session_key")
+        if after_cursor < 0:
+            raise InvalidArgument("after_cursor", "after_cursor must not be negative")
+        subscription = self.log.bus.subscribe(chat_topic(key), self.max_pending)
+        try:
+            start = await self._start_cursor(key, after_cursor, start_at_end)
+            state = _StreamState(last_cursor=start, run_id=run_id)
+            async for event in self._replay(key, state, until=0):
+                yield event
+            if state.finished:
+                return
+            snapshot = self._in_flight(key, state)
+            if snapshot is not None:
+                yield snapshot
+            async for item in self._live(key, state, subscription):
+                yield item
+                if state.finished:
+                    return
+        finally:
+            subscription.close()
+
+    async def _start_cursor(self, key: str, after_cursor: int, start_at_end: bool) -> int:
+        def read(tx: ReadTx) -> tuple[bool, int, int]:
+            return tx.get_session(key) is not None, tx.oldest_cursor(key), tx.head_cursor(key)
+
+        exists, oldest, head = await self.log.store.read(read)
+        if not exists and head == 0:
+            raise SessionNotFound(key)
+        if start_at_end:
+            return head
+        if after_cursor and oldest and after_cursor + 1 < oldest:
+            raise CursorExpired(after_cursor, oldest)
+        if after_cursor == 0 and oldest > 1 and head >= oldest:
+            return oldest - 1
+        return after_cursor
+
+    async def _replay(self, key: str, state: _StreamState, until: int) -> AsyncIterator[Event]:
+        """Stored events after the state's cursor (and before `until`, when given)."""
+        while True:
+            after = state.last_cursor
+            batch = await self.log.store.read(
+                lambda tx, after=after: tx.events_after(key, after, BATCH)  # type: ignore[misc]
+            )
+            for event in batch:
+                if until and event.cursor >= until:
+                    return
+                state.delivered(event)
+                if state.wants(event):
+                    yield event
+                    if state.finished:
+                        return
+            if len(batch) < BATCH:
+                return
+
+    def _in_flight(self, key: str, state: _StreamState) -> LiveDelta | None:
+        active = self.registry.for_session(key)
+        if active is None or active.run_id in state.ended_runs:
+            return None
+        if state.run_id and active.run_id != state.run_id:
+            return None
+        text = active.shaper.visible
+        if not text:
+            return None
+        state.sent_upto[(active.run_id, False)] = len(text)
+        return LiveDelta(key, active.run_id, text, 0, now_ms())
+
+    async def _live(
+        self, key: str, state: _StreamState, subscription: object
+    ) -> AsyncIterator[FeedItem]:
+        get = subscription.get  # type: ignore[attr-defined]
+        while True:
+            try:
+                message = await get(self.heartbeat_s)
+            except SubscriptionOverflow:
+                raise ResourceExhausted(
+                    "this stream fell too far behind; "
+                    f"reconnect with after_cursor={state.last_cursor}",
+                    metadata={"after_cursor": str(state.last_cursor)},
+                ) from None
+            if message is None:
+                yield Heartbeat(key, now_ms())
+            elif isinstance(message, LiveDelta):
+                trimmed = state.trim(message)
+                if trimmed is not None:
+                    yield trimmed
+            elif isinstance(message, Event):
+                async for event in self._deliver(key, state, message):
+                    yield event
+                    if state.finished:
+                        return
+
+    async def _deliver(self, key: str, state: _StreamState, event: Event) -> AsyncIterator[Event]:
+        if event.cursor <= state.last_cursor:
+            return
+        if event.cursor > state.last_cursor + 1:
+            async for missed in self._replay(key, state, until=event.cursor):
+                yield missed
+            if state.finished:
+                return
+        state.delivered(event)
+        if state.wants(event):
+            yield event

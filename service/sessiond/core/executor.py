@@ -1,0 +1,282 @@
+"""Executing runs: stream the agent's reply, shape deltas, persist events, end cleanly."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, replace
+
+import structlog
+from sessiond.agents.base import (
+    AgentError,
+    AgentEvent,
+    AgentRequest,
+    TextDelta,
+    ThinkingDelta,
+    ToolEnd,
+    ToolStart,
+    ToolUpdate,
+    UsageReport,
+)
+from sessiond.core.directory import AgentDirectory
+from sessiond.core.events import EventLog, append_event, chat_topic
+from sessiond.core.models import (
+    Event,
+    EventKind,
+    LiveDelta,
+    Message,
+    Role,
+    Run,
+    Usage,
+    now_ms,
+)
+from sessiond.core.outcome import Outcome, finish_run
+from sessiond.core.registry import ActiveRun, RunRegistry
+from sessiond.core.shaping import DeltaOut, DeltaShaper
+from sessiond.store.base import ReadTx, WriteTx
+
+log = structlog.get_logger(__name__)
+
+CONTEXT_MESSAGES = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class RunSettings:
+    delta_interval_s: float = 0.15
+    silent_token: str = "NO_REPLY"
+    default_timeout_ms: int = 600_000
+
+
+class RunExecutor:
+    def __init__(
+        self, log: EventLog, agents: AgentDirectory, registry: RunRegistry, settings: RunSettings
+    ) -> None:
+        self.log = log
+        self.agents = agents
+        self.registry = registry
+        self.settings = settings
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def launch(self, run: Run) -> ActiveRun:
+        active = ActiveRun(
+            run.run_id,
+            run.session_key,
+            DeltaShaper(self.settings.delta_interval_s, self.settings.silent_token),
+            DeltaShaper(self.settings.delta_interval_s),
+        )
+        self.registry.add(active)
+        active.task = asyncio.create_task(self._execute(active, run), name=f"run-{run.run_id}")
+        self._tasks.add(active.task)
+        active.task.add_done_callback(self._tasks.discard)
+        return active
+
+    async def stop_all(self, reason: str) -> None:
+        """Stops every run of this process (shutdown) and waits until each is recorded."""
+        runs = self.registry.all()
+        for active in runs:
+            active.request_stop(reason)
+        await asyncio.gather(*(a.done.wait() for a in runs))
+
+    async def _execute(self, active: ActiveRun, run: Run) -> None:
+        outcome: Outcome | None = None
+        try:
+            outcome = await self._run_reply(active, run)
+        except asyncio.CancelledError:
+            if not active.stop_reason:
+                raise
+            outcome = self._stopped(active)
+        except TimeoutError:
+            outcome = self._stopped(active, "timeout")
+        except AgentError as exc:
+            outcome = self._stopped(active, "error", exc.message, exc.kind)
+        except Exception as exc:
+            log.exception("run.failed", run_id=run.run_id)
+            outcome = self._stopped(active, "error", f"agent failed: {type(exc).__name__}")
+        finally:
+            if outcome is not None:
+                await self._finish(active, outcome)
+            self.registry.remove(active.run_id)
+            active.done.set()
+
+    def _stopped(
+        self, active: ActiveRun, reason: str = "", message: str = "", kind: str = ""
+    ) -> Outcome:
+        stop_reason = active.stop_reason or reason
+        return Outcome(
+            stop_reason=stop_reason,
+            text=active.shaper.text,
+            error_message=message,
+            error_kind=kind or ("unknown" if stop_reason == "error" else ""),
+            open_tools=tuple(active.open_tools.items()),
+            advance=stop_reason != "interrupted",
+        )
+
+    async def _finish(self, active: ActiveRun, outcome: Outcome) -> None:
+        # A stopped run publishes no more deltas: its partial reply is in the transcript.
+        try:
+            next_run = await self.log.commit(
+                lambda tx, events: finish_run(tx, events, active.run_id, outcome)
+            )
+        except Exception:
+            log.exception("run.finish_failed", run_id=active.run_id)
+            return
+        if next_run is not None:
+            self.launch(next_run)
+
+    async def _run_reply(self, active: ActiveRun, run: Run) -> Outcome:
+        request, spec_cost = await self._request(run)
+        timeout_s = (run.timeout_ms or self.settings.default_timeout_ms) / 1000
+        usage = Usage()
+        async with asyncio.timeout(timeout_s):
+            async for event in self._paced(
+                active, self.agents.get(request.agent_id).backend.stream(request)
+            ):
+                if isinstance(event, UsageReport):
+                    usage = replace(event.usage, estimated_cost_usd=spec_cost(event.usage))
+                else:
+                    await self._handle(active, run, event)
+        silent = active.shaper.is_silent()
+        delta = active.shaper.finish()
+        if delta is not None:
+            await self._publish(active, delta)
+        return Outcome(
+            stop_reason="silent" if silent else "completed",
+            text=active.shaper.text,
+            usage=usage,
+            open_tools=tuple(active.open_tools.items()),
+        )
+
+    async def _paced(
+        self, active: ActiveRun, events: AsyncIterator[AgentEvent]
+    ) -> AsyncIterator[AgentEvent]:
+        """Agent events, releasing coalesced text when the agent pauses past the interval."""
+        iterator = aiter(events)
+        pending: asyncio.Task[AgentEvent] | None = None
+        try:
+            while True:
+                if pending is None:
+                    pending = asyncio.ensure_future(anext(iterator))
+                wait_s = active.shaper.seconds_until_due()
+                done, _ = await asyncio.wait({pending}, timeout=wait_s)
+                if not done:
+                    delta = active.shaper.flush()
+                    if delta is not None:
+                        await self._publish(active, delta)
+                    continue
+                task, pending = pending, None
+                try:
+                    event = task.result()
+                except StopAsyncIteration:
+                    return
+                yield event
+        finally:
+            if pending is not None:
+                pending.cancel()
+                with contextlib.suppress(BaseException):
+                    await pending
+            aclose = getattr(iterator, "aclose", None)
+            if aclose is not None:
+                with contextlib.suppress(Exception):
+                    await aclose()
+
+    async def _request(self, run: Run) -> tuple[AgentRequest, Callable[[Usage], float]]:
+        def read(tx: ReadTx) -> tuple[str, str, str, list[Message]]:
+            session = tx.get_session(run.session_key)
+            agent_id = session.agent_id if session else ""
+            model = session.model if session else ""
+            thinking = run.thinking or (session.thinking_level if session else "")
+            messages = tx.list_messages(
+                run.session_id, limit=CONTEXT_MESSAGES, newest_first=True, include_silent=True
+            )
+            return agent_id, model, thinking, messages
+
+        agent_id, model, thinking, newest = await self.log.store.read(read)
+        spec = self.agents.get(agent_id)
+        transcript = tuple(
+            m for m in reversed(newest) if m.role is not Role.USER or m.seq <= run.message_seq
+        )
+        request = AgentRequest(
+            agent_id=agent_id,
+            model=model or spec.model,
+            system_prompt=spec.system_prompt,
+            transcript=transcript,
+            thinking_level=thinking,
+        )
+        return request, spec.cost
+
+    async def _handle(self, active: ActiveRun, run: Run, event: AgentEvent) -> None:
+        if isinstance(event, TextDelta):
+            delta = active.shaper.add(event.text)
+            if delta is not None:
+                await self._publish(active, delta)
+        elif isinstance(event, ThinkingDelta):
+            delta = active.thinking.add(event.text)
+            if delta is not None:
+                await self._publish(active, delta, thinking=True)
+        elif not isinstance(event, UsageReport):
+            await self._tool_event(active, run, event)
+
+    async def _tool_event(
+        self, active: ActiveRun, run: Run, event: ToolStart | ToolUpdate | ToolEnd
+    ) -> None:
+        if isinstance(event, ToolStart):
+            delta = active.shaper.flush()
+            if delta is not None:
+                await self._publish(active, delta)
+            active.open_tools[event.tool_call_id] = event.name
+        elif isinstance(event, ToolEnd):
+            active.open_tools.pop(event.tool_call_id, None)
+        await self.log.commit(lambda tx, events: record_tool(tx, events, run, event))
+
+    async def _publish(self, active: ActiveRun, delta: DeltaOut, *, thinking: bool = False) -> None:
+        live = LiveDelta(
+            active.session_key, active.run_id, delta.text, delta.offset, now_ms(), thinking
+        )
+        await self.log.bus.publish(chat_topic(active.session_key), live)
+
+
+def record_tool(
+    tx: WriteTx, events: list[Event], run: Run, event: ToolStart | ToolUpdate | ToolEnd
+) -> None:
+    """A tool call or result joins the transcript; every phase is a durable event."""
+    session = tx.get_session(run.session_key)
+    if session is None:
+        return
+    ts = now_ms()
+    body: dict[str, object] = {"tool_call_id": event.tool_call_id}
+    if isinstance(event, ToolStart):
+        tx.append_message(
+            Message(
+                run.session_id,
+                0,
+                Role.TOOL_CALL,
+                "",
+                ts,
+                tool_name=event.name,
+                tool_call_id=event.tool_call_id,
+                tool_input=event.input,
+                run_id=run.run_id,
+            )
+        )
+        body |= {"phase": "start", "name": event.name, "input": event.input}
+    elif isinstance(event, ToolEnd):
+        tx.append_message(
+            Message(
+                run.session_id,
+                0,
+                Role.TOOL_RESULT,
+                event.result,
+                ts,
+                tool_call_id=event.tool_call_id,
+                run_id=run.run_id,
+            )
+        )
+        body |= {"phase": "end", "is_error": event.is_error}
+        if session.verbose_level == "full":
+            body["result"] = event.result
+    else:
+        body |= {"phase": "update"}
+        if session.verbose_level == "full":
+            body["result"] = event.text
+    append_event(tx, events, session, EventKind.TOOL, ts, run_id=run.run_id, body=body)

@@ -1,0 +1,226 @@
+"""Ending a run in one transaction: transcript, run row, session, events, next run."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from sessiond.core import codec
+from sessiond.core.events import append_event
+from sessiond.core.models import (
+    Event,
+    EventKind,
+    Message,
+    Role,
+    Run,
+    RunStatus,
+    Session,
+    SessionEventReason,
+    SessionStatus,
+    Usage,
+    now_ms,
+)
+from sessiond.core.sessions import new_etag
+from sessiond.store.base import WriteTx
+
+STOP_STATUS = {
+    "completed": RunStatus.DONE,
+    "silent": RunStatus.DONE,
+    "aborted": RunStatus.ABORTED,
+    "interrupted": RunStatus.ABORTED,
+    "timeout": RunStatus.ABORTED,
+    "shutdown": RunStatus.ABORTED,
+    "error": RunStatus.ERROR,
+    "server_restart": RunStatus.ERROR,
+}
+_SESSION_STATUS = {
+    RunStatus.DONE: SessionStatus.DONE,
+    RunStatus.ERROR: SessionStatus.ERROR,
+    RunStatus.ABORTED: SessionStatus.ABORTED,
+}
+CANCELLED_TOOL_TEXT = "tool call cancelled: the run stopped before it returned"
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    stop_reason: str
+    text: str = ""
+    usage: Usage = field(default_factory=Usage)
+    error_message: str = ""
+    error_kind: str = ""
+    open_tools: tuple[tuple[str, str], ...] = ()
+    """(tool_call_id, name) of calls left open; each gets a cancelled TOOL_RESULT."""
+    advance: bool = True
+    """Start the next queued run in the same transaction (not when a Steer follows)."""
+
+
+def add_usage(total: Usage, extra: Usage) -> Usage:
+    return Usage(
+        input_tokens=total.input_tokens + extra.input_tokens,
+        output_tokens=total.output_tokens + extra.output_tokens,
+        total_tokens=total.total_tokens + extra.total_tokens,
+        context_tokens=extra.context_tokens or total.context_tokens,
+        estimated_cost_usd=total.estimated_cost_usd + extra.estimated_cost_usd,
+    )
+
+
+def _close_tools(tx: WriteTx, run: Run, outcome: Outcome, ts: int) -> None:
+    for call_id, name in outcome.open_tools:
+        tx.append_message(
+            Message(
+                run.session_id,
+                0,
+                Role.TOOL_RESULT,
+                CANCELLED_TOOL_TEXT,
+                ts,
+                tool_name=name,
+                tool_call_id=call_id,
+                run_id=run.run_id,
+                cancelled=True,
+            )
+        )
+
+
+def _save_reply(tx: WriteTx, run: Run, outcome: Outcome, ts: int) -> Message | None:
+    """The assistant message a run leaves; a blank partial is not saved."""
+    if not outcome.text.strip():
+        return None
+    return tx.append_message(
+        Message(
+            run.session_id,
+            0,
+            Role.ASSISTANT,
+            outcome.text,
+            ts,
+            run_id=run.run_id,
+            usage=outcome.usage,
+            stop_reason=outcome.stop_reason,
+            silent=outcome.stop_reason == "silent",
+        )
+    )
+
+
+def _ended_session(session: Session, run: Run, status: RunStatus, ts: int, usage: Usage) -> Session:
+    runtime = ts - run.started_at if run.started_at else 0
+    return replace(
+        session,
+        active_run_id="" if session.active_run_id == run.run_id else session.active_run_id,
+        status=_SESSION_STATUS[status],
+        ended_at=ts,
+        runtime_ms=session.runtime_ms + max(0, runtime),
+        aborted_last_run=status is RunStatus.ABORTED,
+        usage=add_usage(session.usage, usage),
+        updated_at=ts,
+        etag=new_etag(),
+    )
+
+
+def _end_event(
+    tx: WriteTx,
+    events: list[Event],
+    session: Session,
+    run: Run,
+    outcome: Outcome,
+    message: Message | None,
+    ts: int,
+) -> None:
+    status = STOP_STATUS[outcome.stop_reason]
+    body: dict[str, Any]
+    if status is RunStatus.DONE:
+        shown = message if message is not None and not message.silent else None
+        body = {
+            "message": codec.message_to_dict(shown) if shown else None,
+            "stop_reason": outcome.stop_reason,
+            "usage": codec.usage_to_dict(outcome.usage),
+        }
+        kind, reason = EventKind.FINAL, SessionEventReason.RUN_END
+    elif status is RunStatus.ERROR:
+        body = {
+            "error_message": outcome.error_message,
+            "error_kind": outcome.error_kind or "unknown",
+            "stop_reason": outcome.stop_reason,
+        }
+        kind, reason = EventKind.ERROR, SessionEventReason.RUN_ERROR
+    else:
+        body = {
+            "stop_reason": outcome.stop_reason,
+            "partial_message_seq": message.seq if message else 0,
+        }
+        kind, reason = EventKind.ABORTED, SessionEventReason.ABORT
+    append_event(tx, events, session, kind, ts, run_id=run.run_id, reason=reason, body=body)
+
+
+def finish_run(tx: WriteTx, events: list[Event], run_id: str, outcome: Outcome) -> Run | None:
+    """Records the end of a run; returns the next run it started, if any."""
+    run = tx.get_run(run_id)
+    if run is None or run.ended:
+        return None
+    ts = now_ms()
+    status = STOP_STATUS[outcome.stop_reason]
+    session = tx.get_session(run.session_key)
+    transcript_live = session is not None and session.session_id == run.session_id
+    message = None
+    if transcript_live or tx.get_transcript(run.session_id) is not None:
+        _close_tools(tx, run, outcome, ts)
+        message = _save_reply(tx, run, outcome, ts)
+    ended = replace(
+        run,
+        status=status,
+        stop_reason=outcome.stop_reason,
+        error_message=outcome.error_message,
+        error_kind=outcome.error_kind,
+        ended_at=ts,
+        usage=outcome.usage,
+    )
+    tx.update_run(ended)
+    if session is None:
+        return None
+    if run.status is RunStatus.QUEUED:
+        # A queued run never ran: the session's state belongs to its active run.
+        session = replace(session, updated_at=ts, etag=new_etag())
+    else:
+        session = _ended_session(session, run, status, ts, outcome.usage)
+    if message is not None:
+        session = replace(session, message_count=message.seq)
+    tx.update_session(session)
+    _end_event(tx, events, session, ended, outcome, message, ts)
+    return start_next(tx, events, session) if outcome.advance else None
+
+
+def start_next(tx: WriteTx, events: list[Event], session: Session) -> Run | None:
+    """Starts the session's next queued run when nothing is active."""
+    if session.active_run_id:
+        return None
+    queued = tx.next_queued_run(session.key)
+    if queued is None:
+        return None
+    ts = now_ms()
+    run = replace(queued, status=RunStatus.RUNNING, started_at=ts, session_id=session.session_id)
+    tx.update_run(run)
+    session = replace(
+        session,
+        active_run_id=run.run_id,
+        status=SessionStatus.RUNNING,
+        started_at=ts,
+        updated_at=ts,
+        etag=new_etag(),
+    )
+    tx.update_session(session)
+    append_run_started(tx, events, session, run, ts)
+    return run
+
+
+def append_run_started(
+    tx: WriteTx, events: list[Event], session: Session, run: Run, ts: int
+) -> Event:
+    body = {"message_seq": run.message_seq, "session_id": run.session_id}
+    return append_event(
+        tx,
+        events,
+        session,
+        EventKind.RUN_STARTED,
+        ts,
+        run_id=run.run_id,
+        reason=SessionEventReason.RUN_START,
+        body=body,
+    )

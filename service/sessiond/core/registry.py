@@ -1,0 +1,52 @@
+"""Runs executing in this process: their tasks, stop requests and the reply so far."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+from sessiond.core.shaping import DeltaShaper
+
+
+@dataclass
+class ActiveRun:
+    run_id: str
+    session_key: str
+    shaper: DeltaShaper
+    thinking: DeltaShaper
+    task: asyncio.Task[None] | None = None
+    stop_reason: str = ""
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+    open_tools: dict[str, str] = field(default_factory=dict)
+    """tool_call_id -> tool name, for calls started and not yet ended."""
+
+    def request_stop(self, reason: str) -> bool:
+        """Asks the run to stop; False when it is already stopping or finished."""
+        if self.stop_reason or self.done.is_set() or self.task is None:
+            return False
+        self.stop_reason = reason
+        self.task.cancel()
+        return True
+
+
+class RunRegistry:
+    def __init__(self) -> None:
+        self._runs: dict[str, ActiveRun] = {}
+
+    def add(self, run: ActiveRun) -> None:
+        self._runs[run.run_id] = run
+
+    def get(self, run_id: str) -> ActiveRun | None:
+        return self._runs.get(run_id)
+
+    def remove(self, run_id: str) -> None:
+        self._runs.pop(run_id, None)
+
+    def for_session(self, session_key: str) -> ActiveRun | None:
+        return next((r for r in self._runs.values() if r.session_key == session_key), None)
+
+    def all(self) -> list[ActiveRun]:
+        return list(self._runs.values())
+
+    def __len__(self) -> int:
+        return len(self._runs)

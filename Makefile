@@ -7,7 +7,31 @@ TOOLS  := .tools
 BUF    := $(TOOLS)/node_modules/.bin/buf
 BUF_VERSION := 1.75.0
 
-.PHONY: serve test lint typecheck proto-lint generate check-generated pytest clean
+# Code generators for the non-Python clients (buf.gen.yaml), all local, all pinned here or in
+# clients/typescript/package-lock.json. Go tools go to a project-local GOBIN.
+GOBIN_DIR := $(abspath $(TOOLS)/go/bin)
+PROTOC_GEN_GO_VERSION      := v1.36.12
+PROTOC_GEN_GO_GRPC_VERSION := v1.6.2
+GRPCURL_VERSION            := v1.9.4
+# protoc (Maven Central's com.google.protobuf:protoc) drives buf's `protoc_builtin: java`.
+PROTOC_VERSION    := 4.36.2
+GRPC_JAVA_VERSION := 1.83.0
+MVN := mvn -q -B
+STAMPS := $(TOOLS)/stamps
+TS_DEPS   := clients/typescript/node_modules/.package-lock.json
+GEN_TOOLS := $(TS_DEPS) \
+	$(STAMPS)/protoc-gen-go@$(PROTOC_GEN_GO_VERSION) \
+	$(STAMPS)/protoc-gen-go-grpc@$(PROTOC_GEN_GO_GRPC_VERSION) \
+	$(STAMPS)/protoc@$(PROTOC_VERSION) \
+	$(STAMPS)/protoc-gen-grpc-java@$(GRPC_JAVA_VERSION)
+# Generated trees, one per language (Python: scripts/generate_python.py).
+GEN_DIRS := clients/typescript/src/gen clients/go/gen clients/java/src/generated/java
+# `buf breaking` baseline: the merge-base with origin/main when that is behind HEAD (a branch),
+# else the previous commit. Override with `make breaking BREAKING_AGAINST=<git ref>`.
+BREAKING_AGAINST ?=
+
+.PHONY: serve test lint typecheck proto-lint breaking generate check-generated gen-tools \
+	client-deps grpcurl pytest clean
 
 $(STAMP): pyproject.toml clients/python/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,7 +47,7 @@ $(BUF):
 serve: $(STAMP)
 	$(BIN)/sessiond serve
 
-test: $(STAMP) lint typecheck proto-lint pytest
+test: $(STAMP) lint typecheck proto-lint breaking check-generated client-deps grpcurl pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check service tests scripts
@@ -36,11 +60,76 @@ proto-lint: $(BUF)
 	$(BUF) lint
 	$(BUF) format --diff --exit-code
 
+breaking: $(BUF)
+	@against='$(BREAKING_AGAINST)'; \
+	if [ -z "$$against" ]; then \
+	  head=$$(git rev-parse HEAD 2>/dev/null) || { echo "breaking: not a git checkout, skipped"; exit 0; }; \
+	  base=$$(git merge-base HEAD origin/main 2>/dev/null || true); \
+	  if [ -n "$$base" ] && [ "$$base" != "$$head" ]; then against=$$base; \
+	  elif git rev-parse -q --verify HEAD~1 >/dev/null; then against=$$(git rev-parse HEAD~1); \
+	  else echo "breaking: no previous commit, skipped"; exit 0; fi; \
+	fi; \
+	if [ -z "$$(git ls-tree -r --name-only "$$against" -- proto | grep '\.proto$$')" ]; then \
+	  echo "breaking: $$against has no protos, skipped"; exit 0; fi; \
+	echo "$(BUF) breaking --against .git#ref=$$against"; \
+	$(BUF) breaking --against ".git#ref=$$against"
+
 pytest: $(STAMP)
 	$(BIN)/pytest -q
 
-generate: $(STAMP)
+# --- client toolchains and generated code -------------------------------------------------
+$(TS_DEPS): clients/typescript/package.json clients/typescript/package-lock.json
+	cd clients/typescript && npm ci --silent --no-audit --no-fund
+	touch $@
+
+$(STAMPS)/protoc-gen-go@%:
+	GOBIN=$(GOBIN_DIR) go install google.golang.org/protobuf/cmd/protoc-gen-go@$*
+	mkdir -p $(STAMPS) && touch $@
+
+$(STAMPS)/protoc-gen-go-grpc@%:
+	GOBIN=$(GOBIN_DIR) go install google.golang.org/grpc/cmd/protoc-gen-go-grpc@$*
+	mkdir -p $(STAMPS) && touch $@
+
+$(STAMPS)/protoc@%:
+	$(MVN) dependency:copy -Dartifact=com.google.protobuf:protoc:$*:exe:linux-x86_64 \
+		-DoutputDirectory=$(TOOLS)/java -Dmdep.stripVersion=true -Dmdep.stripClassifier=true
+	mv $(TOOLS)/java/protoc.exe $(TOOLS)/java/protoc && chmod +x $(TOOLS)/java/protoc
+	mkdir -p $(STAMPS) && touch $@
+
+$(STAMPS)/protoc-gen-grpc-java@%:
+	$(MVN) dependency:copy -Dartifact=io.grpc:protoc-gen-grpc-java:$*:exe:linux-x86_64 \
+		-DoutputDirectory=$(TOOLS)/java -Dmdep.stripVersion=true -Dmdep.stripClassifier=true
+	mv $(TOOLS)/java/protoc-gen-grpc-java.exe $(TOOLS)/java/protoc-gen-grpc-java
+	chmod +x $(TOOLS)/java/protoc-gen-grpc-java
+	mkdir -p $(STAMPS) && touch $@
+
+gen-tools: $(GEN_TOOLS)
+
+generate: $(STAMP) $(BUF) $(GEN_TOOLS)
 	$(BIN)/python scripts/generate_python.py
+	$(BUF) generate
+
+# Regenerates every language into a scratch directory and fails on any difference.
+check-generated: $(STAMP) $(BUF) $(GEN_TOOLS)
+	@set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	$(BIN)/python scripts/generate_python.py "$$tmp/python"; \
+	$(BUF) generate -o "$$tmp"; \
+	status=0; \
+	diff -r --exclude=__pycache__ "$$tmp/python/sessiond/v1" clients/python/src/sessiond/v1 || status=1; \
+	for d in $(GEN_DIRS); do diff -r "$$tmp/$$d" "$$d" || status=1; done; \
+	if [ $$status -ne 0 ]; then echo "generated code is stale: run 'make generate' and commit it"; fi; \
+	exit $$status
+
+# Dependencies of the client examples and their tests (tests/test_clients.py).
+client-deps: $(TS_DEPS)
+	cd clients/go && go mod download
+	cd clients/java && $(MVN) dependency:go-offline
+
+grpcurl: $(STAMPS)/grpcurl@$(GRPCURL_VERSION)
+$(STAMPS)/grpcurl@%:
+	GOBIN=$(GOBIN_DIR) go install github.com/fullstorydev/grpcurl/cmd/grpcurl@$*
+	mkdir -p $(STAMPS) && touch $@
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf clients/typescript/node_modules clients/java/target

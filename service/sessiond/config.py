@@ -33,6 +33,8 @@ class AgentConfig:
     """US dollars per million output tokens."""
     allowed_models: tuple[str, ...] = ()
     """When set, sessions may only choose these models."""
+    request_timeout_s: float = 600.0
+    """Timeout of one request to the `openai` backend's endpoint."""
     api_key: str = field(default="", repr=False)
     """Resolved from `api_key_env` when the config is loaded; never logged."""
 

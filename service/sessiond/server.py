@@ -54,7 +54,12 @@ def session_rules(config: Config) -> SessionRules:
 
 def agent_backend(config: Config, agent: AgentConfig) -> AgentBackend:
     if agent.backend == "openai":
-        return OpenAIBackend(base_url=agent.base_url, api_key=agent.api_key, model=agent.model)
+        return OpenAIBackend(
+            base_url=agent.base_url,
+            api_key=agent.api_key,
+            model=agent.model,
+            timeout_s=agent.request_timeout_s,
+        )
     return EchoBackend(config.echo_chunk_chars, config.echo_delay_ms)
 
 
@@ -89,11 +94,13 @@ class RunningServer:
     bus: MemoryBus
     health: health.aio.HealthServicer
     executor: RunExecutor
+    agents: AgentDirectory
 
     async def stop(self, grace: float | None = None) -> None:
         await self.health.enter_graceful_shutdown()
         await self.executor.stop_all("shutdown")
         await self.server.stop(grace)
+        await self.agents.close()
         await self.bus.close()
         await self.store.close()
 
@@ -111,7 +118,8 @@ async def start_server(config: Config) -> RunningServer:
         silent_token=config.silent_token,
         default_timeout_ms=config.run_timeout_ms,
     )
-    executor = RunExecutor(log_, agent_directory(config), registry, settings)
+    agents = agent_directory(config)
+    executor = RunExecutor(log_, agents, registry, settings)
     runs = RunService(log_, rules, executor, registry)
     feed = ChatFeed(
         log_, rules, registry, config.heartbeat_ms / 1000, config.subscriber_max_pending
@@ -139,7 +147,7 @@ async def start_server(config: Config) -> RunningServer:
     for name in ("", *SERVICE_NAMES):
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     log.info("server.started", host=config.host, port=port, db=str(config.db_path))
-    return RunningServer(server, port, store, bus, health_servicer, executor)
+    return RunningServer(server, port, store, bus, health_servicer, executor, agents)
 
 
 async def serve(config: Config) -> None:

@@ -81,3 +81,7 @@ class AgentError(Exception):
 
 class AgentBackend(Protocol):
     def stream(self, request: AgentRequest) -> AsyncIterator[AgentEvent]: ...
+
+    async def close(self) -> None:
+        """Releases connections; called once at shutdown."""
+        ...

@@ -38,6 +38,9 @@ class EchoBackend:
             )
         )
 
+    async def close(self) -> None:
+        return None
+
     def summarize(self, messages: list[str]) -> str:
         """Deterministic summary for compaction: the first words of each message."""
         parts = [" ".join(text.split()[:8]) for text in messages if text.strip()]

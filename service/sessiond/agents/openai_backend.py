@@ -101,6 +101,9 @@ class OpenAIBackend:
             base_url=base_url or None, api_key=api_key or "unused", timeout=timeout_s, max_retries=0
         )
 
+    async def close(self) -> None:
+        await self.client.close()
+
     async def stream(self, request: AgentRequest) -> AsyncIterator[AgentEvent]:
         try:
             response = await self.client.chat.completions.create(  # type: ignore[call-overload]

@@ -34,3 +34,7 @@ class AgentDirectory:
         if spec is None:
             raise UnknownAgent(agent_id)
         return spec
+
+    async def close(self) -> None:
+        for spec in self._agents.values():
+            await spec.backend.close()

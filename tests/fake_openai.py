@@ -1,0 +1,109 @@
+"""A local OpenAI-compatible chat completions server: the only fake in the suite.
+
+Each request takes the next scripted reply: streamed text chunks, tool calls, usage,
+an HTTP error status, or a delay longer than the client's timeout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+
+@dataclass
+class Reply:
+    chunks: list[str] = field(default_factory=list)
+    tool_calls: list[tuple[str, str, str]] = field(default_factory=list)
+    """(id, name, arguments JSON) streamed as tool-call deltas."""
+    usage: tuple[int, int] = (11, 7)
+    status: int = 200
+    error_code: str = ""
+    delay_s: float = 0.0
+    chunk_delay_s: float = 0.0
+
+
+@dataclass
+class FakeOpenAI:
+    replies: list[Reply] = field(default_factory=list)
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    base_url: str = ""
+    _runner: web.AppRunner | None = None
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_post("/v1/chat/completions", self._completions)
+        self._runner = web.AppRunner(app)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.base_url = f"http://127.0.0.1:{port}/v1"
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    async def _completions(self, request: web.Request) -> web.StreamResponse:
+        body = await request.json()
+        self.requests.append(body)
+        reply = self.replies.pop(0) if self.replies else Reply(chunks=["ok"])
+        if reply.delay_s:
+            await asyncio.sleep(reply.delay_s)  # simulates a slow provider
+        if reply.status != 200:
+            error = {"error": {"message": "scripted", "type": "x", "code": reply.error_code}}
+            return web.json_response(error, status=reply.status)
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await response.prepare(request)
+        async for chunk in _chunks(reply, body.get("model", "")):
+            if reply.chunk_delay_s:
+                await asyncio.sleep(reply.chunk_delay_s)
+            await response.write(f"data: {json.dumps(chunk)}\n\n".encode())
+        await response.write(b"data: [DONE]\n\n")
+        await response.write_eof()
+        return response
+
+
+def _chunk(model: str, delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
+    return {
+        "id": "chatcmpl-1",
+        "object": "chat.completion.chunk",
+        "created": 0,
+        "model": model,
+        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+    }
+
+
+async def _chunks(reply: Reply, model: str) -> AsyncIterator[dict[str, Any]]:
+    yield _chunk(model, {"role": "assistant", "content": ""})
+    for text in reply.chunks:
+        yield _chunk(model, {"content": text})
+    for index, (call_id, name, arguments) in enumerate(reply.tool_calls):
+        head = {
+            "index": index,
+            "id": call_id,
+            "type": "function",
+            "function": {"name": name, "arguments": ""},
+        }
+        yield _chunk(model, {"tool_calls": [head]})
+        half = len(arguments) // 2
+        for part in (arguments[:half], arguments[half:]):
+            yield _chunk(model, {"tool_calls": [{"index": index, "function": {"arguments": part}}]})
+    yield _chunk(model, {}, "tool_calls" if reply.tool_calls else "stop")
+    prompt, completion = reply.usage
+    yield {
+        "id": "chatcmpl-1",
+        "object": "chat.completion.chunk",
+        "created": 0,
+        "model": model,
+        "choices": [],
+        "usage": {
+            "prompt_tokens": prompt,
+            "completion_tokens": completion,
+            "total_tokens": prompt + completion,
+        },
+    }

@@ -99,9 +99,10 @@ class RunningServer:
     async def stop(self, grace: float | None = None) -> None:
         await self.health.enter_graceful_shutdown()
         await self.executor.stop_all("shutdown")
+        # Open streams end with UNAVAILABLE so clients resume elsewhere by cursor.
+        await self.bus.close()
         await self.server.stop(grace)
         await self.agents.close()
-        await self.bus.close()
         await self.store.close()
 
 

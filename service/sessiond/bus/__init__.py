@@ -1,5 +1,5 @@
 """Event bus interface; concrete transports are wired in server.py."""
 
-from sessiond.bus.base import EventBus, Subscription, SubscriptionOverflow
+from sessiond.bus.base import EventBus, Subscription, SubscriptionClosed, SubscriptionOverflow
 
-__all__ = ["EventBus", "Subscription", "SubscriptionOverflow"]
+__all__ = ["EventBus", "Subscription", "SubscriptionClosed", "SubscriptionOverflow"]

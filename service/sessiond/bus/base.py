@@ -11,6 +11,8 @@
   `get` raises `SubscriptionOverflow` once the buffered messages are consumed. The owner
   decides what to do (catch up from the store, or end the client's stream).
 * `close` is idempotent and may be called from a `finally` of a cancelled task.
+* Closing the bus ends every subscription: `get` returns what is buffered, then raises
+  `SubscriptionClosed`.
 
 Messages are transport-neutral domain objects (the NATS bus encodes them).
 """
@@ -22,6 +24,10 @@ from typing import Protocol
 
 class SubscriptionOverflow(Exception):
     """The subscriber fell too far behind; messages were dropped after this point."""
+
+
+class SubscriptionClosed(Exception):
+    """The bus is shutting down; nothing more will arrive."""
 
 
 class Subscription(Protocol):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict, deque
 
-from sessiond.bus.base import SubscriptionOverflow
+from sessiond.bus.base import SubscriptionClosed, SubscriptionOverflow
 
 
 class MemorySubscription:
@@ -17,6 +17,7 @@ class MemorySubscription:
         self._wakeup = asyncio.Event()
         self.overflowed = False
         self.closed = False
+        self.shut_down = False
 
     def offer(self, message: object) -> None:
         if self.overflowed or self.closed:
@@ -44,6 +45,8 @@ class MemorySubscription:
         while not self._buffer:
             if self.overflowed:
                 raise SubscriptionOverflow(self.topic)
+            if self.shut_down:
+                raise SubscriptionClosed(self.topic)
             self._wakeup.clear()
             if wait_s is None:
                 await self._wakeup.wait()
@@ -87,4 +90,5 @@ class MemoryBus:
     async def close(self) -> None:
         for subscribers in list(self._topics.values()):
             for subscription in list(subscribers):
-                subscription.close()
+                subscription.shut_down = True
+                subscription._wakeup.set()

@@ -12,8 +12,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
-from sessiond.bus.base import SubscriptionOverflow
-from sessiond.core.errors import CursorExpired, InvalidArgument, ResourceExhausted, SessionNotFound
+from sessiond.bus.base import SubscriptionClosed, SubscriptionOverflow
+from sessiond.core.errors import (
+    CursorExpired,
+    InvalidArgument,
+    ResourceExhausted,
+    SessionNotFound,
+    Unavailable,
+)
 from sessiond.core.events import EventLog, chat_topic
 from sessiond.core.models import Event, EventKind, LiveDelta, now_ms
 from sessiond.core.registry import RunRegistry
@@ -162,6 +168,8 @@ class ChatFeed:
         while True:
             try:
                 message = await get(self.heartbeat_s)
+            except SubscriptionClosed:
+                raise Unavailable("server shutting down; reconnect with after_cursor") from None
             except SubscriptionOverflow:
                 raise ResourceExhausted(
                     "this stream fell too far behind; "

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 
-from sessiond.bus.base import EventBus, SubscriptionOverflow
+from sessiond.bus.base import EventBus, SubscriptionClosed, SubscriptionOverflow
+from sessiond.core.errors import Unavailable
 from sessiond.core.models import Event
 
 BATCH = 500
@@ -40,6 +41,8 @@ async def follow(
                     event = await subscription.get()  # type: ignore[assignment]
                 except SubscriptionOverflow:
                     break
+                except SubscriptionClosed:
+                    raise Unavailable("server shutting down; reconnect with after_cursor") from None
                 pos = position(event)
                 if pos <= last:
                     continue

@@ -6,7 +6,7 @@ import asyncio
 import hashlib
 from dataclasses import dataclass, replace
 
-from sessiond.bus.base import SubscriptionOverflow
+from sessiond.bus.base import SubscriptionClosed, SubscriptionOverflow
 from sessiond.core import validation
 from sessiond.core.chatfeed import TERMINAL
 from sessiond.core.errors import (
@@ -367,6 +367,8 @@ class RunService:
             while not run.ended and (remaining := deadline - loop.time()) > 0:
                 try:
                     message = await subscription.get(remaining)
+                except SubscriptionClosed:
+                    break
                 except SubscriptionOverflow:
                     subscription.close()
                     subscription = self.log.bus.subscribe(chat_topic(run.session_key), 64)

@@ -75,7 +75,7 @@ breaking: $(BUF)
 	$(BUF) breaking --against ".git#ref=$$against"
 
 pytest: $(STAMP)
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -rs
 
 # --- client toolchains and generated code -------------------------------------------------
 $(TS_DEPS): clients/typescript/package.json clients/typescript/package-lock.json

@@ -180,7 +180,12 @@ def threaded_server(config: Config) -> Iterator[ThreadedServer]:
 
 
 def strings(extra: list[str]) -> SearchStrategy[str]:
-    huge = st.builds(lambda ch, n: ch * n, st.characters(), st.integers(500, 20_000))
+    # Surrogates cannot be encoded in a proto string at all, so they never reach a server.
+    huge = st.builds(
+        lambda ch, n: ch * n,
+        st.characters(exclude_categories=["Cs"]),
+        st.integers(500, 20_000),
+    )
     mixed = st.builds(
         lambda a, b, n: (a + b) * n, st.text(max_size=8), st.text(max_size=8), st.integers(1, 2000)
     )

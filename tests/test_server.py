@@ -49,7 +49,7 @@ async def test_server_stop_ends_open_streams(server: ServerHandle) -> None:
 
     async with grpc.aio.insecure_channel(server.target) as chan:
         stub = session_service_pb2_grpc.SessionServiceStub(chan)
-        stream = stub.WatchSessions(spb.WatchSessionsRequest(start_at_end=True))
+        stream = stub.WatchSessions(spb.WatchSessionsRequest())
         await stub.CreateSession(spb.CreateSessionRequest(key="x"))
         first = await stream.read()
         assert first.event.session_key == "agent:main:x"

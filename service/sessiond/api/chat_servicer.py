@@ -98,10 +98,15 @@ class ChatServicer(chat_service_pb2_grpc.ChatServiceServicer):
 
     @server_stream
     async def Chat(self, request: pb.ChatRequest, context: Ctx) -> AsyncIterator[pb.ChatResponse]:
-        result = await self.runs.send(send_input(request))
-        after = result.run.first_cursor - 1
-        items = self.feed.watch(result.session_key, after, run_id=result.run.run_id)
-        async for event in stream_events(items, after):
+        subscription = self.feed.subscribe(request.session_key)
+        try:
+            result = await self.runs.send(send_input(request))
+        except BaseException:
+            subscription.close()
+            raise
+        fresh = result.status != "duplicate"
+        items = self.feed.follow_run(result.session_key, result.run, subscription, fresh=fresh)
+        async for event in stream_events(items, result.run.first_cursor - 1):
             yield pb.ChatResponse(event=event)
 
     @server_stream

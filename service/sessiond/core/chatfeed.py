@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
-from sessiond.bus.base import SubscriptionClosed, SubscriptionOverflow
+from sessiond.bus.base import Subscription, SubscriptionClosed, SubscriptionOverflow
 from sessiond.core.errors import (
     CursorExpired,
     InvalidArgument,
@@ -21,7 +21,7 @@ from sessiond.core.errors import (
     Unavailable,
 )
 from sessiond.core.events import EventLog, chat_topic
-from sessiond.core.models import Event, EventKind, LiveDelta, now_ms
+from sessiond.core.models import Event, EventKind, LiveDelta, Run, now_ms
 from sessiond.core.registry import RunRegistry
 from sessiond.core.rules import SessionRules
 from sessiond.store.base import ReadTx
@@ -92,29 +92,64 @@ class ChatFeed:
         self.heartbeat_s = heartbeat_s
         self.max_pending = max_pending
 
+    def subscribe(self, raw_key: str) -> Subscription:
+        """Opens a live subscription before a Send, so `follow_run` misses nothing."""
+        key = self.rules.key(raw_key, "session_key")
+        return self.log.bus.subscribe(chat_topic(key), self.max_pending)
+
     async def watch(
         self, raw_key: str, after_cursor: int = 0, *, start_at_end: bool = False, run_id: str = ""
     ) -> AsyncIterator[FeedItem]:
+        """Replay after the cursor, the reply in flight, then live events."""
         key = self.rules.key(raw_key, "session_key")
         if after_cursor < 0:
             raise InvalidArgument("after_cursor", "after_cursor must not be negative")
-        subscription = self.log.bus.subscribe(chat_topic(key), self.max_pending)
+        subscription = self.subscribe(key)
         try:
             start = await self._start_cursor(key, after_cursor, start_at_end)
             state = _StreamState(last_cursor=start, run_id=run_id)
-            async for event in self._replay(key, state, until=0):
-                yield event
-            if state.finished:
-                return
-            snapshot = self._in_flight(key, state)
-            if snapshot is not None:
-                yield snapshot
-            async for item in self._live(key, state, subscription):
+            async for item in self._replay_then_live(key, state, subscription):
+                yield item
+        finally:
+            subscription.close()
+
+    async def follow_run(
+        self, key: str, run: Run, subscription: Subscription, *, fresh: bool
+    ) -> AsyncIterator[FeedItem]:
+        """One run's events until it ends, on a subscription opened before it was sent.
+
+        A fresh run's every event, deltas included, is in the subscription in the order
+        produced (text flushed before a tool START stays before it). Re-attaching to an
+        older run replays from the store first.
+        """
+        state = _StreamState(last_cursor=run.first_cursor - 1, run_id=run.run_id)
+        try:
+            items = (
+                self._live(key, state, subscription)
+                if fresh
+                else self._replay_then_live(key, state, subscription)
+            )
+            async for item in items:
                 yield item
                 if state.finished:
                     return
         finally:
             subscription.close()
+
+    async def _replay_then_live(
+        self, key: str, state: _StreamState, subscription: Subscription
+    ) -> AsyncIterator[FeedItem]:
+        async for event in self._replay(key, state, until=0):
+            yield event
+        if state.finished:
+            return
+        snapshot = self._in_flight(key, state)
+        if snapshot is not None:
+            yield snapshot
+        async for item in self._live(key, state, subscription):
+            yield item
+            if state.finished:
+                return
 
     async def _start_cursor(self, key: str, after_cursor: int, start_at_end: bool) -> int:
         def read(tx: ReadTx) -> tuple[bool, int, int]:
@@ -162,12 +197,11 @@ class ChatFeed:
         return LiveDelta(key, active.run_id, text, 0, now_ms())
 
     async def _live(
-        self, key: str, state: _StreamState, subscription: object
+        self, key: str, state: _StreamState, subscription: Subscription
     ) -> AsyncIterator[FeedItem]:
-        get = subscription.get  # type: ignore[attr-defined]
         while True:
             try:
-                message = await get(self.heartbeat_s)
+                message = await subscription.get(self.heartbeat_s)
             except SubscriptionClosed:
                 raise Unavailable("server shutting down; reconnect with after_cursor") from None
             except SubscriptionOverflow:

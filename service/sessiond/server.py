@@ -14,15 +14,20 @@ from sessiond.agents.echo import EchoBackend
 from sessiond.agents.openai_backend import OpenAIBackend
 from sessiond.api import reflection
 from sessiond.api.chat_servicer import ChatServicer
+from sessiond.api.maintenance import Maintenance
 from sessiond.api.session_servicer import SessionServicer
 from sessiond.bus.memory import MemoryBus
 from sessiond.config import AgentConfig, Config
 from sessiond.core.chatfeed import ChatFeed
+from sessiond.core.checkpoints import Checkpoints
+from sessiond.core.compaction import Compactor
 from sessiond.core.directory import AgentDirectory, AgentSpec
 from sessiond.core.events import EventLog
 from sessiond.core.executor import RunExecutor, RunSettings
+from sessiond.core.plugins import PluginState
 from sessiond.core.queries import SessionQueries
 from sessiond.core.registry import RunRegistry
+from sessiond.core.retention import Retention
 from sessiond.core.rules import AgentRules, SessionRules
 from sessiond.core.runs import RunService
 from sessiond.core.sessions import SessionManager
@@ -126,9 +131,16 @@ async def start_server(config: Config) -> RunningServer:
         log_, rules, registry, config.heartbeat_ms / 1000, config.subscriber_max_pending
     )
 
+    maintenance = Maintenance(
+        compactor=Compactor(log_, runs, agents),
+        checkpoints=Checkpoints(log_, runs),
+        retention=Retention(log_, rules),
+        plugins=PluginState(log_, rules),
+    )
+
     server = grpc.aio.server(options=channel_options(config))
     session_service_pb2_grpc.add_SessionServiceServicer_to_server(
-        SessionServicer(manager, SessionQueries(store, rules), runs), server
+        SessionServicer(manager, SessionQueries(store, rules), runs, maintenance), server
     )
     chat_service_pb2_grpc.add_ChatServiceServicer_to_server(
         ChatServicer(manager, runs, feed), server

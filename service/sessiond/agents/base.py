@@ -82,6 +82,10 @@ class AgentError(Exception):
 class AgentBackend(Protocol):
     def stream(self, request: AgentRequest) -> AsyncIterator[AgentEvent]: ...
 
+    async def summarize(self, request: AgentRequest) -> str:
+        """A summary of `request.transcript`, for compaction (not streamed)."""
+        ...
+
     async def close(self) -> None:
         """Releases connections; called once at shutdown."""
         ...

@@ -8,6 +8,8 @@ from collections.abc import AsyncIterator
 from sessiond.agents.base import AgentEvent, AgentRequest, TextDelta, UsageReport
 from sessiond.core.models import Role, Usage
 
+SUMMARY_MAX_CHARS = 400
+
 
 def estimate_tokens(text: str) -> int:
     """About four characters a token; never zero for non-empty text."""
@@ -41,7 +43,14 @@ class EchoBackend:
     async def close(self) -> None:
         return None
 
-    def summarize(self, messages: list[str]) -> str:
-        """Deterministic summary for compaction: the first words of each message."""
-        parts = [" ".join(text.split()[:8]) for text in messages if text.strip()]
-        return "Summary of earlier conversation: " + " | ".join(parts)
+    async def summarize(self, request: AgentRequest) -> str:
+        """Deterministic, offline: the first words of each message, in order."""
+        parts = [
+            f"{m.role.value}: {' '.join(m.text.split()[:3])}"
+            for m in request.transcript
+            if m.text.strip()
+        ]
+        summary = "Summary: " + " | ".join(parts)
+        return (
+            summary if len(summary) <= SUMMARY_MAX_CHARS else summary[: SUMMARY_MAX_CHARS - 1] + "…"
+        )

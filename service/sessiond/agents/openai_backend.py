@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import openai
@@ -19,6 +19,10 @@ from sessiond.agents.base import (
 )
 from sessiond.core.models import Message, Role, Usage
 
+SUMMARY_PROMPT = (
+    "Summarise the conversation above for your own future reference: keep facts, decisions,"
+    " open questions and user preferences; be concise."
+)
 _ROLE_NAMES = {Role.USER: "user", Role.ASSISTANT: "assistant", Role.SYSTEM: "system"}
 
 
@@ -103,6 +107,19 @@ class OpenAIBackend:
 
     async def close(self) -> None:
         await self.client.close()
+
+    async def summarize(self, request: AgentRequest) -> str:
+        """Asks the model for a summary of the transcript through the same stream path."""
+        instruction = Message(
+            request.transcript[-1].session_id if request.transcript else "",
+            0,
+            Role.USER,
+            SUMMARY_PROMPT,
+            0,
+        )
+        summary_request = replace(request, transcript=(*request.transcript, instruction))
+        parts = [e.text async for e in self.stream(summary_request) if isinstance(e, TextDelta)]
+        return "".join(parts).strip()
 
     async def stream(self, request: AgentRequest) -> AsyncIterator[AgentEvent]:
         try:

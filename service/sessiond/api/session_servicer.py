@@ -7,8 +7,9 @@ from typing import Any
 
 from sessiond.api import convert
 from sessiond.api.handlers import Ctx, server_stream, unary
+from sessiond.api.maintenance import Maintenance, MaintenanceRpcs
 from sessiond.core import validation
-from sessiond.core.errors import InvalidArgument, Unimplemented
+from sessiond.core.errors import InvalidArgument
 from sessiond.core.models import Message
 from sessiond.core.queries import SessionQueries
 from sessiond.core.runs import RunService, SendInput
@@ -53,8 +54,15 @@ def _field_value(update: pb.SessionUpdate, path: str) -> Any:
     return getattr(update, path)
 
 
-class SessionServicer(session_service_pb2_grpc.SessionServiceServicer):
-    def __init__(self, manager: SessionManager, queries: SessionQueries, runs: RunService) -> None:
+class SessionServicer(MaintenanceRpcs, session_service_pb2_grpc.SessionServiceServicer):
+    def __init__(
+        self,
+        manager: SessionManager,
+        queries: SessionQueries,
+        runs: RunService,
+        maintenance: Maintenance,
+    ) -> None:
+        super().__init__(maintenance)
         self.manager = manager
         self.queries = queries
         self.runs = runs
@@ -218,34 +226,6 @@ class SessionServicer(session_service_pb2_grpc.SessionServiceServicer):
         )
         async for event in events:
             yield pb.WatchSessionsResponse(event=convert.session_event_pb(event))
-
-    @unary
-    async def CleanupSessions(self, request: Any, context: Ctx) -> Any:
-        raise Unimplemented("CleanupSessions is not implemented yet")
-
-    @unary
-    async def CompactSession(self, request: Any, context: Ctx) -> Any:
-        raise Unimplemented("CompactSession is not implemented yet")
-
-    @unary
-    async def ListCheckpoints(self, request: Any, context: Ctx) -> Any:
-        raise Unimplemented("ListCheckpoints is not implemented yet")
-
-    @unary
-    async def GetCheckpoint(self, request: Any, context: Ctx) -> Any:
-        raise Unimplemented("GetCheckpoint is not implemented yet")
-
-    @unary
-    async def BranchCheckpoint(self, request: Any, context: Ctx) -> Any:
-        raise Unimplemented("BranchCheckpoint is not implemented yet")
-
-    @unary
-    async def RestoreCheckpoint(self, request: Any, context: Ctx) -> Any:
-        raise Unimplemented("RestoreCheckpoint is not implemented yet")
-
-    @unary
-    async def UpdatePluginState(self, request: Any, context: Ctx) -> Any:
-        raise Unimplemented("UpdatePluginState is not implemented yet")
 
 
 def _preview_item(message: Message) -> pb.PreviewItem:

@@ -8,6 +8,7 @@ from typing import Any
 
 from sessiond.core.models import (
     Attachment,
+    Checkpoint,
     Message,
     PluginEntry,
     QueueMode,
@@ -85,3 +86,11 @@ def run_from_dict(data: dict[str, Any]) -> Run:
     fields["status"] = RunStatus(fields["status"])
     fields["usage"] = usage_from_dict(fields.get("usage"))
     return Run(**fields)
+
+
+def checkpoint_to_dict(checkpoint: Checkpoint) -> dict[str, Any]:
+    return asdict(checkpoint)
+
+
+def checkpoint_from_dict(data: dict[str, Any]) -> Checkpoint:
+    return Checkpoint(**data)

@@ -246,6 +246,21 @@ class Archive:
 
 
 @dataclass(frozen=True, slots=True)
+class Checkpoint:
+    """A pre-compaction transcript kept for branching and restoring."""
+
+    checkpoint_id: str
+    session_key: str
+    session_id: str
+    """The archived transcript the checkpoint preserves."""
+    created_at: int
+    reason: str
+    tokens_before: int = 0
+    tokens_after: int = 0
+    message_count_before: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class Transcript:
     """Where a transcript lives: the current one of a session, or an archive."""
 

@@ -128,7 +128,7 @@ class RunService:
         if session.send_policy is SendPolicy.DENY:
             raise SendDenied(f"sending to {key} is denied by its send_policy")
         interrupting = steer or session.queue_mode is QueueMode.INTERRUPT
-        interrupted = await self._interrupt(key) if interrupting else ""
+        interrupted = await self.interrupt(key) if interrupting else ""
         try:
             result = await self.log.commit(
                 lambda tx, events: self._enqueue(
@@ -223,8 +223,9 @@ class RunService:
         append_run_started(tx, events, session, run, ts)
         return SendResult(run, "started", key)
 
-    async def _interrupt(self, key: str) -> str:
-        """Stops the session's active run for a Steer; returns its id (or "")."""
+    async def interrupt(self, key: str) -> str:
+        """Stops the session's active run (stop reason `interrupted`) without starting the
+        next queued one; returns its id (or ""). The caller calls `advance` when done."""
         run_id = await self._active_run_id(key)
         if run_id:
             await self._stop(run_id, "interrupted")

@@ -64,6 +64,22 @@ class NewSession:
     metadata: dict[str, str] = field(default_factory=dict)
 
 
+def cleared(session: Session) -> Session:
+    """Run state, counters and usage zeroed; settings kept (reset, branch)."""
+    return replace(
+        session,
+        status=SessionStatus.IDLE,
+        active_run_id="",
+        started_at=0,
+        ended_at=0,
+        runtime_ms=0,
+        aborted_last_run=False,
+        usage=Usage(),
+        message_count=0,
+        compaction_count=0,
+    )
+
+
 def require(session: Session | None, key: str) -> Session:
     if session is None:
         raise SessionNotFound(key)
@@ -172,21 +188,7 @@ class SessionManager:
             current = require(tx.get_session(key), key)
             ts = now_ms()
             tx.archive_transcript(current.session_id, reason, ts)
-            fresh = replace(
-                current,
-                session_id=new_id(),
-                updated_at=ts,
-                etag=new_etag(),
-                status=SessionStatus.IDLE,
-                active_run_id="",
-                started_at=0,
-                ended_at=0,
-                runtime_ms=0,
-                aborted_last_run=False,
-                usage=Usage(),
-                message_count=0,
-                compaction_count=0,
-            )
+            fresh = replace(cleared(current), session_id=new_id(), updated_at=ts, etag=new_etag())
             tx.update_session(fresh)
             session_changed(tx, events, fresh, SessionEventReason.RESET, ts)
             return fresh, current.session_id

@@ -21,6 +21,7 @@ from typing import Any, Protocol, TypeVar
 
 from sessiond.core.models import (
     Archive,
+    Checkpoint,
     Event,
     EventKind,
     Message,
@@ -111,6 +112,16 @@ class ReadTx(Protocol):
 
     def last_seq(self, session_id: str) -> int: ...
 
+    def list_checkpoints(self, session_key: str) -> list[Checkpoint]:
+        """Newest first."""
+        ...
+
+    def get_checkpoint(self, checkpoint_id: str) -> Checkpoint | None: ...
+
+    def archives_before(self, archived_before: int) -> list[Archive]:
+        """Archived transcripts older than the time that no checkpoint preserves."""
+        ...
+
 
 class WriteTx(ReadTx, Protocol):
     def insert_session(self, session: Session) -> None:
@@ -145,6 +156,14 @@ class WriteTx(ReadTx, Protocol):
     def insert_run(self, run: Run) -> None: ...
 
     def update_run(self, run: Run) -> None: ...
+
+    def insert_checkpoint(self, checkpoint: Checkpoint) -> None: ...
+
+    def delete_checkpoint(self, checkpoint_id: str) -> None: ...
+
+    def delete_transcript(self, session_id: str) -> None:
+        """Drops an archived transcript and its messages; a live one is never dropped."""
+        ...
 
 
 class Store(Protocol):

@@ -17,7 +17,8 @@ import structlog
 from sessiond.core.errors import SessiondError, Unavailable
 from sessiond.store.base import ReadTx, WriteTx
 from sessiond.store.sqlite.migrations import migrate
-from sessiond.store.sqlite.tx import SqliteReadTx, SqliteWriteTx
+from sessiond.store.sqlite.tx import SqliteReadTx
+from sessiond.store.sqlite.write_tx import SqliteWriteTx
 
 T = TypeVar("T")
 log = structlog.get_logger(__name__)

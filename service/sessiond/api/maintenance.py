@@ -1,0 +1,157 @@
+"""SessionService RPCs for compaction, checkpoints, retention and plugin state."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from google.protobuf import json_format
+from sessiond.api import convert
+from sessiond.api.handlers import Ctx, unary
+from sessiond.core.checkpoints import Checkpoints
+from sessiond.core.compaction import Compactor
+from sessiond.core.models import Checkpoint, Message
+from sessiond.core.plugins import PluginState
+from sessiond.core.retention import CAP_OVERFLOW, KEEP, PRUNE_STALE, CleanupPolicy, Retention
+from sessiond.v1 import resources_pb2
+from sessiond.v1 import session_service_pb2 as pb
+
+_CLEANUP_ACTION = {
+    KEEP: pb.CLEANUP_ACTION_KEEP,
+    PRUNE_STALE: pb.CLEANUP_ACTION_PRUNE_STALE,
+    CAP_OVERFLOW: pb.CLEANUP_ACTION_CAP_OVERFLOW,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Maintenance:
+    compactor: Compactor
+    checkpoints: Checkpoints
+    retention: Retention
+    plugins: PluginState
+
+
+def checkpoint_pb(
+    checkpoint: Checkpoint, messages: list[Message] | None = None
+) -> resources_pb2.Checkpoint:
+    return resources_pb2.Checkpoint(
+        checkpoint_id=checkpoint.checkpoint_id,
+        session_key=checkpoint.session_key,
+        created_at=convert.timestamp(checkpoint.created_at),
+        reason=checkpoint.reason,
+        tokens_before=checkpoint.tokens_before,
+        tokens_after=checkpoint.tokens_after,
+        message_count_before=checkpoint.message_count_before,
+        session_id=checkpoint.session_id,
+        messages=[convert.message_pb(m) for m in messages or ()],
+    )
+
+
+class MaintenanceRpcs:
+    def __init__(self, maintenance: Maintenance) -> None:
+        self.maintenance = maintenance
+
+    @unary
+    async def CompactSession(
+        self, request: pb.CompactSessionRequest, context: Ctx
+    ) -> pb.CompactSessionResponse:
+        result = await self.maintenance.compactor.compact(
+            request.key,
+            request.max_lines if request.HasField("max_lines") else None,
+            request.keep_recent if request.HasField("keep_recent") else None,
+        )
+        return pb.CompactSessionResponse(
+            compacted=result.compacted,
+            checkpoint_id=result.checkpoint_id,
+            tokens_before=result.tokens_before,
+            tokens_after=result.tokens_after,
+            kept=result.kept,
+            reason=result.reason,
+            session=convert.session_pb(result.session),
+        )
+
+    @unary
+    async def ListCheckpoints(
+        self, request: pb.ListCheckpointsRequest, context: Ctx
+    ) -> pb.ListCheckpointsResponse:
+        found = await self.maintenance.checkpoints.list_for(request.key)
+        return pb.ListCheckpointsResponse(checkpoints=[checkpoint_pb(c) for c in found])
+
+    @unary
+    async def GetCheckpoint(
+        self, request: pb.GetCheckpointRequest, context: Ctx
+    ) -> pb.GetCheckpointResponse:
+        checkpoint, messages = await self.maintenance.checkpoints.get(
+            request.key, request.checkpoint_id
+        )
+        return pb.GetCheckpointResponse(checkpoint=checkpoint_pb(checkpoint, messages))
+
+    @unary
+    async def BranchCheckpoint(
+        self, request: pb.BranchCheckpointRequest, context: Ctx
+    ) -> pb.BranchCheckpointResponse:
+        session = await self.maintenance.checkpoints.branch(
+            request.key, request.checkpoint_id, request.label
+        )
+        return pb.BranchCheckpointResponse(session=convert.session_pb(session))
+
+    @unary
+    async def RestoreCheckpoint(
+        self, request: pb.RestoreCheckpointRequest, context: Ctx
+    ) -> pb.RestoreCheckpointResponse:
+        session, previous = await self.maintenance.checkpoints.restore(
+            request.key, request.checkpoint_id
+        )
+        return pb.RestoreCheckpointResponse(
+            session=convert.session_pb(session), previous_session_id=previous
+        )
+
+    @unary
+    async def CleanupSessions(
+        self, request: pb.CleanupSessionsRequest, context: Ctx
+    ) -> pb.CleanupSessionsResponse:
+        policy = CleanupPolicy(
+            max_age_ms=request.max_age.ToMilliseconds() if request.HasField("max_age") else 0,
+            max_count=request.max_count,
+            archive_max_age_ms=(
+                request.archive_max_age.ToMilliseconds()
+                if request.HasField("archive_max_age")
+                else 0
+            ),
+            agent_id=request.agent_id,
+        )
+        dry_run = request.dry_run if request.HasField("dry_run") else True
+        report = await self.maintenance.retention.cleanup(policy, dry_run=dry_run)
+        return pb.CleanupSessionsResponse(
+            dry_run=report.dry_run,
+            entries=[
+                pb.CleanupEntry(
+                    key=e.key,
+                    action=_CLEANUP_ACTION[e.action],
+                    updated_at=convert.timestamp(e.updated_at),
+                )
+                for e in report.entries
+            ],
+            kept=report.count(KEEP),
+            pruned_stale=report.count(PRUNE_STALE),
+            cap_overflow=report.count(CAP_OVERFLOW),
+            archives_pruned=len(report.archives),
+        )
+
+    @unary
+    async def UpdatePluginState(
+        self, request: pb.UpdatePluginStateRequest, context: Ctx
+    ) -> pb.UpdatePluginStateResponse:
+        plugins = self.maintenance.plugins
+        if request.HasField("value"):
+            session = await plugins.update(
+                request.key,
+                request.plugin_id,
+                request.namespace,
+                json_format.MessageToDict(request.value),
+                unset=request.unset,
+            )
+        else:
+            session = await plugins.update(
+                request.key, request.plugin_id, request.namespace, unset=request.unset
+            )
+        return pb.UpdatePluginStateResponse(session=convert.session_pb(session))

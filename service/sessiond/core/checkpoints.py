@@ -1,0 +1,135 @@
+"""Checkpoints: list, read, branch into a new session, restore a session to one."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from sessiond.core import validation
+from sessiond.core.errors import CheckpointNotFound, InvalidArgument, LabelInUse
+from sessiond.core.events import EventLog, session_changed
+from sessiond.core.keys import dashboard_key
+from sessiond.core.models import (
+    Checkpoint,
+    Event,
+    Message,
+    Session,
+    SessionEventReason,
+    Usage,
+    new_id,
+    now_ms,
+)
+from sessiond.core.runs import RunService
+from sessiond.core.sessions import cleared, new_etag, require
+from sessiond.core.transcripts import new_generation, read_transcript
+from sessiond.store.base import ReadTx, WriteTx
+
+MAX_LABEL_TRIES = 100
+
+
+def _checkpoint(tx: ReadTx, key: str, checkpoint_id: str) -> Checkpoint:
+    found = tx.get_checkpoint(checkpoint_id)
+    if found is None or found.session_key != key:
+        raise CheckpointNotFound(checkpoint_id)
+    return found
+
+
+def _free_label(tx: ReadTx, agent_id: str, wanted: str) -> str:
+    """`wanted`, or `wanted (2)`, `(3)`, … when another session of the agent has it."""
+    for attempt in range(1, MAX_LABEL_TRIES + 1):
+        label = wanted if attempt == 1 else f"{wanted} ({attempt})"
+        if not tx.find_sessions_by_label(label, agent_id):
+            return label
+    raise LabelInUse(wanted)
+
+
+class Checkpoints:
+    def __init__(self, log: EventLog, runs: RunService) -> None:
+        self.log = log
+        self.runs = runs
+
+    def _ids(self, raw_key: str, checkpoint_id: str) -> tuple[str, str]:
+        key = self.runs.rules.key(raw_key)
+        wanted = checkpoint_id.strip()
+        if not wanted:
+            raise InvalidArgument("checkpoint_id", "checkpoint_id required")
+        return key, wanted
+
+    async def list_for(self, raw_key: str) -> list[Checkpoint]:
+        key = self.runs.rules.key(raw_key)
+
+        def read(tx: ReadTx) -> list[Checkpoint]:
+            require(tx.get_session(key), key)
+            return tx.list_checkpoints(key)
+
+        return await self.log.store.read(read)
+
+    async def get(self, raw_key: str, checkpoint_id: str) -> tuple[Checkpoint, list[Message]]:
+        key, wanted = self._ids(raw_key, checkpoint_id)
+
+        def read(tx: ReadTx) -> tuple[Checkpoint, list[Message]]:
+            checkpoint = _checkpoint(tx, key, wanted)
+            return checkpoint, read_transcript(tx, checkpoint.session_id)
+
+        return await self.log.store.read(read)
+
+    async def branch(self, raw_key: str, checkpoint_id: str, label: str) -> Session:
+        """A new session holding the snapshot; the source and its run are untouched."""
+        key, wanted = self._ids(raw_key, checkpoint_id)
+        requested = validation.label(label)
+
+        def write(tx: WriteTx, events: list[Event]) -> Session:
+            source = require(tx.get_session(key), key)
+            checkpoint = _checkpoint(tx, key, wanted)
+            snapshot = read_transcript(tx, checkpoint.session_id)
+            name = requested or (
+                f"{source.label} (checkpoint)" if source.label else "Checkpoint branch"
+            )
+            if not requested:
+                name = _free_label(tx, source.agent_id, name[: validation.MAX_LABEL_CHARS - 8])
+            ts = now_ms()
+            branch = replace(
+                cleared(source),
+                key=dashboard_key(source.agent_id),
+                session_id=new_id(),
+                label=name,
+                parent_session_key=source.key,
+                created_at=ts,
+                updated_at=ts,
+                etag=new_etag(),
+                plugin_state=(),
+            )
+            tx.insert_session(branch)
+            branch = new_generation(tx, branch, snapshot)
+            session_changed(tx, events, branch, SessionEventReason.CHECKPOINT_BRANCH, ts)
+            return branch
+
+        return await self.log.commit(write)
+
+    async def restore(self, raw_key: str, checkpoint_id: str) -> tuple[Session, str]:
+        """The session goes back to the snapshot: same key, new transcript id."""
+        key, wanted = self._ids(raw_key, checkpoint_id)
+        await self.log.store.read(lambda tx: _checkpoint(tx, key, wanted))
+        interrupted = await self.runs.interrupt(key)
+        try:
+            return await self.log.commit(lambda tx, events: _restore(tx, events, key, wanted))
+        finally:
+            if interrupted:
+                await self.runs.advance(key)
+
+
+def _restore(tx: WriteTx, events: list[Event], key: str, checkpoint_id: str) -> tuple[Session, str]:
+    session = require(tx.get_session(key), key)
+    checkpoint = _checkpoint(tx, key, checkpoint_id)
+    snapshot = read_transcript(tx, checkpoint.session_id)
+    ts = now_ms()
+    tx.archive_transcript(session.session_id, "restore", ts)
+    restored = new_generation(tx, session, snapshot)
+    restored = replace(
+        restored,
+        usage=Usage(total_tokens=checkpoint.tokens_before, context_tokens=checkpoint.tokens_before),
+        updated_at=ts,
+        etag=new_etag(),
+    )
+    tx.update_session(restored)
+    session_changed(tx, events, restored, SessionEventReason.CHECKPOINT_RESTORE, ts)
+    return restored, session.session_id

@@ -1,0 +1,120 @@
+"""CleanupSessions: retention by age and count per agent, plus archive retention."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from sessiond.core.errors import InvalidArgument
+from sessiond.core.events import EventLog, session_changed
+from sessiond.core.keys import main_key
+from sessiond.core.models import Archive, Event, Session, SessionEventReason, now_ms
+from sessiond.core.rules import SessionRules
+from sessiond.store.base import ReadTx, SessionQuery, WriteTx
+
+KEEP, PRUNE_STALE, CAP_OVERFLOW = "keep", "prune_stale", "cap_overflow"
+ALL_SESSIONS = 1_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class CleanupPolicy:
+    max_age_ms: int = 0
+    """Remove sessions not updated for this long; 0 keeps any age."""
+    max_count: int = 0
+    """Keep at most this many (newest) sessions per agent; 0 means no cap."""
+    archive_max_age_ms: int = 0
+    """Drop archived transcripts older than this (unless a checkpoint keeps them)."""
+    agent_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class CleanupEntry:
+    key: str
+    action: str
+    updated_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class CleanupReport:
+    dry_run: bool
+    entries: list[CleanupEntry]
+    archives: list[Archive]
+
+    def count(self, action: str) -> int:
+        return sum(1 for e in self.entries if e.action == action)
+
+
+def plan(
+    sessions: list[Session], policy: CleanupPolicy, protected: str, now: int
+) -> list[CleanupEntry]:
+    """The action for each session; the main session and active ones are always kept and
+    do not count toward `max_count`."""
+    by_agent: defaultdict[str, list[Session]] = defaultdict(list)
+    for session in sessions:
+        by_agent[session.agent_id].append(session)
+    entries: list[CleanupEntry] = []
+    for group in by_agent.values():
+        kept = 0
+        for session in sorted(group, key=lambda s: (s.updated_at, s.key), reverse=True):
+            if session.key == protected or session.has_active_run:
+                action = KEEP
+            elif policy.max_age_ms and now - session.updated_at > policy.max_age_ms:
+                action = PRUNE_STALE
+            else:
+                kept += 1
+                action = CAP_OVERFLOW if policy.max_count and kept > policy.max_count else KEEP
+            entries.append(CleanupEntry(session.key, action, session.updated_at))
+    return entries
+
+
+class Retention:
+    def __init__(self, log: EventLog, rules: SessionRules) -> None:
+        self.log = log
+        self.rules = rules
+
+    async def cleanup(self, policy: CleanupPolicy, *, dry_run: bool = True) -> CleanupReport:
+        if policy.max_age_ms < 0 or policy.archive_max_age_ms < 0:
+            raise InvalidArgument("max_age", "durations must not be negative")
+        if policy.max_count < 0:
+            raise InvalidArgument("max_count", "max_count must not be negative")
+        agent = self.rules.agent(policy.agent_id)[0] if policy.agent_id.strip() else ""
+        now = now_ms()
+        protected = main_key(self.rules.default_agent)
+
+        def read(tx: ReadTx) -> tuple[list[Session], list[Archive]]:
+            sessions = tx.list_sessions(SessionQuery(agent_id=agent), ALL_SESSIONS, None)
+            old = policy.archive_max_age_ms
+            return sessions, tx.archives_before(now - old) if old else []
+
+        sessions, archives = await self.log.store.read(read)
+        entries = plan(sessions, policy, protected, now)
+        if not dry_run:
+            removed = await self.log.commit(lambda tx, ev: _enforce(tx, ev, entries, archives))
+            entries = [
+                e
+                if e.key in removed or e.action == KEEP
+                else CleanupEntry(e.key, KEEP, e.updated_at)
+                for e in entries
+            ]
+        return CleanupReport(dry_run, entries, archives)
+
+
+def _enforce(
+    tx: WriteTx, events: list[Event], entries: list[CleanupEntry], archives: list[Archive]
+) -> set[str]:
+    """Removes what the plan says, skipping sessions that became active or changed since."""
+    removed: set[str] = set()
+    ts = now_ms()
+    for entry in entries:
+        if entry.action == KEEP:
+            continue
+        session = tx.get_session(entry.key)
+        if session is None or session.has_active_run or session.updated_at != entry.updated_at:
+            continue
+        tx.archive_transcript(session.session_id, "cleanup", ts)
+        tx.delete_session(session.key)
+        session_changed(tx, events, session, SessionEventReason.CLEANUP, ts)
+        removed.add(session.key)
+    for archive in archives:
+        tx.delete_transcript(archive.session_id)
+    return removed

@@ -1,0 +1,169 @@
+"""SQL of the single writer: the WriteTx implementation of the SQLite store."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import replace
+from typing import Any
+
+from sessiond.core import codec
+from sessiond.core.errors import LabelInUse
+from sessiond.core.models import (
+    Checkpoint,
+    Event,
+    EventKind,
+    Message,
+    Run,
+    Session,
+    SessionEventReason,
+)
+from sessiond.store.sqlite.tx import SqliteReadTx, dumps, session_data
+
+
+class SqliteWriteTx(SqliteReadTx):
+    def _ensure_transcript(self, session: Session) -> None:
+        self.conn.execute(
+            "INSERT OR IGNORE INTO transcripts (session_id, session_key, created_at)"
+            " VALUES (?, ?, ?)",
+            (session.session_id, session.key, session.updated_at),
+        )
+
+    def _write_session(self, session: Session, *, upsert: bool) -> None:
+        self._ensure_transcript(session)
+        # An upsert, not REPLACE: REPLACE would delete whichever row holds a clashing label.
+        conflict = (
+            " ON CONFLICT (key) DO UPDATE SET session_id = excluded.session_id,"
+            " agent_id = excluded.agent_id, label = excluded.label,"
+            " parent_session_key = excluded.parent_session_key,"
+            " active_run_id = excluded.active_run_id, updated_at = excluded.updated_at,"
+            " data = excluded.data"
+            if upsert
+            else ""
+        )
+        try:
+            self.conn.execute(
+                "INSERT INTO sessions (key, session_id, agent_id, label, parent_session_key,"
+                " active_run_id, updated_at, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)" + conflict,
+                (
+                    session.key,
+                    session.session_id,
+                    session.agent_id,
+                    session.label,
+                    session.parent_session_key,
+                    session.active_run_id,
+                    session.updated_at,
+                    session_data(session),
+                ),
+            )
+        except sqlite3.IntegrityError as exc:
+            if "sessions.agent_id, sessions.label" in str(exc):
+                raise LabelInUse(session.label) from exc
+            raise
+
+    def insert_session(self, session: Session) -> None:
+        self._write_session(session, upsert=False)
+
+    def update_session(self, session: Session) -> None:
+        self._write_session(session, upsert=True)
+
+    def delete_session(self, key: str) -> None:
+        self.conn.execute("DELETE FROM sessions WHERE key = ?", (key,))
+
+    def append_message(self, message: Message) -> Message:
+        row = self._one(
+            "UPDATE transcripts SET message_count = message_count + 1 WHERE session_id = ?"
+            " RETURNING message_count",
+            (message.session_id,),
+        )
+        if row is None:
+            raise LookupError(f"no transcript {message.session_id}")
+        stored = replace(message, seq=int(row[0]))
+        self.conn.execute(
+            "INSERT INTO messages (session_id, seq, role, silent, created_at, data)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                stored.session_id,
+                stored.seq,
+                stored.role.value,
+                int(stored.silent),
+                stored.created_at,
+                dumps(codec.message_to_dict(stored)),
+            ),
+        )
+        return stored
+
+    def archive_transcript(self, session_id: str, reason: str, archived_at: int) -> None:
+        self.conn.execute(
+            "UPDATE transcripts SET archived_at = ?, archive_reason = ?"
+            " WHERE session_id = ? AND archived_at IS NULL",
+            (archived_at, reason, session_id),
+        )
+
+    def append_event(
+        self,
+        session_key: str,
+        kind: EventKind,
+        ts: int,
+        *,
+        run_id: str = "",
+        reason: SessionEventReason | None = None,
+        payload: dict[str, Any] | None = None,
+    ) -> Event:
+        row = self._one(
+            "INSERT INTO event_heads (session_key, last_cursor) VALUES (?, 1)"
+            " ON CONFLICT (session_key) DO UPDATE SET last_cursor = last_cursor + 1"
+            " RETURNING last_cursor",
+            (session_key,),
+        )
+        cursor = int(row[0])
+        body = payload or {}
+        reason_text = reason.value if reason else None
+        global_row = self._one(
+            "INSERT INTO events (session_key, cursor, kind, run_id, reason, ts, payload)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING global_seq",
+            (session_key, cursor, kind.value, run_id, reason_text, ts, dumps(body)),
+        )
+        return Event(int(global_row[0]), session_key, cursor, kind, ts, run_id, reason, body)
+
+    def insert_run(self, run: Run) -> None:
+        self.conn.execute(
+            "INSERT INTO runs (run_id, session_key, status, idempotency_key, created_at, data)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                run.run_id,
+                run.session_key,
+                run.status.value,
+                run.idempotency_key,
+                run.created_at,
+                dumps(codec.run_to_dict(run)),
+            ),
+        )
+
+    def update_run(self, run: Run) -> None:
+        self.conn.execute(
+            "UPDATE runs SET status = ?, data = ? WHERE run_id = ?",
+            (run.status.value, dumps(codec.run_to_dict(run)), run.run_id),
+        )
+
+    def insert_checkpoint(self, checkpoint: Checkpoint) -> None:
+        self.conn.execute(
+            "INSERT INTO checkpoints (checkpoint_id, session_key, session_id, created_at, data)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (
+                checkpoint.checkpoint_id,
+                checkpoint.session_key,
+                checkpoint.session_id,
+                checkpoint.created_at,
+                dumps(codec.checkpoint_to_dict(checkpoint)),
+            ),
+        )
+
+    def delete_checkpoint(self, checkpoint_id: str) -> None:
+        self.conn.execute("DELETE FROM checkpoints WHERE checkpoint_id = ?", (checkpoint_id,))
+
+    def delete_transcript(self, session_id: str) -> None:
+        """Drops an archived transcript and its messages (retention)."""
+        self.conn.execute(
+            "DELETE FROM transcripts WHERE session_id = ? AND archived_at IS NOT NULL",
+            (session_id,),
+        )

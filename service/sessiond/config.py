@@ -71,6 +71,16 @@ class Config:
     """Delay before each echo delta (0 streams as fast as possible)."""
     subscriber_max_pending: int = 1024
     """Events a stream may lag behind before it is ended with RESOURCE_EXHAUSTED."""
+    auto_compact_tokens: int = 0
+    """Compact a session (summarising) after a run when its context exceeds this; 0 = off."""
+    cleanup_interval_s: float = 0.0
+    """Apply the cleanup policy below this often; 0 = no periodic sweep (the default)."""
+    cleanup_max_age_s: float = 0.0
+    """Periodic sweep: remove sessions not updated for this long (0 = any age)."""
+    cleanup_max_count: int = 0
+    """Periodic sweep: keep at most this many sessions per agent (0 = no cap)."""
+    cleanup_archive_max_age_s: float = 0.0
+    """Periodic sweep: drop archived transcripts older than this (0 = keep all)."""
     grace_s: float = 10.0
     """Seconds in-flight calls get to finish on shutdown (`SESSIOND_GRACE_S`)."""
     max_receive_message_bytes: int = 16 * 1024 * 1024
@@ -96,6 +106,11 @@ ENV_FIELDS: dict[str, str] = {
     "SESSIOND_ECHO_CHUNK_CHARS": "echo_chunk_chars",
     "SESSIOND_ECHO_DELAY_MS": "echo_delay_ms",
     "SESSIOND_SUBSCRIBER_MAX_PENDING": "subscriber_max_pending",
+    "SESSIOND_AUTO_COMPACT_TOKENS": "auto_compact_tokens",
+    "SESSIOND_CLEANUP_INTERVAL_S": "cleanup_interval_s",
+    "SESSIOND_CLEANUP_MAX_AGE_S": "cleanup_max_age_s",
+    "SESSIOND_CLEANUP_MAX_COUNT": "cleanup_max_count",
+    "SESSIOND_CLEANUP_ARCHIVE_MAX_AGE_S": "cleanup_archive_max_age_s",
     "SESSIOND_LOG_FORMAT": "log_format",
     "SESSIOND_LOG_LEVEL": "log_level",
 }
@@ -190,7 +205,17 @@ def validate(config: Config) -> None:
         raise ConfigError(f"port out of range: {config.port}")
     if config.sqlite_synchronous not in ("NORMAL", "FULL"):
         raise ConfigError("sqlite_synchronous must be NORMAL or FULL")
-    for name in ("delta_interval_ms", "heartbeat_ms", "run_timeout_ms", "echo_delay_ms"):
+    for name in (
+        "delta_interval_ms",
+        "heartbeat_ms",
+        "run_timeout_ms",
+        "echo_delay_ms",
+        "auto_compact_tokens",
+        "cleanup_interval_s",
+        "cleanup_max_age_s",
+        "cleanup_max_count",
+        "cleanup_archive_max_age_s",
+    ):
         if getattr(config, name) < 0:
             raise ConfigError(f"{name} must not be negative")
     if config.echo_chunk_chars < 1 or config.subscriber_max_pending < 1:

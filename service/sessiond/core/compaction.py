@@ -82,7 +82,10 @@ class Compactor:
             raise InvalidArgument("max_lines", "max_lines must be at least 1")
         if keep_recent is not None and keep_recent < 0:
             raise InvalidArgument("keep_recent", "keep_recent must not be negative")
-        await self.log.store.read(lambda tx: require(tx.get_session(key), key))
+        session = await self.log.store.read(lambda tx: require(tx.get_session(key), key))
+        if automatic and session.has_active_run:
+            # Automatic compaction never stops a run; the next run's end tries again.
+            return CompactResult(session, False, reason="a run is active")
         interrupted = await self.runs.interrupt(key)
         try:
             return await self._compact(key, max_lines, keep_recent, automatic)
@@ -186,3 +189,21 @@ def _apply(tx: WriteTx, events: list[Event], plan: _Plan) -> CompactResult:
         tokens_after=tokens_after,
         kept=len(plan.kept),
     )
+
+
+class AutoCompaction:
+    """Compacts a session after a run when its context grew past `threshold_tokens`."""
+
+    def __init__(self, compactor: Compactor, threshold_tokens: int) -> None:
+        self.compactor = compactor
+        self.threshold_tokens = threshold_tokens
+
+    async def after_run(self, session_key: str) -> None:
+        store = self.compactor.log.store
+        session = await store.read(lambda tx: tx.get_session(session_key))
+        if session is None or session.usage.context_tokens <= self.threshold_tokens:
+            return
+        try:
+            await self.compactor.compact(session_key, automatic=True)
+        except Aborted:
+            return  # the session moved on meanwhile; its next run's end tries again

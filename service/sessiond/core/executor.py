@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, replace
 
 import structlog
@@ -57,6 +57,8 @@ class RunExecutor:
         self.registry = registry
         self.settings = settings
         self._tasks: set[asyncio.Task[None]] = set()
+        self.after_run: Callable[[str], Awaitable[None]] | None = None
+        """Called with the session key after a run completes (automatic compaction)."""
 
     def launch(self, run: Run) -> ActiveRun:
         active = ActiveRun(
@@ -123,6 +125,18 @@ class RunExecutor:
             return
         if next_run is not None:
             self.launch(next_run)
+        elif self.after_run is not None and outcome.stop_reason in ("completed", "silent"):
+            # In its own task: the run is over and must not wait for what follows it.
+            task = asyncio.create_task(self._after_run(self.after_run, active.session_key))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    @staticmethod
+    async def _after_run(hook: Callable[[str], Awaitable[None]], session_key: str) -> None:
+        try:
+            await hook(session_key)
+        except Exception:
+            log.exception("run.after_run_failed", session_key=session_key)
 
     async def _run_reply(self, active: ActiveRun, run: Run) -> Outcome:
         request, spec_cost = await self._request(run)

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from dataclasses import dataclass
 
+import structlog
 from sessiond.core.errors import InvalidArgument
 from sessiond.core.events import EventLog, session_changed
 from sessiond.core.keys import main_key
 from sessiond.core.models import Archive, Event, Session, SessionEventReason, now_ms
 from sessiond.core.rules import SessionRules
 from sessiond.store.base import ReadTx, SessionQuery, WriteTx
+
+log = structlog.get_logger(__name__)
 
 KEEP, PRUNE_STALE, CAP_OVERFLOW = "keep", "prune_stale", "cap_overflow"
 ALL_SESSIONS = 1_000_000
@@ -118,3 +122,19 @@ def _enforce(
     for archive in archives:
         tx.delete_transcript(archive.session_id)
     return removed
+
+
+async def sweep_periodically(
+    retention: Retention, policy: CleanupPolicy, interval_s: float
+) -> None:
+    """Applies `policy` every `interval_s` seconds until cancelled."""
+    while True:
+        await asyncio.sleep(interval_s)
+        try:
+            report = await retention.cleanup(policy, dry_run=False)
+        except Exception:
+            log.exception("cleanup.sweep_failed")
+            continue
+        removed = len(report.entries) - report.count(KEEP)
+        if removed or report.archives:
+            log.info("cleanup.swept", sessions=removed, archives=len(report.archives))

@@ -1,104 +1,51 @@
 """Configuration: defaults, then the TOML file, then SESSIOND_* env vars, then CLI flags.
 
-This is the one module that reads the environment.
+This is the one module that reads the environment (and the files it names: the TOML
+config and the tokens file). Every setting has one dotted name (`port`, `tls.cert_file`,
+`transport.keepalive_time_ms`) used by the TOML tables, the env table and the CLI.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any
 
+from sessiond.settings import (
+    AgentConfig,
+    AuthConfig,
+    Config,
+    TLSConfig,
+    TokenConfig,
+    TransportConfig,
+)
 
-@dataclass(frozen=True, slots=True)
-class AgentConfig:
-    """One agent, `[agents.<id>]` in the TOML config."""
-
-    backend: str = "echo"
-    """`echo` (offline, default) or `openai` (any OpenAI-compatible endpoint)."""
-    model: str = ""
-    """Default model of the agent's sessions."""
-    base_url: str = ""
-    """Endpoint of the `openai` backend."""
-    api_key_env: str = ""
-    """Name of the environment variable holding the API key."""
-    system_prompt: str = ""
-    """System prompt sent before the transcript."""
-    price_input_per_mtok: float = 0.0
-    """US dollars per million input tokens, for cost estimates."""
-    price_output_per_mtok: float = 0.0
-    """US dollars per million output tokens."""
-    allowed_models: tuple[str, ...] = ()
-    """When set, sessions may only choose these models."""
-    request_timeout_s: float = 600.0
-    """Timeout of one request to the `openai` backend's endpoint."""
-    api_key: str = field(default="", repr=False)
-    """Resolved from `api_key_env` when the config is loaded; never logged."""
+__all__ = [
+    "AgentConfig",
+    "AuthConfig",
+    "Config",
+    "ConfigError",
+    "TLSConfig",
+    "TokenConfig",
+    "TransportConfig",
+    "load",
+    "validate",
+]
 
 
-def _default_agents() -> dict[str, AgentConfig]:
-    return {"main": AgentConfig()}
-
-
-@dataclass(frozen=True, slots=True)
-class Config:
-    host: str = "127.0.0.1"
-    """Address to bind (`SESSIOND_HOST`, `--host`)."""
-    port: int = 50051
-    """Port to bind; 0 picks a free one (`SESSIOND_PORT`, `--port`)."""
-    db_path: Path = Path("data/sessiond.db")
-    """SQLite database file (`SESSIOND_DB`, `--db`)."""
-    sqlite_synchronous: str = "NORMAL"
-    """SQLite `synchronous` pragma: NORMAL or FULL (`SESSIOND_SQLITE_SYNCHRONOUS`)."""
-    default_agent: str = "main"
-    """Agent of keys without an agent scope."""
-    agents: dict[str, AgentConfig] = field(default_factory=_default_agents)
-    """Configured agents by id."""
-    delta_interval_ms: int = 150
-    """Live deltas of a run are coalesced and sent at most this often."""
-    heartbeat_ms: int = 15000
-    """Idle chat streams get a heartbeat event this often."""
-    run_timeout_ms: int = 600_000
-    """Default run timeout; a run past it stops with stop reason `timeout`."""
-    silent_token: str = "NO_REPLY"
-    """A reply that is exactly this text is silent: no deltas, a final without message."""
-    echo_chunk_chars: int = 8
-    """Characters per delta of the echo backend."""
-    echo_delay_ms: int = 20
-    """Delay before each echo delta (0 streams as fast as possible)."""
-    subscriber_max_pending: int = 1024
-    """Events a stream may lag behind before it is ended with RESOURCE_EXHAUSTED."""
-    auto_compact_tokens: int = 0
-    """Compact a session (summarising) after a run when its context exceeds this; 0 = off."""
-    cleanup_interval_s: float = 0.0
-    """Apply the cleanup policy below this often; 0 = no periodic sweep (the default)."""
-    cleanup_max_age_s: float = 0.0
-    """Periodic sweep: remove sessions not updated for this long (0 = any age)."""
-    cleanup_max_count: int = 0
-    """Periodic sweep: keep at most this many sessions per agent (0 = no cap)."""
-    cleanup_archive_max_age_s: float = 0.0
-    """Periodic sweep: drop archived transcripts older than this (0 = keep all)."""
-    grace_s: float = 10.0
-    """Seconds in-flight calls get to finish on shutdown (`SESSIOND_GRACE_S`)."""
-    max_receive_message_bytes: int = 16 * 1024 * 1024
-    """Largest request accepted."""
-    max_send_message_bytes: int = 64 * 1024 * 1024
-    """Largest response sent (long transcripts come whole)."""
-    log_format: str = "json"
-    """`json` or `console` (`SESSIOND_LOG_FORMAT`)."""
-    log_level: str = "info"
-    """Minimum log level (`SESSIOND_LOG_LEVEL`)."""
-
-
+# Env var -> dotted setting. The TOML tables accept the same names ([server] host, [tls]
+# cert_file, ...); flags are mapped in cli.py.
 ENV_FIELDS: dict[str, str] = {
     "SESSIOND_HOST": "host",
     "SESSIOND_PORT": "port",
     "SESSIOND_DB": "db_path",
     "SESSIOND_SQLITE_SYNCHRONOUS": "sqlite_synchronous",
     "SESSIOND_GRACE_S": "grace_s",
+    "SESSIOND_DRAIN_MS": "drain_ms",
     "SESSIOND_DELTA_INTERVAL_MS": "delta_interval_ms",
     "SESSIOND_HEARTBEAT_MS": "heartbeat_ms",
     "SESSIOND_RUN_TIMEOUT_MS": "run_timeout_ms",
@@ -111,19 +58,49 @@ ENV_FIELDS: dict[str, str] = {
     "SESSIOND_CLEANUP_MAX_AGE_S": "cleanup_max_age_s",
     "SESSIOND_CLEANUP_MAX_COUNT": "cleanup_max_count",
     "SESSIOND_CLEANUP_ARCHIVE_MAX_AGE_S": "cleanup_archive_max_age_s",
+    "SESSIOND_INSECURE": "insecure",
+    "SESSIOND_METRICS_PORT": "metrics_port",
+    "SESSIOND_METRICS_HOST": "metrics_host",
+    "SESSIOND_TRACING": "tracing",
+    "SESSIOND_OTLP_ENDPOINT": "otlp_endpoint",
     "SESSIOND_LOG_FORMAT": "log_format",
     "SESSIOND_LOG_LEVEL": "log_level",
+    "SESSIOND_TLS_CERT": "tls.cert_file",
+    "SESSIOND_TLS_KEY": "tls.key_file",
+    "SESSIOND_TLS_CLIENT_CA": "tls.client_ca_file",
+    "SESSIOND_TOKENS_FILE": "auth.tokens_file",
+    **{f"SESSIOND_{f.name.upper()}": f"transport.{f.name}" for f in fields(TransportConfig)},
 }
+_SECTIONS: dict[str, type[Any]] = {"tls": TLSConfig, "transport": TransportConfig}
+_TOP_LEVEL = {name for name in ENV_FIELDS.values() if "." not in name} | {"default_agent"}
+SCOPES = ("read", "write", "admin")
+MIN_TOKEN_CHARS = 16
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
 
 
 class ConfigError(ValueError):
     """The configuration is invalid; the message says which setting."""
 
 
-def _coerce(name: str, value: Any) -> Any:
-    kinds = {f.name: f.type for f in fields(Config)}
-    kind = kinds[name]
+def _field_type(path: str) -> str:
+    section, _, name = path.rpartition(".")
+    cls = _SECTIONS.get(section, Config) if section else Config
+    kinds = {f.name: f.type for f in fields(cls)}
+    if section == "auth":
+        kinds = {"tokens_file": "Path | None"}
+    return str(kinds[name])
+
+
+def _coerce(path: str, value: Any) -> Any:
+    kind = _field_type(path)
     try:
+        if kind.endswith("| None"):
+            if value is None or value == "":
+                return None
+            kind = kind.removesuffix(" | None")
+        if kind == "bool":
+            return _boolean(value)
         if kind == "int":
             return int(value)
         if kind == "float":
@@ -132,7 +109,32 @@ def _coerce(name: str, value: Any) -> Any:
             return Path(value)
         return str(value)
     except (TypeError, ValueError) as exc:
-        raise ConfigError(f"invalid value for {name}: {value!r}") from exc
+        raise ConfigError(f"invalid value for {path}: {value!r}") from exc
+
+
+def _boolean(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _TRUE | _FALSE:
+        return text in _TRUE
+    raise ValueError(value)
+
+
+def apply(config: Config, changes: Mapping[str, Any]) -> Config:
+    """`config` with dotted settings (`port`, `tls.cert_file`) set from raw values."""
+    top: dict[str, Any] = {}
+    nested: dict[str, dict[str, Any]] = {}
+    for path, value in changes.items():
+        section, _, name = path.rpartition(".")
+        coerced = _coerce(path, value)
+        if section:
+            nested.setdefault(section, {})[name] = coerced
+        else:
+            top[name] = coerced
+    for section, values in nested.items():
+        top[section] = replace(getattr(config, section), **values)
+    return replace(config, **top)
 
 
 def _agents_from_toml(table: Mapping[str, Any]) -> dict[str, AgentConfig]:
@@ -148,41 +150,86 @@ def _agents_from_toml(table: Mapping[str, Any]) -> dict[str, AgentConfig]:
     return agents
 
 
-def from_toml(path: Path, base: Config) -> Config:
+def tokens_from_toml(entries: Any, where: str) -> tuple[TokenConfig, ...]:
+    """`[[tokens]]` tables: `token`, `scopes` (list) or `scope`, optional `name`."""
+    if not isinstance(entries, list):
+        raise ConfigError(f"{where}: tokens must be a list of tables")
+    tokens = []
+    for index, entry in enumerate(entries):
+        if not isinstance(entry, dict) or not isinstance(entry.get("token"), str):
+            raise ConfigError(f"{where}: token #{index + 1} needs a string `token`")
+        unknown = set(entry) - {"token", "scopes", "scope", "name"}
+        if unknown:
+            raise ConfigError(f"{where}: token #{index + 1}: unknown keys {sorted(unknown)}")
+        scopes = entry.get("scopes", [entry["scope"]] if "scope" in entry else ["read"])
+        name = str(entry.get("name") or f"token-{index + 1}")
+        tokens.append(TokenConfig(entry["token"], tuple(map(str, scopes)), name))
+    return tuple(tokens)
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
     try:
-        data = tomllib.loads(path.read_text())
+        return tomllib.loads(path.read_text())
     except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"cannot read config {path}: {exc}") from exc
+        raise ConfigError(f"cannot read {path}: {exc}") from exc
+
+
+def _table_changes(data: Mapping[str, Any]) -> dict[str, Any]:
     server = dict(data.get("server", {}))
-    changes = {
-        name: _coerce(name, value) for name, value in server.items() if name in ENV_FIELDS.values()
-    }
-    unknown = set(server) - set(ENV_FIELDS.values()) - {"default_agent"}
+    unknown = set(server) - _TOP_LEVEL
     if unknown:
         raise ConfigError(f"unknown [server] settings: {sorted(unknown)}")
+    changes = {name: value for name, value in server.items() if name != "default_agent"}
+    for section, cls in _SECTIONS.items():
+        table = dict(data.get(section, {}))
+        unknown = set(table) - {f.name for f in fields(cls)}
+        if unknown:
+            raise ConfigError(f"unknown [{section}] settings: {sorted(unknown)}")
+        changes |= {f"{section}.{name}": value for name, value in table.items()}
+    auth = dict(data.get("auth", {}))
+    unknown = set(auth) - {"tokens", "tokens_file"}
+    if unknown:
+        raise ConfigError(f"unknown [auth] settings: {sorted(unknown)}")
+    if "tokens_file" in auth:
+        changes["auth.tokens_file"] = auth["tokens_file"]
+    return changes
+
+
+def from_toml(path: Path, base: Config) -> Config:
+    data = _read_toml(path)
+    config = apply(base, _table_changes(data))
+    server = data.get("server", {})
     if "default_agent" in server:
-        changes["default_agent"] = str(server["default_agent"]).lower()
+        config = replace(config, default_agent=str(server["default_agent"]).lower())
     if "agents" in data:
-        changes["agents"] = _agents_from_toml(data["agents"])
-    return replace(base, **changes)
+        config = replace(config, agents=_agents_from_toml(data["agents"]))
+    tokens = data.get("auth", {}).get("tokens")
+    if tokens is not None:
+        auth = replace(config.auth, tokens=tokens_from_toml(tokens, f"{path} [auth]"))
+        config = replace(config, auth=auth)
+    return config
 
 
 def from_env(environ: Mapping[str, str], base: Config) -> Config:
-    changes = {
-        name: _coerce(name, environ[var]) for var, name in ENV_FIELDS.items() if var in environ
-    }
-    return replace(base, **changes)
+    return apply(base, {path: environ[var] for var, path in ENV_FIELDS.items() if var in environ})
 
 
-def load(environ: Mapping[str, str] | None = None, config_file: str | None = None) -> Config:
-    """Defaults < TOML file (`SESSIOND_CONFIG` or `config_file`) < SESSIOND_* env vars."""
+def load(
+    environ: Mapping[str, str] | None = None,
+    config_file: str | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Config:
+    """Defaults < TOML file (`SESSIOND_CONFIG` or `config_file`) < SESSIOND_* env vars <
+    `overrides` (flags, dotted names); then secrets are resolved and all is validated."""
     env = os.environ if environ is None else environ
     config = Config()
     path = config_file or env.get("SESSIOND_CONFIG")
     if path:
         config = from_toml(Path(path), config)
     config = from_env(env, config)
+    config = apply(config, {k: v for k, v in (overrides or {}).items() if v is not None})
     config = with_api_keys(config, env)
+    config = with_tokens_file(config)
     validate(config)
     return config
 
@@ -196,6 +243,15 @@ def with_api_keys(config: Config, environ: Mapping[str, str]) -> Config:
         for agent_id, agent in config.agents.items()
     }
     return replace(config, agents=agents)
+
+
+def with_tokens_file(config: Config) -> Config:
+    """Adds the tokens of `auth.tokens_file` to those of the config file."""
+    path = config.auth.tokens_file
+    if path is None:
+        return config
+    extra = tokens_from_toml(_read_toml(path).get("tokens", []), str(path))
+    return replace(config, auth=replace(config.auth, tokens=(*config.auth.tokens, *extra)))
 
 
 def validate(config: Config) -> None:
@@ -223,3 +279,54 @@ def validate(config: Config) -> None:
     for agent_id, agent in config.agents.items():
         if agent.backend not in ("echo", "openai"):
             raise ConfigError(f"agent {agent_id}: backend must be echo or openai")
+    if config.drain_ms < 0 or config.grace_s < 0:
+        raise ConfigError("drain_ms and grace_s must not be negative")
+    if config.metrics_port is not None and not 0 <= config.metrics_port <= 65535:
+        raise ConfigError(f"metrics_port out of range: {config.metrics_port}")
+    for item in fields(TransportConfig):
+        if getattr(config.transport, item.name) < 0:
+            raise ConfigError(f"transport.{item.name} must not be negative")
+    _validate_tls(config.tls)
+    _validate_tokens(config.auth.tokens)
+
+
+def _validate_tls(tls: TLSConfig) -> None:
+    if (tls.cert_file is None) != (tls.key_file is None):
+        raise ConfigError("tls.cert_file and tls.key_file must be set together")
+    if tls.client_ca_file is not None and tls.cert_file is None:
+        raise ConfigError("tls.client_ca_file (mTLS) needs tls.cert_file and tls.key_file")
+
+
+def _validate_tokens(tokens: tuple[TokenConfig, ...]) -> None:
+    seen: set[str] = set()
+    for token in tokens:
+        # The message names the holder, never the secret.
+        if len(token.token) < MIN_TOKEN_CHARS:
+            raise ConfigError(f"token {token.name!r} is shorter than {MIN_TOKEN_CHARS} characters")
+        if not token.scopes or set(token.scopes) - set(SCOPES):
+            raise ConfigError(f"token {token.name!r}: scopes must be among {list(SCOPES)}")
+        if token.token in seen:
+            raise ConfigError(f"token {token.name!r} is configured twice")
+        seen.add(token.token)
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` is reachable from this machine only (localhost, 127/8, ::1)."""
+    name = host.strip("[]").lower()
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False  # a host name or wildcard: assume it is reachable from outside
+
+
+def exposure_problem(config: Config) -> str | None:
+    """Why the server must not start as configured, or None: auth off off-loopback."""
+    if config.auth.tokens or config.insecure or is_loopback(config.host):
+        return None
+    return (
+        f"refusing to serve on {config.host} without authentication: configure bearer "
+        "tokens ([auth] tokens or SESSIOND_TOKENS_FILE), bind a loopback address, or pass "
+        "--insecure (SESSIOND_INSECURE=1) if something else, such as a mesh, guards the port"
+    )

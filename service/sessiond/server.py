@@ -85,8 +85,8 @@ def agent_directory(config: Config) -> AgentDirectory:
 
 def channel_options(config: Config) -> list[tuple[str, int]]:
     return [
-        ("grpc.max_receive_message_length", config.max_receive_message_bytes),
-        ("grpc.max_send_message_length", config.max_send_message_bytes),
+        ("grpc.max_receive_message_length", config.transport.max_receive_message_bytes),
+        ("grpc.max_send_message_length", config.transport.max_send_message_bytes),
         ("grpc.so_reuseport", 0),
     ]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, replace
 
@@ -31,6 +32,7 @@ from sessiond.core.models import (
     Usage,
     now_ms,
 )
+from sessiond.core.observe import NoRunObserver, RunObserver, RunReport
 from sessiond.core.outcome import Outcome, finish_run
 from sessiond.core.registry import ActiveRun, RunRegistry
 from sessiond.core.shaping import DeltaOut, DeltaShaper
@@ -59,6 +61,8 @@ class RunExecutor:
         self._tasks: set[asyncio.Task[None]] = set()
         self.after_run: Callable[[str], Awaitable[None]] | None = None
         """Called with the session key after a run completes (automatic compaction)."""
+        self.observer: RunObserver = NoRunObserver()
+        """Told of every run's start and end (metrics); set by the wiring."""
 
     def launch(self, run: Run) -> ActiveRun:
         active = ActiveRun(
@@ -68,6 +72,7 @@ class RunExecutor:
             DeltaShaper(self.settings.delta_interval_s),
         )
         self.registry.add(active)
+        self.observer.run_started(run.run_id, run.session_key)
         active.task = asyncio.create_task(self._execute(active, run), name=f"run-{run.run_id}")
         self._tasks.add(active.task)
         active.task.add_done_callback(self._tasks.discard)
@@ -82,6 +87,7 @@ class RunExecutor:
 
     async def _execute(self, active: ActiveRun, run: Run) -> None:
         outcome: Outcome | None = None
+        started = time.monotonic()
         try:
             outcome = await self._run_reply(active, run)
         except asyncio.CancelledError:
@@ -100,6 +106,15 @@ class RunExecutor:
                 await self._finish(active, outcome)
             self.registry.remove(active.run_id)
             active.done.set()
+            self.observer.run_ended(
+                RunReport(
+                    run.run_id,
+                    run.session_key,
+                    outcome.stop_reason if outcome is not None else "error",
+                    time.monotonic() - started,
+                    outcome.usage if outcome is not None else Usage(),
+                )
+            )
 
     def _stopped(
         self, active: ActiveRun, reason: str = "", message: str = "", kind: str = ""
@@ -111,7 +126,8 @@ class RunExecutor:
             error_message=message,
             error_kind=kind or ("unknown" if stop_reason == "error" else ""),
             open_tools=tuple(active.open_tools.items()),
-            advance=stop_reason != "interrupted",
+            # A shutdown leaves the queue for the next start (recover() restarts it).
+            advance=stop_reason not in ("interrupted", "shutdown"),
         )
 
     async def _finish(self, active: ActiveRun, outcome: Outcome) -> None:

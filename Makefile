@@ -50,8 +50,8 @@ serve: $(STAMP)
 test: $(STAMP) lint typecheck proto-lint breaking check-generated client-deps grpcurl pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check service tests scripts
-	$(BIN)/ruff format --check service tests scripts
+	$(BIN)/ruff check service tests scripts clients/python/src/sessiond/client
+	$(BIN)/ruff format --check service tests scripts clients/python/src/sessiond/client
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

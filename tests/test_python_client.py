@@ -1,0 +1,65 @@
+"""The ergonomic Python client: sessions, chat, and a watch that resumes after a restart."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+
+import pytest
+from conftest import ServerHandle
+from sessiond.client import Client, reply_text
+from sessiond.config import Config
+from sessiond.v1 import events_pb2
+
+
+@pytest.fixture
+def config(config: Config) -> Config:
+    return replace(config, echo_delay_ms=5, echo_chunk_chars=3)
+
+
+async def test_sessions_and_chat(server: ServerHandle) -> None:
+    async with Client(server.target) as client:
+        session = await client.sessions.create(label="ergonomic")
+        assert session.key.startswith("agent:main:dashboard:")
+        events = [e async for e in client.chat(session.key, "héllo wörld")]
+        assert events[-1].final.message.text == "héllo wörld"
+        assert reply_text(events) == "héllo wörld"
+        updated = await client.sessions.update(session.key, label="renamed")
+        assert updated.label == "renamed"
+        assert [s.key for s in await client.sessions.list_all(page_size=1)] == [session.key]
+        texts = [m.text for m in await client.sessions.messages(session.key)]
+        assert texts == ["héllo wörld", "héllo wörld"]
+        reset = await client.sessions.reset(session.key)
+        assert reset.previous_session_id != reset.session.session_id
+        assert await client.sessions.delete(session.key)
+
+
+async def test_watch_resumes_from_its_cursor_across_a_server_restart(
+    server: ServerHandle,
+) -> None:
+    async with Client(server.target, reconnect_delay_s=0.05) as client:
+        await client.sessions.create("resume")
+        first = await client.send("resume", "before the restart")
+        await client.wait(first.run_id, timeout_ms=10_000)
+        seen: list[events_pb2.ChatEvent] = []
+        finals = 0
+        restarted = False
+        watch = client.watch("resume")
+        async with asyncio.timeout(30):
+            async for event in watch:
+                seen.append(event)
+                if not event.HasField("final"):
+                    continue
+                finals += 1
+                if not restarted:
+                    await server.restart()
+                    restarted = True
+                    await client.send("resume", "after the restart")
+                if finals == 2:
+                    break
+        await watch.aclose()
+    durable = [e.cursor for e in seen if e.WhichOneof("body") not in ("delta", "heartbeat")]
+    assert durable == sorted(set(durable)), "durable events are neither lost nor doubled"
+    assert durable == list(range(1, len(durable) + 1))
+    texts = [e.final.message.text for e in seen if e.HasField("final")]
+    assert texts == ["before the restart", "after the restart"]

@@ -80,8 +80,27 @@ async def abort_with(context: grpc.aio.ServicerContext[object, object], exc: Bas
     if isinstance(exc, errors.SessiondError):
         code, status = to_status(exc)
     else:
+        # The log line carries the request id (bound by the interceptor); the client gets
+        # a generic message: exception texts may hold internals.
         log.error("rpc.internal_error", error_type=type(exc).__name__, exc_info=exc)
         code, status = grpc.StatusCode.INTERNAL, internal_status()
-    await context.abort(
-        code, status.message, trailing_metadata=((DETAILS_KEY, status.SerializeToString()),)
+    await abort_status(context, code, status)
+
+
+async def abort_status(
+    context: grpc.aio.ServicerContext[object, object],
+    code: grpc.StatusCode,
+    status: status_pb2.Status,
+) -> None:
+    """Ends the call with `status` in the details header, keeping the trailing metadata
+    already set (the request id): abort's own `trailing_metadata` would replace it."""
+    trailing = (*(context.trailing_metadata() or ()), (DETAILS_KEY, status.SerializeToString()))
+    await context.abort(code, status.message, trailing_metadata=trailing)
+
+
+async def abort_deadline(context: grpc.aio.ServicerContext[object, object]) -> None:
+    """Ends a call whose deadline passed while the server was still working on it."""
+    code = grpc.StatusCode.DEADLINE_EXCEEDED
+    await abort_status(
+        context, code, rich_status(code, "deadline exceeded", "DEADLINE_EXCEEDED", {})
     )

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeAlias, TypeVar
 
 import grpc
-from sessiond.api.errors import abort_with
+from sessiond.api.errors import abort_deadline, abort_with
 
 Req = TypeVar("Req")
 Resp = TypeVar("Resp")
@@ -20,9 +20,18 @@ def unary(
 ) -> Callable[[Any, Req, Ctx], Awaitable[Resp]]:
     @functools.wraps(fn)
     async def handler(self: Any, request: Req, context: Ctx) -> Resp:
+        # The call's deadline bounds the work (store reads and writes, waiting on a run):
+        # past it the client has gone, so the handler stops instead of finishing unseen.
+        budget = asyncio.timeout(context.time_remaining())
         try:
-            return await fn(self, request, context)
+            async with budget:
+                return await fn(self, request, context)
         except (asyncio.CancelledError, grpc.aio.AbortError):
+            raise
+        except TimeoutError as exc:
+            if budget.expired():
+                await abort_deadline(context)
+            await abort_with(context, exc)
             raise
         except Exception as exc:
             await abort_with(context, exc)

@@ -1,0 +1,171 @@
+"""Wrapping grpc.aio method handlers of all four kinds, for the server interceptors.
+
+An interceptor gets the handler the call would run and returns another one; the wrapper
+runs a `Call` around the original behaviour: `start` first (it may abort the call),
+`received`/`sent` per message, `finish` once with whatever ended the call.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, Protocol, TypeAlias, TypeVar, cast
+
+import grpc
+
+Ctx = grpc.aio.ServicerContext[Any, Any]
+Req = TypeVar("Req")
+Resp = TypeVar("Resp")
+# A string: RpcMethodHandler is generic in the type stubs only, not at run time.
+Handler: TypeAlias = "grpc.RpcMethodHandler[Req, Resp]"
+
+
+class Call(Protocol):
+    async def start(self) -> None:
+        """Runs before the behaviour, in the call's task; may abort the call."""
+
+    def received(self) -> None:
+        """A request message was read."""
+
+    def sent(self) -> None:
+        """A response message was produced (not counted for handlers that stream with
+        `context.write`, such as health's Watch)."""
+
+    def finish(self, error: BaseException | None) -> None:
+        """The call ended: normally (None), aborted, cancelled or failed."""
+
+
+CallFactory = Callable[[Ctx], Call]
+
+
+def kind(handler: grpc.RpcMethodHandler[Any, Any]) -> str:
+    """The go-grpc-prometheus `grpc_type` of a handler."""
+    if handler.request_streaming:
+        return "bidi_stream" if handler.response_streaming else "client_stream"
+    return "server_stream" if handler.response_streaming else "unary"
+
+
+def wrap(handler: Handler[Req, Resp], factory: CallFactory) -> Handler[Req, Resp]:
+    """`handler` with a `Call` from `factory` run around each invocation."""
+    behaviour = _behaviour(handler)
+    request_streaming = handler.request_streaming
+    if not handler.response_streaming:
+        return _rebuild(handler, _unary_response(behaviour, factory, request_streaming))
+    if inspect.isasyncgenfunction(behaviour):
+        return _rebuild(handler, _generator_response(behaviour, factory, request_streaming))
+    return _rebuild(handler, _unary_response(behaviour, factory, request_streaming))
+
+
+class _Before:
+    def __init__(self, action: Callable[[], object]) -> None:
+        self.action = action
+
+    async def start(self) -> None:
+        self.action()
+
+    def received(self) -> None:
+        pass
+
+    def sent(self) -> None:
+        pass
+
+    def finish(self, error: BaseException | None) -> None:
+        pass
+
+
+class _Reject(_Before):
+    def __init__(self, reject: Callable[[Ctx], Awaitable[None]], context: Ctx) -> None:
+        super().__init__(lambda: None)
+        self.reject = reject
+        self.context = context
+
+    async def start(self) -> None:
+        await self.reject(self.context)
+
+
+def before(handler: Handler[Req, Resp], action: Callable[[], object]) -> Handler[Req, Resp]:
+    """`handler` running `action` first, in the call's task (for contextvars)."""
+    return wrap(handler, lambda context: _Before(action))
+
+
+def replace_behaviour(
+    handler: Handler[Req, Resp], reject: Callable[[Ctx], Awaitable[None]]
+) -> Handler[Req, Resp]:
+    """`handler` that never runs: `reject` aborts the call first (same kind and codecs)."""
+    return wrap(handler, lambda context: _Reject(reject, context))
+
+
+def _behaviour(handler: grpc.RpcMethodHandler[Any, Any]) -> Callable[..., Any]:
+    found = (
+        handler.unary_unary or handler.unary_stream or handler.stream_unary or handler.stream_stream
+    )
+    assert found is not None, "a method handler has one behaviour"
+    return found
+
+
+def _rebuild(handler: Handler[Req, Resp], behaviour: Callable[..., Any]) -> Handler[Req, Resp]:
+    decode, encode = handler.request_deserializer, handler.response_serializer
+    if handler.request_streaming and handler.response_streaming:
+        rebuilt: Any = grpc.stream_stream_rpc_method_handler(behaviour, decode, encode)
+    elif handler.request_streaming:
+        rebuilt = grpc.stream_unary_rpc_method_handler(behaviour, decode, encode)
+    elif handler.response_streaming:
+        rebuilt = grpc.unary_stream_rpc_method_handler(behaviour, decode, encode)
+    else:
+        rebuilt = grpc.unary_unary_rpc_method_handler(behaviour, decode, encode)
+    return cast("Handler[Req, Resp]", rebuilt)
+
+
+async def _counted(requests: AsyncIterator[Any], call: Call) -> AsyncIterator[Any]:
+    async for request in requests:
+        call.received()
+        yield request
+
+
+def _unary_response(
+    behaviour: Callable[..., Any], factory: CallFactory, request_streaming: bool
+) -> Callable[[Any, Ctx], Awaitable[Any]]:
+    """Unary responses, and streams written with `context.write` (a coroutine)."""
+
+    async def run(request: Any, context: Ctx) -> Any:
+        call = factory(context)
+        try:
+            await call.start()
+            if request_streaming:
+                request = _counted(request, call)
+            else:
+                call.received()
+            result = behaviour(request, context)
+            if inspect.isawaitable(result):
+                result = await result
+            if result is not None:
+                call.sent()
+        except BaseException as exc:
+            call.finish(exc)
+            raise
+        call.finish(None)
+        return result
+
+    return run
+
+
+def _generator_response(
+    behaviour: Callable[..., AsyncIterator[Any]], factory: CallFactory, request_streaming: bool
+) -> Callable[[Any, Ctx], AsyncIterator[Any]]:
+    async def run(request: Any, context: Ctx) -> AsyncIterator[Any]:
+        call = factory(context)
+        try:
+            await call.start()
+            if request_streaming:
+                request = _counted(request, call)
+            else:
+                call.received()
+            async for response in behaviour(request, context):
+                call.sent()
+                yield response
+        except BaseException as exc:
+            call.finish(exc)
+            raise
+        call.finish(None)
+
+    return run

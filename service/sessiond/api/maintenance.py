@@ -9,6 +9,7 @@ from sessiond.api import convert
 from sessiond.api.handlers import Ctx, unary
 from sessiond.core.checkpoints import Checkpoints
 from sessiond.core.compaction import Compactor
+from sessiond.core.errors import InvalidArgument
 from sessiond.core.models import Checkpoint, Message
 from sessiond.core.plugins import PluginState
 from sessiond.core.retention import CAP_OVERFLOW, KEEP, PRUNE_STALE, CleanupPolicy, Retention
@@ -143,12 +144,12 @@ class MaintenanceRpcs:
     ) -> pb.UpdatePluginStateResponse:
         plugins = self.maintenance.plugins
         if request.HasField("value"):
+            try:
+                value = json_format.MessageToDict(request.value)
+            except ValueError as exc:  # NaN and infinities have no JSON form
+                raise InvalidArgument("value", "value must be JSON") from exc
             session = await plugins.update(
-                request.key,
-                request.plugin_id,
-                request.namespace,
-                json_format.MessageToDict(request.value),
-                unset=request.unset,
+                request.key, request.plugin_id, request.namespace, value, unset=request.unset
             )
         else:
             session = await plugins.update(

@@ -20,7 +20,7 @@ from sessiond.core.models import (
 )
 from sessiond.core.runs import RunService
 from sessiond.core.sessions import cleared, new_etag, require
-from sessiond.core.transcripts import new_generation, read_transcript
+from sessiond.core.transcripts import fill, new_generation, read_transcript
 from sessiond.store.base import ReadTx, WriteTx
 
 MAX_LABEL_TRIES = 100
@@ -99,7 +99,7 @@ class Checkpoints:
                 plugin_state=(),
             )
             tx.insert_session(branch)
-            branch = new_generation(tx, branch, snapshot)
+            branch = fill(tx, branch, snapshot)
             session_changed(tx, events, branch, SessionEventReason.CHECKPOINT_BRANCH, ts)
             return branch
 
@@ -109,12 +109,8 @@ class Checkpoints:
         """The session goes back to the snapshot: same key, new transcript id."""
         key, wanted = self._ids(raw_key, checkpoint_id)
         await self.log.store.read(lambda tx: _checkpoint(tx, key, wanted))
-        interrupted = await self.runs.interrupt(key)
-        try:
+        async with self.runs.paused(key):
             return await self.log.commit(lambda tx, events: _restore(tx, events, key, wanted))
-        finally:
-            if interrupted:
-                await self.runs.advance(key)
 
 
 def _restore(tx: WriteTx, events: list[Event], key: str, checkpoint_id: str) -> tuple[Session, str]:

@@ -86,12 +86,8 @@ class Compactor:
         if automatic and session.has_active_run:
             # Automatic compaction never stops a run; the next run's end tries again.
             return CompactResult(session, False, reason="a run is active")
-        interrupted = await self.runs.interrupt(key)
-        try:
+        async with self.runs.paused(key):
             return await self._compact(key, max_lines, keep_recent, automatic)
-        finally:
-            if interrupted:
-                await self.runs.advance(key)
 
     async def _compact(
         self, key: str, max_lines: int | None, keep_recent: int | None, automatic: bool

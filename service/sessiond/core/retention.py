@@ -77,8 +77,10 @@ class Retention:
         self.rules = rules
 
     async def cleanup(self, policy: CleanupPolicy, *, dry_run: bool = True) -> CleanupReport:
-        if policy.max_age_ms < 0 or policy.archive_max_age_ms < 0:
-            raise InvalidArgument("max_age", "durations must not be negative")
+        if policy.max_age_ms < 0:
+            raise InvalidArgument("max_age", "max_age must not be negative")
+        if policy.archive_max_age_ms < 0:
+            raise InvalidArgument("archive_max_age", "archive_max_age must not be negative")
         if policy.max_count < 0:
             raise InvalidArgument("max_count", "max_count must not be negative")
         agent = self.rules.agent(policy.agent_id)[0] if policy.agent_id.strip() else ""

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 
 from sessiond.bus.base import SubscriptionClosed, SubscriptionOverflow
@@ -230,6 +232,20 @@ class RunService:
         if run_id:
             await self._stop(run_id, "interrupted")
         return run_id
+
+    @contextlib.asynccontextmanager
+    async def paused(self, key: str) -> AsyncIterator[None]:
+        """Stops the active run (`interrupted`) for a mutation, then restarts the queue."""
+        interrupted = await self.interrupt(key)
+        try:
+            yield
+        finally:
+            if interrupted:
+                await self.advance(key)
+
+    def cancel_queued(self, tx: WriteTx, events: list[Event], key: str) -> None:
+        for run in tx.list_runs(key, RunStatus.QUEUED, limit=10_000, offset=0):
+            finish_run(tx, events, run.run_id, Outcome(stop_reason="aborted", advance=False))
 
     async def advance(self, key: str) -> None:
         def write(tx: WriteTx, events: list[Event]) -> Run | None:

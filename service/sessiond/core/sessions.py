@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Protocol
 
 from sessiond.core import codec, validation
 from sessiond.core.errors import (
@@ -30,6 +33,7 @@ from sessiond.core.models import (
     now_ms,
 )
 from sessiond.core.rules import SessionRules
+from sessiond.core.transcripts import new_generation
 from sessiond.store.base import WriteTx
 
 UPDATABLE_FIELDS = frozenset(
@@ -86,10 +90,31 @@ def require(session: Session | None, key: str) -> Session:
     return session
 
 
+class RunControl(Protocol):
+    """What session mutations need from runs (RunService provides it)."""
+
+    def paused(self, key: str) -> AbstractAsyncContextManager[None]:
+        """Stops the session's active run for a mutation and resumes the queue after it."""
+        ...
+
+    def cancel_queued(self, tx: WriteTx, events: list[Event], key: str) -> None: ...
+
+
+class _NoRuns:
+    @contextlib.asynccontextmanager
+    async def paused(self, key: str) -> AsyncIterator[None]:
+        yield
+
+    def cancel_queued(self, tx: WriteTx, events: list[Event], key: str) -> None:
+        return None
+
+
 class SessionManager:
     def __init__(self, log: EventLog, rules: SessionRules) -> None:
         self.log = log
         self.rules = rules
+        self.runs: RunControl = _NoRuns()
+        """Set at wiring; RunService depends on this class, so it cannot be a parameter."""
 
     async def get(self, raw_key: str) -> Session:
         key = self.rules.key(raw_key)
@@ -181,19 +206,25 @@ class SessionManager:
         return await self.log.commit(write)
 
     async def reset(self, raw_key: str, reason: str = "reset") -> tuple[Session, str]:
-        """New transcript, counters zeroed, settings kept; the old transcript is archived."""
+        """New transcript, counters zeroed, settings kept; the old transcript is archived.
+
+        The active run is stopped first; queued runs keep their questions and go on.
+        """
         key = self.rules.key(raw_key)
+        await self.log.store.read(lambda tx: require(tx.get_session(key), key))
 
         def write(tx: WriteTx, events: list[Event]) -> tuple[Session, str]:
             current = require(tx.get_session(key), key)
             ts = now_ms()
             tx.archive_transcript(current.session_id, reason, ts)
-            fresh = replace(cleared(current), session_id=new_id(), updated_at=ts, etag=new_etag())
+            fresh = new_generation(tx, cleared(current), [])
+            fresh = replace(fresh, updated_at=ts, etag=new_etag())
             tx.update_session(fresh)
             session_changed(tx, events, fresh, SessionEventReason.RESET, ts)
             return fresh, current.session_id
 
-        return await self.log.commit(write)
+        async with self.runs.paused(key):
+            return await self.log.commit(write)
 
     async def delete(
         self, raw_key: str, *, archive: bool = True, allow_missing: bool = False
@@ -211,13 +242,17 @@ class SessionManager:
                     return key, False, ""
                 raise SessionNotFound(key)
             ts = now_ms()
+            self.runs.cancel_queued(tx, events, key)
             if archive:
                 tx.archive_transcript(current.session_id, "delete", ts)
+            for checkpoint in tx.list_checkpoints(key):
+                tx.delete_checkpoint(checkpoint.checkpoint_id)
             tx.delete_session(key)
             session_changed(tx, events, current, SessionEventReason.DELETE, ts)
             return key, True, current.session_id
 
-        return await self.log.commit(write)
+        async with self.runs.paused(key):
+            return await self.log.commit(write)
 
 
 def _check_field(name: str, value: Any, allowed_models: tuple[str, ...]) -> Any:

@@ -13,6 +13,9 @@ GOBIN_DIR := $(abspath $(TOOLS)/go/bin)
 PROTOC_GEN_GO_VERSION      := v1.36.12
 PROTOC_GEN_GO_GRPC_VERSION := v1.6.2
 GRPCURL_VERSION            := v1.9.4
+# Validates deploy/k8s (tests/test_deploy.py) against schemas from the kubernetes-validate
+# PyPI package, so no schema is downloaded.
+KUBECONFORM_VERSION        := v0.8.0
 # protoc (Maven Central's com.google.protobuf:protoc) drives buf's `protoc_builtin: java`.
 PROTOC_VERSION    := 4.36.2
 GRPC_JAVA_VERSION := 1.83.0
@@ -31,7 +34,7 @@ GEN_DIRS := clients/typescript/src/gen clients/go/gen clients/java/src/generated
 BREAKING_AGAINST ?=
 
 .PHONY: serve test lint typecheck proto-lint breaking generate check-generated gen-tools \
-	client-deps grpcurl pytest clean
+	client-deps grpcurl kubeconform pytest clean
 
 $(STAMP): pyproject.toml clients/python/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -47,7 +50,8 @@ $(BUF):
 serve: $(STAMP)
 	$(BIN)/sessiond serve
 
-test: $(STAMP) lint typecheck proto-lint breaking check-generated client-deps grpcurl pytest
+test: $(STAMP) lint typecheck proto-lint breaking check-generated client-deps grpcurl kubeconform \
+	pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check service tests scripts clients/python/src/sessiond/client
@@ -124,6 +128,11 @@ check-generated: $(STAMP) $(BUF) $(GEN_TOOLS)
 client-deps: $(TS_DEPS)
 	cd clients/go && go mod download
 	cd clients/java && $(MVN) dependency:go-offline
+
+kubeconform: $(STAMPS)/kubeconform@$(KUBECONFORM_VERSION)
+$(STAMPS)/kubeconform@%:
+	GOBIN=$(GOBIN_DIR) go install github.com/yannh/kubeconform/cmd/kubeconform@$*
+	mkdir -p $(STAMPS) && touch $@
 
 grpcurl: $(STAMPS)/grpcurl@$(GRPCURL_VERSION)
 $(STAMPS)/grpcurl@%:

@@ -1,0 +1,38 @@
+"""Write the descriptor set (with imports) that Envoy's gRPC-JSON transcoder needs.
+
+Usage: python scripts/envoy_descriptor.py OUT_FILE   (see deploy/envoy/README.md)
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from grpc_tools import protoc
+
+ROOT = Path(__file__).resolve().parent.parent
+PROTO_ROOT = ROOT / "proto"
+
+
+def build(out_file: Path) -> None:
+    protos = sorted(
+        str(p.relative_to(PROTO_ROOT)) for p in (PROTO_ROOT / "sessiond").rglob("*.proto")
+    )
+    out_file.parent.mkdir(parents=True, exist_ok=True)
+    args = [
+        "grpc_tools.protoc",
+        f"-I{PROTO_ROOT}",
+        f"-I{Path(protoc.__file__).parent / '_proto'}",
+        "--include_imports",
+        "--include_source_info",
+        f"--descriptor_set_out={out_file}",
+        *protos,
+    ]
+    if protoc.main(args) != 0:
+        raise SystemExit("protoc failed")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2:
+        raise SystemExit(__doc__)
+    build(Path(sys.argv[1]))

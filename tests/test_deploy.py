@@ -1,0 +1,263 @@
+"""deploy/: every YAML parses, the Kubernetes manifests validate (kubeconform, offline
+schemas from the kubernetes-validate package) and agree with sessiond's settings, the
+Dockerfile and the Envoy example follow the serving rules."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from conftest import ServerHandle
+from google.protobuf import descriptor_pb2
+from sessiond import config as config_module
+from sessiond.cli import probe
+from sessiond.v1 import chat_service_pb2, session_service_pb2
+
+ROOT = Path(__file__).resolve().parent.parent
+DEPLOY = ROOT / "deploy"
+K8S = DEPLOY / "k8s"
+KUBECONFORM = ROOT / ".tools" / "go" / "bin" / "kubeconform"
+K8S_VERSION = "1.34.0"
+REQUIRE = os.environ.get("SESSIOND_REQUIRE_TOOLCHAINS") == "1"
+
+
+def yaml_files() -> list[Path]:
+    return sorted(p for p in DEPLOY.rglob("*") if p.suffix in (".yaml", ".yml"))
+
+
+def k8s_objects() -> dict[str, dict[str, Any]]:
+    """Kind -> object of deploy/k8s (one object per kind there)."""
+    objects = {}
+    for path in sorted(K8S.glob("*.yaml")):
+        for doc in yaml.safe_load_all(path.read_text()):
+            objects[doc["kind"]] = doc
+    return objects
+
+
+@pytest.mark.parametrize("path", yaml_files(), ids=lambda p: str(p.relative_to(DEPLOY)))
+def test_every_yaml_file_parses(path: Path) -> None:
+    docs = [doc for doc in yaml.safe_load_all(path.read_text()) if doc is not None]
+    assert docs, f"{path} is empty"
+
+
+def _standalone_schemas(out: Path, kinds: list[str]) -> Path:
+    """kubernetes-validate's schemas refer to /api/_definitions.json, which kubeconform
+    cannot resolve; inline the definitions into one file per kind kubeconform looks up."""
+    import kubernetes_validate
+
+    version_dir = f"v{K8S_VERSION}-local-strict"
+    source = Path(kubernetes_validate.__file__).parent / "kubernetes-json-schema" / version_dir
+    target = out / f"v{K8S_VERSION}-standalone-strict"
+    target.mkdir(parents=True)
+    definitions = json.loads((source / "_definitions.json").read_text())["$defs"]
+    for name in kinds:
+        schema = json.loads((source / name).read_text().replace('"/api/_definitions.json#', '"#'))
+        schema["$defs"] = definitions
+        (target / name).write_text(json.dumps(schema))
+    return out
+
+
+def _schema_file(obj: dict[str, Any]) -> str:
+    group, _, version = obj["apiVersion"].rpartition("/")
+    suffix = f"-{group.split('.')[0]}-{version}" if group else f"-{version}"
+    return f"{obj['kind'].lower()}{suffix}.json"
+
+
+def test_kubernetes_manifests_pass_kubeconform(tmp_path: Path) -> None:
+    if not KUBECONFORM.exists():
+        reason = f"kubeconform not installed at {KUBECONFORM} (run `make kubeconform`)"
+        if REQUIRE:
+            pytest.fail(reason)
+        pytest.skip(reason)
+    objects = [o for o in k8s_objects().values() if o["kind"] != "Kustomization"]
+    schemas = _standalone_schemas(tmp_path, [_schema_file(o) for o in objects])
+    location = str(schemas) + (
+        "/{{ .NormalizedKubernetesVersion }}-standalone{{ .StrictSuffix }}"
+        "/{{ .ResourceKind }}{{ .KindSuffix }}.json"
+    )
+    result = subprocess.run(
+        [
+            str(KUBECONFORM),
+            "-strict",
+            "-summary",
+            "-kubernetes-version",
+            K8S_VERSION,
+            "-skip",
+            "Kustomization",
+            "-schema-location",
+            location,
+            str(K8S),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"Valid: {len(objects)}, Invalid: 0, Errors: 0" in result.stdout, result.stdout
+
+
+def test_kustomization_lists_every_manifest() -> None:
+    kustomization = yaml.safe_load((K8S / "kustomization.yaml").read_text())
+    listed = set(kustomization["resources"])
+    assert listed == {p.name for p in K8S.glob("*.yaml")} - {"kustomization.yaml"}
+
+
+def _configmap_config(tmp_path: Path) -> config_module.Config:
+    toml = k8s_objects()["ConfigMap"]["data"]["sessiond.toml"]
+    path = tmp_path / "sessiond.toml"
+    path.write_text(toml)
+    tokens = tmp_path / "tokens.toml"
+    tokens.write_text('[[tokens]]\ntoken = "example-token-0123456789"\nscopes = ["admin"]\n')
+    # The ConfigMap's TOML must load with sessiond's own loader (unknown keys fail).
+    return config_module.load(
+        {"SESSIOND_CONFIG": str(path)}, overrides={"auth.tokens_file": str(tokens)}
+    )
+
+
+def test_deployment_agrees_with_the_config(tmp_path: Path) -> None:
+    objects = k8s_objects()
+    config = _configmap_config(tmp_path)
+    pod = objects["Deployment"]["spec"]["template"]["spec"]
+    container = pod["containers"][0]
+    ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+    assert ports == {"grpc": config.port, "metrics": config.metrics_port}
+    for probe_name in ("startupProbe", "readinessProbe", "livenessProbe"):
+        assert container[probe_name]["grpc"]["port"] == config.port, probe_name
+    # The kubelet's SIGKILL must come after drain + grace.
+    assert pod["terminationGracePeriodSeconds"] > config.drain_ms / 1000 + config.grace_s + 5
+    # Readiness notices NOT_SERVING within the drain delay.
+    readiness = container["readinessProbe"]
+    assert readiness["periodSeconds"] * readiness["failureThreshold"] < config.drain_ms / 1000
+    # Liveness does not restart a pod that is draining.
+    liveness = container["livenessProbe"]
+    assert liveness["periodSeconds"] * liveness["failureThreshold"] > (
+        config.drain_ms / 1000 + config.grace_s
+    )
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    mounts = {m["mountPath"] for m in container["volumeMounts"]}
+    toml = tomllib.loads(objects["ConfigMap"]["data"]["sessiond.toml"])
+    assert str(Path(toml["auth"]["tokens_file"]).parent) in mounts, "tokens come from the Secret"
+    assert Path(toml["server"]["db_path"]).parent.as_posix() in mounts
+    assert config.host == "0.0.0.0"
+
+
+def test_service_speaks_grpc_and_pdb_selects_the_pods() -> None:
+    objects = k8s_objects()
+    service_ports = {p["name"]: p for p in objects["Service"]["spec"]["ports"]}
+    assert service_ports["grpc"]["appProtocol"] == "grpc"
+    labels = objects["Deployment"]["spec"]["template"]["metadata"]["labels"]
+    for kind in ("Service", "PodDisruptionBudget"):
+        spec = objects[kind]["spec"]
+        selector = spec["selector"].get("matchLabels", spec["selector"])
+        assert selector.items() <= labels.items(), kind
+
+
+def test_dockerfile_is_slim_non_root_exec_form_with_a_grpc_healthcheck() -> None:
+    text = (DEPLOY / "Dockerfile").read_text()
+    instructions = [
+        line.strip() for line in re.sub(r"\\\n", " ", text).splitlines() if line.strip()
+    ]
+    instructions = [line for line in instructions if not line.startswith("#")]
+    assert any(re.fullmatch(r"ARG PYTHON_IMAGE=python:3\.11-slim\S*", i) for i in instructions)
+    user = [i for i in instructions if i.startswith("USER ")]
+    assert user, "no USER"
+    assert user[-1].split()[1].split(":")[0] not in ("0", "root")
+    for keyword in ("ENTRYPOINT", "CMD"):
+        line = next(i for i in instructions if i.startswith(f"{keyword} "))
+        assert isinstance(json.loads(line[len(keyword) + 1 :]), list), f"{keyword} not exec form"
+    healthcheck = next(i for i in instructions if i.startswith("HEALTHCHECK "))
+    exec_part = healthcheck.split(" CMD ", 1)[1]
+    assert json.loads(exec_part)[:2] == ["sessiond", "health"]
+
+
+def _envoy() -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load((DEPLOY / "envoy" / "envoy.yaml").read_text())
+    return loaded
+
+
+def _http_manager() -> dict[str, Any]:
+    listener = _envoy()["static_resources"]["listeners"][0]
+    config: dict[str, Any] = listener["filter_chains"][0]["filters"][0]["typed_config"]
+    return config
+
+
+def _seconds(value: str) -> float:
+    assert value.endswith("s"), value
+    return float(value[:-1])
+
+
+def test_envoy_routes_streams_without_timeout_and_unary_with_one() -> None:
+    manager = _http_manager()
+    routes = manager["route_config"]["virtual_hosts"][0]["routes"]
+    streams, unary = routes
+    pattern = re.compile(streams["match"]["safe_regex"]["regex"])
+    assert _seconds(streams["route"]["timeout"]) == 0
+    assert _seconds(unary["route"]["timeout"]) > 0
+    for module in (session_service_pb2, chat_service_pb2):
+        for service in module.DESCRIPTOR.services_by_name.values():
+            for method in service.methods:
+                path = f"/{service.full_name}/{method.name}"
+                long_lived = method.server_streaming or method.name == "WaitRun"
+                assert bool(pattern.fullmatch(path)) == long_lived, path
+    heartbeat_s = config_module.Config().heartbeat_ms / 1000
+    assert _seconds(manager["stream_idle_timeout"]) > heartbeat_s
+    assert _seconds(streams["route"]["idle_timeout"]) > heartbeat_s
+
+
+def test_envoy_upstream_pings_are_not_strikes_and_health_is_grpc() -> None:
+    cluster = _envoy()["static_resources"]["clusters"][0]
+    options = cluster["typed_extension_protocol_options"][
+        "envoy.extensions.upstreams.http.v3.HttpProtocolOptions"
+    ]
+    keepalive = options["explicit_http_config"]["http2_protocol_options"]["connection_keepalive"]
+    transport = config_module.Config().transport
+    assert _seconds(keepalive["interval"]) * 1000 >= transport.min_ping_interval_ms
+    idle = _seconds(options["common_http_protocol_options"]["idle_timeout"]) * 1000
+    assert idle < transport.max_connection_idle_ms
+    assert "grpc_health_check" in cluster["health_checks"][0]
+
+
+def test_envoy_transcoder_services_are_in_the_descriptor_set(tmp_path: Path) -> None:
+    out = tmp_path / "sessiond.pb"
+    subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "envoy_descriptor.py"), str(out)],
+        check=True,
+        timeout=60,
+    )
+    descriptors = descriptor_pb2.FileDescriptorSet.FromString(out.read_bytes())
+    services = {f"{f.package}.{s.name}" for f in descriptors.file for s in f.service if f.package}
+    transcoder = next(
+        f["typed_config"]
+        for f in _http_manager()["http_filters"]
+        if f["name"] == "envoy.filters.http.grpc_json_transcoder"
+    )
+    assert set(transcoder["services"]) <= services
+    assert transcoder["auto_mapping"] is True
+    names = {f.name for f in descriptors.file}
+    assert "google/protobuf/timestamp.proto" in names, "imports included"
+
+
+async def test_health_probe_command_follows_drain(server: ServerHandle) -> None:
+    args = argparse.Namespace(
+        target=server.target,
+        service="",
+        timeout=3.0,
+        tls_ca=None,
+        tls_cert=None,
+        tls_key=None,
+        server_name=None,
+    )
+    assert await probe(args) == 0
+    assert server.running is not None
+    await server.running.drain(0)
+    assert await probe(args) == 1, "NOT_SERVING while draining"

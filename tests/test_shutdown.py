@@ -128,6 +128,8 @@ async def test_sigterm_drains_ends_streams_and_saves_the_partial(
     access = process.events("rpc")
     assert access, "access log lines"
     assert all(line["request_id"] for line in access)
+    api_calls = [line for line in access if line["method"].startswith("/sessiond.")]
+    assert {line.get("principal") for line in api_calls} == {"tester"}, "the token's name"
     assert {line["code"] for line in access if line["method"].endswith("/Send")} == {"OK"}
 
     await _assert_run_shutdown_with_partial(tmp_path / "sessiond.db", sent.run_id)

@@ -139,7 +139,8 @@ class RunningServer:
         await self.agents.close()
         await self.store.close()
         if self.metrics is not None:
-            self.metrics.close()
+            # Stopping the HTTP thread waits for its poll loop: keep that off the event loop.
+            await asyncio.to_thread(self.metrics.close)
         for close in self.closers:
             await close()
 

@@ -12,6 +12,7 @@ from typing import Any
 import grpc
 from grpc_health.v1 import health_pb2
 from sessiond import config as config_module
+from sessiond.client import cli as client_cli
 from sessiond.logging_setup import configure
 from sessiond.server import serve
 
@@ -84,6 +85,7 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     _serve_parser(commands)
     _health_parser(commands)
+    client_cli.add_commands(commands)
     return parser
 
 
@@ -91,6 +93,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "health":
         return asyncio.run(probe(args))
+    if args.command in client_cli.COMMANDS:
+        return client_cli.run(args)
     overrides = {setting: getattr(args, flag) for flag, setting in SERVE_FLAGS.items()}
     try:
         config = config_module.load(config_file=args.config, overrides=overrides)

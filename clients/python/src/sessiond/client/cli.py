@@ -48,6 +48,7 @@ def _json(message: Message) -> str:
 
 
 async def _chat(client: Client, args: argparse.Namespace, console: Console) -> int:
+    await client.sessions.create(args.key)  # returns the existing session unchanged
     async for event in client.chat(args.key, args.message):
         if args.json:
             print(_json(event), flush=True)

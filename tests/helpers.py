@@ -252,3 +252,88 @@ async def gather_in_batches(
     for start in range(0, len(factories), batch):
         results.extend(await asyncio.gather(*(f() for f in factories[start : start + batch])))
     return results
+
+
+# -- chat helpers (tests/test_chat_*.py) -------------------------------------------------
+
+NON_DURABLE_BODIES = frozenset({"delta", "heartbeat"})
+TERMINAL_BODIES = frozenset({"final", "error", "aborted"})
+
+
+def body_of(event: Any) -> str:
+    """The name of a ChatEvent's body (`run_started`, `delta`, `final`, …)."""
+    return event.WhichOneof("body") or ""
+
+
+def is_durable(event: Any) -> bool:
+    """Whether a ChatEvent is durable (has its own cursor): not a delta or heartbeat."""
+    return body_of(event) not in NON_DURABLE_BODIES
+
+
+def ends_run(event: Any, run_id: str) -> bool:
+    """Whether a ChatEvent is the final/error/aborted event of `run_id`."""
+    return event.run_id == run_id and body_of(event) in TERMINAL_BODIES
+
+
+def apply_delta(texts: dict[str, str], event: Any) -> None:
+    """Applies a reply delta to `texts` (by run id): text = text[:offset] + delta.text.
+
+    Fails when the delta would leave a hole (offset past the text received so far).
+    """
+    delta = event.delta
+    if delta.thinking:
+        return
+    current = texts.get(event.run_id, "")
+    assert delta.offset <= len(current), (
+        f"delta of run {event.run_id} at offset {delta.offset} leaves a hole after "
+        f"{len(current)} code points"
+    )
+    texts[event.run_id] = current[: delta.offset] + delta.text
+
+
+async def wait_run(chat: Any, run_id: str, timeout: float = 10.0) -> resources_pb2.Run:  # noqa: ASYNC109
+    """WaitRun until `run_id` ends; fails when it has not ended within `timeout` seconds."""
+    response = await chat.WaitRun(
+        chat_service_pb2.WaitRunRequest(run_id=run_id, timeout_ms=int(timeout * 1000)),
+        timeout=timeout + 5,
+    )
+    assert response.done, f"run {run_id} did not end within {timeout}s: {response.run}"
+    run: resources_pb2.Run = response.run
+    return run
+
+
+async def read_to_end(call: Any, timeout: float = 10.0) -> list[Any]:  # noqa: ASYNC109
+    """Every item of a server stream that ends by itself; fails after `timeout` seconds."""
+    items: list[Any] = []
+
+    async def pump() -> None:
+        async for item in call:
+            items.append(item)
+
+    try:
+        await asyncio.wait_for(pump(), timeout)
+    except TimeoutError:
+        call.cancel()
+        raise AssertionError(
+            f"stream did not end within {timeout}s; received {len(items)} items"
+        ) from None
+    return items
+
+
+async def list_messages(
+    sessions: Any, key: str, *, include_silent: bool = False
+) -> list[resources_pb2.Message]:
+    """The whole current transcript of `key` (up to 1000 entries), ascending seq."""
+    response = await sessions.ListMessages(
+        spb.ListMessagesRequest(key=key, page_size=1000, include_silent=include_silent)
+    )
+    assert not response.next_page_token, "transcript longer than one page"
+    return list(response.messages)
+
+
+def mixed_text(length: int, seed: int = 0) -> str:
+    """`length` code points of NFC-stable non-ASCII text (accents, CJK, emoji)."""
+    pattern = "Grüße, 世界! ½ ñ çà 🌍🚀 テスト ψ "
+    start = seed % len(pattern)
+    text = (pattern * (length // len(pattern) + 2))[start : start + length]
+    return text

@@ -189,11 +189,6 @@ async def test_start_at_end_streams_only_new_events(sessions: Sessions, chat: Ch
     assert {e.run_id for e in durable[1:]} == {sent.run_id}
 
 
-@pytest.mark.xfail(
-    reason="heartbeats on a start_at_end stream carry cursor 0, not the last durable cursor "
-    "(api/chat_servicer.py WatchChat seeds stream_events with request.after_cursor)",
-    strict=True,
-)
 async def test_start_at_end_heartbeat_carries_the_head_cursor(
     sessions: Sessions, chat: Chat
 ) -> None:

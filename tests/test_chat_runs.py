@@ -828,14 +828,6 @@ async def test_reset_mid_run_keeps_one_active_run(sessions: Sessions, chat: Chat
     assert (await wait_run(chat, second.run_id)).status == R.RUN_STATUS_DONE
 
 
-STEER_CHECK_BUG = pytest.mark.xfail(
-    reason="Steer interrupts (and saves the partial) before checking expected_last_seq "
-    "(core/runs.py RunService.send calls interrupt() before the checks in _enqueue)",
-    strict=True,
-)
-
-
-@STEER_CHECK_BUG
 async def test_steer_with_current_expected_last_seq(sessions: Sessions, chat: Chat) -> None:
     await create_session(sessions, key="steer-seq")
     async with watch(chat, "steer-seq") as reader:
@@ -850,7 +842,6 @@ async def test_steer_with_current_expected_last_seq(sessions: Sessions, chat: Ch
     assert (await wait_run(chat, steered.run_id)).status == R.RUN_STATUS_DONE
 
 
-@STEER_CHECK_BUG
 async def test_refused_steer_leaves_the_active_run_alone(sessions: Sessions, chat: Chat) -> None:
     await create_session(sessions, key="steer-stale")
     first = await chat.Send(cpb.SendRequest(session_key="steer-stale", text=mixed_text(SLOW)))
@@ -875,13 +866,6 @@ def release_stuck_runs(server: ServerHandle) -> int:
     return len(stuck)
 
 
-@pytest.mark.xfail(
-    reason="an Abort that arrives while a run records its normal end hangs forever: the "
-    "cancel hits the commit in RunExecutor._execute's finally block, so registry.remove() "
-    "and done.set() never run and RunService._stop waits on done for good "
-    "(core/executor.py _execute/_finish, core/registry.py ActiveRun.request_stop)",
-    strict=True,
-)
 @pytest.mark.parametrize(
     "config", [{"echo_delay_ms": 2, "delta_interval_ms": 0}], indirect=True, ids=["fast"]
 )

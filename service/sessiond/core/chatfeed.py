@@ -106,7 +106,7 @@ class ChatFeed:
             raise InvalidArgument("after_cursor", "after_cursor must not be negative")
         subscription = self.subscribe(key)
         try:
-            start = await self._start_cursor(key, after_cursor, start_at_end)
+            start = await self.start_cursor(key, after_cursor, start_at_end)
             state = _StreamState(last_cursor=start, run_id=run_id)
             async for item in self._replay_then_live(key, state, subscription):
                 yield item
@@ -151,7 +151,11 @@ class ChatFeed:
             if state.finished:
                 return
 
-    async def _start_cursor(self, key: str, after_cursor: int, start_at_end: bool) -> int:
+    async def start_cursor(self, raw_key: str, after_cursor: int, start_at_end: bool) -> int:
+        """The cursor a watch replays after: the head with `start_at_end`; checks expiry."""
+        key = self.rules.key(raw_key, "session_key")
+        if after_cursor < 0:
+            raise InvalidArgument("after_cursor", "after_cursor must not be negative")
         def read(tx: ReadTx) -> tuple[bool, int, int]:
             return tx.get_session(key) is not None, tx.oldest_cursor(key), tx.head_cursor(key)
 

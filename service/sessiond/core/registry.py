@@ -16,13 +16,15 @@ class ActiveRun:
     thinking: DeltaShaper
     task: asyncio.Task[None] | None = None
     stop_reason: str = ""
+    finishing: bool = False
+    """Set once the reply has ended and its outcome is being recorded: too late to stop."""
     done: asyncio.Event = field(default_factory=asyncio.Event)
     open_tools: dict[str, str] = field(default_factory=dict)
     """tool_call_id -> tool name, for calls started and not yet ended."""
 
     def request_stop(self, reason: str) -> bool:
         """Asks the run to stop; False when it is already stopping or finished."""
-        if self.stop_reason or self.done.is_set() or self.task is None:
+        if self.stop_reason or self.finishing or self.done.is_set() or self.task is None:
             return False
         self.stop_reason = reason
         self.task.cancel()

@@ -16,6 +16,8 @@ GRPCURL_VERSION            := v1.9.4
 # Validates deploy/k8s (tests/test_deploy.py) against schemas from the kubernetes-validate
 # PyPI package, so no schema is downloaded.
 KUBECONFORM_VERSION        := v0.8.0
+# ghz drives the unary load of `make bench` (bench/ghz.py) where Go is present.
+GHZ_VERSION                := v0.120.0
 # protoc (Maven Central's com.google.protobuf:protoc) drives buf's `protoc_builtin: java`.
 PROTOC_VERSION    := 4.36.2
 GRPC_JAVA_VERSION := 1.83.0
@@ -34,12 +36,12 @@ GEN_DIRS := clients/typescript/src/gen clients/go/gen clients/java/src/generated
 BREAKING_AGAINST ?=
 
 .PHONY: serve test lint typecheck proto-lint breaking generate check-generated gen-tools \
-	client-deps grpcurl kubeconform pytest clean
+	client-deps grpcurl kubeconform ghz bench bench-quick pytest clean
 
 $(STAMP): pyproject.toml clients/python/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e clients/python -e '.[dev]'
+	$(BIN)/pip install --quiet -e clients/python -e '.[dev,bench]'
 	touch $(STAMP)
 
 $(BUF):
@@ -54,8 +56,8 @@ test: $(STAMP) lint typecheck proto-lint breaking check-generated client-deps gr
 	pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check service tests scripts clients/python/src/sessiond/client
-	$(BIN)/ruff format --check service tests scripts clients/python/src/sessiond/client
+	$(BIN)/ruff check service tests scripts bench clients/python/src/sessiond/client
+	$(BIN)/ruff format --check service tests scripts bench clients/python/src/sessiond/client
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -138,6 +140,22 @@ grpcurl: $(STAMPS)/grpcurl@$(GRPCURL_VERSION)
 $(STAMPS)/grpcurl@%:
 	GOBIN=$(GOBIN_DIR) go install github.com/fullstorydev/grpcurl/cmd/grpcurl@$*
 	mkdir -p $(STAMPS) && touch $@
+
+ghz: $(STAMPS)/ghz@$(GHZ_VERSION)
+$(STAMPS)/ghz@%:
+	GOBIN=$(GOBIN_DIR) go install github.com/bojand/ghz/cmd/ghz@$*
+	mkdir -p $(STAMPS) && touch $@
+
+# Benchmarks (docs/benchmarks.md): its own servers on 127.0.0.1, under 5 minutes on 2 cores;
+# writes bench/results/latest.json and latest.md. `make bench-quick` (or BENCH_QUICK=1): tiny
+# counts, a check that everything runs, not figures.
+bench: $(STAMP)
+	@if command -v go >/dev/null; then $(MAKE) --no-print-directory ghz; \
+	else echo "bench: no Go toolchain, the ghz figures are skipped"; fi
+	$(BIN)/python -m bench $(if $(BENCH_QUICK),--quick)
+
+bench-quick:
+	$(MAKE) --no-print-directory bench BENCH_QUICK=1
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""sessiond benchmark harness: `python -m bench` (see docs/benchmarks.md)."""

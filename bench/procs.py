@@ -1,0 +1,112 @@
+"""Child processes of the harness: start, wait for the port, CPU time and RSS from /proc."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+_CLK_TCK = os.sysconf("SC_CLK_TCK")
+_PAGE = os.sysconf("SC_PAGE_SIZE")
+PORT_LINE = re.compile(rb"^PORT (\d+)$", re.MULTILINE)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a live process (all its threads), from /proc/<pid>/stat."""
+    raw = Path(f"/proc/{pid}/stat").read_bytes()
+    fields = raw[raw.rindex(b")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / _CLK_TCK
+
+
+def rss_bytes(pid: int) -> int:
+    """Resident set size of a live process, from /proc/<pid>/statm."""
+    return int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * _PAGE
+
+
+@dataclass
+class Server:
+    """A server process that reported its port (a `PORT n` line, or sessiond's start log)."""
+
+    name: str
+    process: subprocess.Popen[bytes]
+    port: int
+    log_path: Path
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def target(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def cpu(self) -> float:
+        return cpu_seconds(self.pid)
+
+    def rss(self) -> int:
+        return rss_bytes(self.pid)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout)
+
+
+def _port_from_log(data: bytes) -> int | None:
+    match = PORT_LINE.search(data)
+    if match:
+        return int(match.group(1))
+    for line in data.splitlines():
+        if b'"server.started"' in line:
+            with contextlib.suppress(ValueError):
+                return int(json.loads(line)["port"])
+    return None
+
+
+def start_server(
+    name: str,
+    argv: list[str],
+    log_dir: Path,
+    env: dict[str, str] | None = None,
+    timeout: float = 30.0,
+) -> Server:
+    """Starts `argv` with stdout+stderr to a log file; waits until it reports its port."""
+    log_path = log_dir / f"{name}.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            argv,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env={**os.environ, **(env or {})},
+            cwd=ROOT,
+        )
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        port = _port_from_log(log_path.read_bytes())
+        if port is not None:
+            return Server(name, process, port, log_path)
+        if process.poll() is not None:
+            break
+        time.sleep(0.05)
+    process.kill()
+    process.wait()
+    tail = log_path.read_text(errors="replace")[-2000:]
+    raise RuntimeError(f"{name} did not start (exit {process.returncode}):\n{tail}")
+
+
+def python() -> str:
+    return sys.executable

@@ -1,0 +1,33 @@
+"""Percentiles and the median/min/max summary of repetitions."""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Sequence
+from typing import Any
+
+
+def percentile(values: Sequence[float], pct: float) -> float:
+    """Nearest-rank percentile; 0.0 for no values."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    rank = max(1, math.ceil(pct / 100 * len(ordered)))
+    return ordered[min(rank, len(ordered)) - 1]
+
+
+def summary(reps: Sequence[dict[str, Any]], key: str) -> dict[str, float]:
+    """Median, min and max of `key` over the repetitions."""
+    values = [float(r[key]) for r in reps if key in r]
+    if not values:
+        return {"median": 0.0, "min": 0.0, "max": 0.0}
+    return {
+        "median": statistics.median(values),
+        "min": min(values),
+        "max": max(values),
+    }
+
+
+def ratio(value: float, baseline: float) -> float | None:
+    return value / baseline if baseline else None

@@ -1,0 +1,366 @@
+"""The suite: starts the servers, runs the load generator, writes and prints the results.
+
+    python -m bench [--quick] [--out bench/results] [--loop uvloop|asyncio] [--no-ghz]
+
+Servers (each a process of its own on 127.0.0.1, a free port): the baseline echo service,
+sessiond (`sessiond serve`, echo backend without delay, every 8-character chunk its own
+delta), the A2A SDK peer, and for the memory figure a fresh sessiond. The load generator
+(bench/load.py) is another process; ghz, where Go is present, a third.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bench import ghz, loops, report
+from bench.procs import Server, python, start_server
+
+ROOT = Path(__file__).resolve().parent.parent
+CONCURRENCY = (1, 16, 64)
+SUBSCRIBERS = (1, 100, 1000)
+# Characters per streamed reply: 400 = 50 chunks of 8 (fan-out), 200 = 25 (replies).
+FANOUT_TEXT = 400
+REPLY_TEXT = 200
+
+
+def _profile(quick: bool) -> dict[str, Any]:
+    """Counts and time bounds of every loop (full run: about 3-4 minutes on 2 cores)."""
+    if quick:
+        return {
+            "reps": 1,
+            "unary": {"max_ops": 200, "max_seconds": 0.2, "warmup_ops": 20},
+            "stream": {"max_ops": 50, "max_seconds": 0.2},
+            "watch_runs": {1: 2, 10: 1, 20: 1},
+            "subscribers": (1, 10, 20),
+            "concurrent_runs": 10,
+            "watch_seconds": 5.0,
+            "ttfd": {"max_ops": 20, "max_seconds": 0.3, "warmup_ops": 2},
+            "replies": {"max_ops": 20, "max_seconds": 0.3, "warmup_ops": 2},
+            "idle": {"streams": 200, "sessions": 10, "channels": 2, "max_seconds": 20.0},
+            "heartbeat_ms": 300,
+            "ghz": {"max_ops": 200, "max_seconds": 0.3},
+            "loops": False,
+        }
+    return {
+        "reps": 3,
+        "unary": {"max_ops": 20_000, "max_seconds": 1.0, "warmup_ops": 300},
+        "stream": {"max_ops": 20_000, "max_seconds": 1.5},
+        "watch_runs": {1: 20, 100: 4, 1000: 2},
+        "subscribers": SUBSCRIBERS,
+        "concurrent_runs": 100,
+        "watch_seconds": 10.0,
+        "ttfd": {"max_ops": 5_000, "max_seconds": 1.5, "warmup_ops": 20},
+        "replies": {"max_ops": 5_000, "max_seconds": 1.5, "warmup_ops": 20},
+        "idle": {"streams": 10_000, "sessions": 100, "channels": 20, "max_seconds": 90.0},
+        "heartbeat_ms": 8000,
+        "ghz": {"max_ops": 50_000, "max_seconds": 1.5},
+        "loops": True,
+    }
+
+
+def _channels(streams: int) -> int:
+    return max(1, min(20, streams // 100))
+
+
+def plan(profile: dict[str, Any], targets: dict[str, str]) -> list[dict[str, Any]]:
+    """The scenarios, in order, with their bounds."""
+    reps = profile["reps"]
+    echo, sessiond = targets["echo"], targets["sessiond"]
+    scenarios: list[dict[str, Any]] = []
+    subscribers = profile["subscribers"]
+    stream_conc = sorted({*CONCURRENCY, *subscribers, profile["concurrent_runs"]})
+    for c in CONCURRENCY:
+        for name, target, method in (
+            ("echo_unary", echo, "echo"),
+            ("get_session", sessiond, "get_session"),
+            ("send", sessiond, "send"),
+        ):
+            scenarios.append(
+                {"name": f"{name}@{c}", "scenario": "unary", "target": target, "method": method}
+                | {"concurrency": c, "reps": reps}
+                | profile["unary"]
+            )
+    for c in stream_conc:
+        scenarios.append(
+            {"name": f"echo_stream@{c}", "scenario": "echo_stream", "target": echo}
+            | {"concurrency": c, "channels": _channels(c), "reps": reps}
+            | {"text_chars": FANOUT_TEXT, "warmup_ops": min(c, 64)}
+            | profile["stream"]
+        )
+    for s in subscribers:
+        scenarios.append(
+            {"name": f"fanout@{s}", "scenario": "watch", "target": sessiond}
+            | {"sessions": 1, "subscribers": s, "channels": _channels(s), "reps": reps}
+            | {"runs": profile["watch_runs"][s], "text_chars": FANOUT_TEXT}
+            | {"max_seconds": profile["watch_seconds"]}
+        )
+    runs = profile["concurrent_runs"]
+    scenarios.append(
+        {"name": f"concurrent_runs@{runs}", "scenario": "watch", "target": sessiond}
+        | {"sessions": runs, "subscribers": 1, "channels": _channels(runs), "reps": reps}
+        | {"runs": 1, "text_chars": FANOUT_TEXT, "max_seconds": profile["watch_seconds"]}
+    )
+    for c in CONCURRENCY:
+        scenarios.append(
+            {"name": f"first_delta@{c}", "scenario": "first_delta", "target": sessiond}
+            | {"concurrency": c, "reps": reps, "text_chars": REPLY_TEXT}
+            | profile["ttfd"]
+        )
+    if "a2a" in targets:
+        for c in CONCURRENCY:
+            for peer in ("sessiond", "a2a"):
+                scenarios.append(
+                    {"name": f"replies_{peer}@{c}", "scenario": "replies", "peer": peer}
+                    | {"target": targets[peer], "concurrency": c, "reps": reps}
+                    | {"text_chars": REPLY_TEXT}
+                    | profile["replies"]
+                )
+    return scenarios
+
+
+def loop_plan(profile: dict[str, Any], targets: dict[str, str], loop: str) -> list[dict[str, Any]]:
+    """A short comparison of event loops: the same load against servers on `loop`."""
+    reps = profile["reps"]
+    return [
+        {"name": f"loop_{loop}_echo_unary@16", "scenario": "unary", "target": targets["echo"]}
+        | {"method": "echo", "concurrency": 16, "reps": reps}
+        | profile["unary"],
+        {"name": f"loop_{loop}_get_session@16", "scenario": "unary"}
+        | {"target": targets["sessiond"], "method": "get_session", "concurrency": 16}
+        | {"reps": reps}
+        | profile["unary"],
+        {"name": f"loop_{loop}_echo_stream@100", "scenario": "echo_stream"}
+        | {"target": targets["echo"], "concurrency": 100, "channels": 1, "reps": reps}
+        | {"text_chars": FANOUT_TEXT, "warmup_ops": 100}
+        | profile["stream"],
+        {"name": f"loop_{loop}_fanout@100", "scenario": "watch", "target": targets["sessiond"]}
+        | {"sessions": 1, "subscribers": 100, "channels": 1, "reps": reps, "runs": 4}
+        | {"text_chars": FANOUT_TEXT, "max_seconds": profile["watch_seconds"]},
+    ]
+
+
+def sessiond_env(db: Path, loop: str, **extra: str) -> dict[str, str]:
+    env = {
+        "SESSIOND_DB": str(db),
+        "SESSIOND_PORT": "0",
+        "SESSIOND_ECHO_DELAY_MS": "0",
+        # Every 8-character chunk of the echo backend becomes its own delta (the A2A
+        # peer streams the same chunks); sessiond's default coalesces for 150 ms.
+        "SESSIOND_DELTA_INTERVAL_MS": "0",
+        "SESSIOND_DRAIN_MS": "0",
+        "SESSIOND_GRACE_S": "1",
+        "SESSIOND_EVENT_LOOP": loop,
+    }
+    return env | extra
+
+
+def start_servers(work: Path, loop: str, with_a2a: bool, suffix: str = "") -> dict[str, Server]:
+    servers = {
+        "echo": start_server(
+            f"echo{suffix}", [python(), "-m", "bench.echo_server", "--loop", loop], work
+        ),
+        "sessiond": start_server(
+            f"sessiond{suffix}",
+            [python(), "-m", "sessiond", "serve"],
+            work,
+            env=sessiond_env(work / f"sessiond{suffix}.db", loop),
+        ),
+    }
+    if with_a2a:
+        servers["a2a"] = start_server(
+            f"a2a{suffix}", [python(), "-m", "bench.a2a_server", "--loop", loop], work
+        )
+    return servers
+
+
+def run_load(
+    scenarios: list[dict[str, Any]], servers: dict[str, Server], loop: str, timeout: float
+) -> list[dict[str, Any]]:
+    """Runs the load generator process on `scenarios`; its results, one per scenario."""
+    body = {
+        "loop": loop,
+        "servers": {name: s.pid for name, s in servers.items()},
+        "scenarios": scenarios,
+    }
+    done = subprocess.run(
+        [python(), "-m", "bench.load", "-"],
+        input=json.dumps(body).encode(),
+        stdout=subprocess.PIPE,
+        timeout=timeout,
+        check=True,
+        cwd=ROOT,
+    )
+    results: list[dict[str, Any]] = json.loads(done.stdout)
+    return results
+
+
+def measure_idle(
+    work: Path, loop: str, profile: dict[str, Any], cpu: dict[str, Any]
+) -> dict[str, Any]:
+    """Server RSS per idle WatchChat stream, on a fresh sessiond: heartbeats on (each
+    stream has had one when RSS is read), no limit on concurrent calls."""
+    idle = start_server(
+        "sessiond-idle",
+        [python(), "-m", "sessiond", "serve"],
+        work,
+        env=sessiond_env(
+            work / "idle.db",
+            loop,
+            SESSIOND_HEARTBEAT_MS=str(profile["heartbeat_ms"]),
+            SESSIOND_MAX_CONCURRENT_RPCS="0",
+        ),
+    )
+    try:
+        spec = {"name": "idle_streams", "scenario": "idle_streams", "target": idle.target}
+        spec |= {"server_pid": idle.pid} | profile["idle"]
+        (item,) = run_load([spec], {"sessiond": idle}, loop, timeout=300)
+        result: dict[str, Any] = item["result"]
+        return result
+    finally:
+        cpu["servers"]["sessiond-idle"] = idle.cpu()
+        idle.stop()
+
+
+def compare_loops(work: Path, loop: str, profile: dict[str, Any]) -> dict[str, Any]:
+    """The loop comparison: servers restarted on each loop, the same load (on `loop`)."""
+    other = "asyncio" if loop == "uvloop" else "uvloop"
+    if other == "uvloop" and not loops.have_uvloop():
+        return {}
+    out: dict[str, Any] = {}
+    for server_loop in (loop, other):
+        group = start_servers(work, server_loop, False, suffix=f"-{server_loop}")
+        try:
+            targets = {name: s.target for name, s in group.items()}
+            plan_ = loop_plan(profile, targets, server_loop)
+            for item in run_load(plan_, group, loop, timeout=300):
+                out[item["name"]] = item["result"]
+        finally:
+            for server in group.values():
+                server.stop()
+    return out
+
+
+def a2a_available() -> bool:
+    try:
+        import a2a.server.request_handlers  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _machine() -> dict[str, Any]:
+    cpu = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    import grpc
+
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "grpcio": grpc.__version__,
+    }
+
+
+def _git_commit() -> str:
+    try:
+        return subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return ""
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", default=bool(os.environ.get("BENCH_QUICK")))
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
+    parser.add_argument("--loop", choices=loops.LOOPS, default=loops.default_loop())
+    parser.add_argument("--no-ghz", action="store_true", help="skip ghz even where Go is present")
+    parser.add_argument("--no-a2a", action="store_true", help="skip the A2A SDK peer")
+    parser.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        metavar="PREFIX",
+        help="run only scenarios whose name starts with PREFIX (repeatable; for profiling "
+        "and before/after checks: no ghz, memory or loop comparison unless named)",
+    )
+    args = parser.parse_args(argv)
+    profile = _profile(args.quick)
+    began = time.monotonic()
+    args.out.mkdir(parents=True, exist_ok=True)
+    with_a2a = a2a_available() and not args.no_a2a
+    results: dict[str, Any] = {}
+    cpu: dict[str, Any] = {"servers": {}, "load": {}}
+    with tempfile.TemporaryDirectory(prefix="sessiond-bench-") as tmp:
+        work = Path(tmp)
+        servers = start_servers(work, args.loop, with_a2a)
+        try:
+            targets = {name: s.target for name, s in servers.items()}
+            scenarios = plan(profile, targets)
+            if args.only:
+                scenarios = [s for s in scenarios if s["name"].startswith(tuple(args.only))]
+            print(f"bench: {len(scenarios)} scenarios ({args.loop})", file=sys.stderr)
+            for item in run_load(scenarios, servers, args.loop, timeout=600):
+                results[item["name"]] = item["result"]
+            ghz_results = (
+                {} if args.no_ghz else ghz.run_all(ROOT, servers, CONCURRENCY, profile["ghz"], work)
+            )
+        finally:
+            for server in servers.values():
+                cpu["servers"][server.name] = server.cpu() if server.process.poll() is None else 0
+                server.stop()
+        if not args.only or "idle_streams" in args.only:
+            results["idle_streams"] = measure_idle(work, args.loop, profile, cpu)
+        loop_results: dict[str, Any] = {}
+        if profile["loops"] and (not args.only or "loops" in args.only):
+            loop_results = compare_loops(work, args.loop, profile)
+    for name, result in results.items():
+        cpu["load"][name] = {
+            "load_cpu_s": result.get("load_cpu_s", 0.0),
+            "server_cpu_s": result.get("server_cpu_s", {}),
+            "wall_s": result.get("wall_s", 0.0),
+        }
+    document = report.build(
+        results=results,
+        ghz_results=ghz_results,
+        loop_results=loop_results,
+        cpu=cpu,
+        meta={
+            "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+            "commit": _git_commit(),
+            "quick": args.quick,
+            "loop": args.loop,
+            "a2a": with_a2a,
+            "ghz": bool(ghz_results),
+            "machine": _machine(),
+            "duration_s": round(time.monotonic() - began, 1),
+        },
+    )
+    (args.out / "latest.json").write_text(json.dumps(document, indent=2) + "\n")
+    table = report.markdown(document)
+    (args.out / "latest.md").write_text(table)
+    print(table)
+    return 0

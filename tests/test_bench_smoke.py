@@ -1,0 +1,65 @@
+"""The benchmark harness runs end to end on tiny counts (`python -m bench --quick`).
+
+No timing is asserted: only that every part ran and the JSON has its keys."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.timeout(240)
+def test_bench_quick_runs_end_to_end(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "--quick", "--out", str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=220,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    document = json.loads((tmp_path / "latest.json").read_text())
+    assert {"meta", "rows", "targets", "scenarios", "ghz", "loops", "cpu"} <= document.keys()
+    assert document["meta"]["quick"] is True
+    scenarios = document["scenarios"]
+    for name in (
+        "echo_unary@1",
+        "echo_unary@16",
+        "echo_unary@64",
+        "get_session@16",
+        "send@16",
+        "echo_stream@1",
+        "fanout@1",
+        "first_delta@1",
+        "replies_sessiond@1",
+        "idle_streams",
+    ):
+        assert name in scenarios, name
+    assert any(name.startswith("concurrent_runs@") for name in scenarios)
+    if document["meta"]["a2a"]:
+        assert "replies_a2a@1" in scenarios
+    for name, result in scenarios.items():
+        if name == "idle_streams":
+            assert result["live"] == result["streams"] > 0
+            assert {"rss_before", "rss_after", "bytes_per_stream"} <= result.keys()
+            continue
+        assert result["reps"], name
+        assert {"load_cpu_s", "server_cpu_s", "wall_s"} <= result.keys(), name
+        for rep in result["reps"]:
+            assert rep.get("errors", 0) == 0, (name, rep)
+    groups = {row["group"] for row in document["rows"]}
+    assert {"get_session", "send", "fanout", "first_delta", "memory"} <= groups
+    assert len(document["targets"]) == 6
+    for row in document["rows"]:
+        assert {"measurement", "in_flight", "value", "baseline", "ratio", "target", "met"} <= (
+            row.keys()
+        )
+    table = (tmp_path / "latest.md").read_text()
+    assert "| measurement |" in table
+    assert table.strip() in done.stdout

@@ -156,6 +156,7 @@ class ChatFeed:
         key = self.rules.key(raw_key, "session_key")
         if after_cursor < 0:
             raise InvalidArgument("after_cursor", "after_cursor must not be negative")
+
         def read(tx: ReadTx) -> tuple[bool, int, int]:
             return tx.get_session(key) is not None, tx.oldest_cursor(key), tx.head_cursor(key)
 
@@ -164,8 +165,10 @@ class ChatFeed:
             raise SessionNotFound(key)
         if start_at_end:
             return head
-        if after_cursor and oldest and after_cursor + 1 < oldest:
-            raise CursorExpired(after_cursor, oldest)
+        # With nothing retained, the next event will be head + 1.
+        retained_from = oldest or head + 1
+        if after_cursor and after_cursor + 1 < retained_from:
+            raise CursorExpired(after_cursor, retained_from)
         if after_cursor == 0 and oldest > 1 and head >= oldest:
             return oldest - 1
         return after_cursor

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 from dataclasses import dataclass
+from functools import partial
 
 import structlog
 from sessiond.core.errors import InvalidArgument
@@ -14,7 +15,7 @@ from sessiond.core.models import Archive, Event, Session, SessionEventReason, no
 from sessiond.core.rules import SessionRules
 from sessiond.store.base import ReadTx, SessionQuery, WriteTx
 
-log = structlog.get_logger(__name__)
+log_ = structlog.get_logger(__name__)
 
 KEEP, PRUNE_STALE, CAP_OVERFLOW = "keep", "prune_stale", "cap_overflow"
 ALL_SESSIONS = 1_000_000
@@ -135,8 +136,27 @@ async def sweep_periodically(
         try:
             report = await retention.cleanup(policy, dry_run=False)
         except Exception:
-            log.exception("cleanup.sweep_failed")
+            log_.exception("cleanup.sweep_failed")
             continue
         removed = len(report.entries) - report.count(KEEP)
         if removed or report.archives:
-            log.info("cleanup.swept", sessions=removed, archives=len(report.archives))
+            log_.info("cleanup.swept", sessions=removed, archives=len(report.archives))
+
+
+def _prune(tx: WriteTx, before_ts: int) -> int:
+    return tx.prune_events(before_ts)
+
+
+async def prune_events_periodically(log: EventLog, max_age_ms: int, interval_s: float) -> None:
+    """Drops cursor-log events older than `max_age_ms` every `interval_s` seconds; a client
+    resuming from a dropped cursor then gets OUT_OF_RANGE `CURSOR_EXPIRED`, never a gap."""
+    while True:
+        await asyncio.sleep(interval_s)
+        cutoff = now_ms() - max_age_ms
+        try:
+            dropped = await log.store.write(partial(_prune, before_ts=cutoff))
+        except Exception:
+            log_.exception("events.prune_failed")
+            continue
+        if dropped:
+            log_.info("events.pruned", events=dropped)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-from sessiond.core.errors import InvalidArgument
+from sessiond.core.errors import CursorExpired, InvalidArgument
 from sessiond.core.events import FEED_TOPIC, EventLog
 from sessiond.core.feed import follow
 from sessiond.core.models import Event
@@ -44,9 +44,11 @@ async def watch_sessions(
         keys=frozenset(rules.key(k, "keys") for k in keys),
     )
     store = log.store
-    after = after_cursor
-    if start_at_end:
-        after = await store.read(lambda tx: tx.head_global_seq())
+    oldest, head = await store.read(lambda tx: (tx.oldest_global_seq(), tx.head_global_seq()))
+    after = head if start_at_end else after_cursor
+    retained_from = oldest or head + 1
+    if not start_at_end and after_cursor and after_cursor + 1 < retained_from:
+        raise CursorExpired(after_cursor, retained_from)
 
     async def read_after(position: int, limit: int) -> list[Event]:
         return await store.read(lambda tx: tx.feed_after(position, limit))

@@ -94,6 +94,10 @@ class ReadTx(Protocol):
 
     def head_global_seq(self) -> int: ...
 
+    def oldest_global_seq(self) -> int:
+        """Global position of the oldest retained event; 0 when none is retained."""
+        ...
+
     def get_run(self, run_id: str) -> Run | None: ...
 
     def list_runs(
@@ -160,6 +164,11 @@ class WriteTx(ReadTx, Protocol):
     def insert_checkpoint(self, checkpoint: Checkpoint) -> None: ...
 
     def delete_checkpoint(self, checkpoint_id: str) -> None: ...
+
+    def prune_events(self, before_ts: int) -> int:
+        """Drops cursor-log events older than the time; returns how many. Cursors never
+        restart: the per-key heads are kept."""
+        ...
 
     def delete_transcript(self, session_id: str) -> None:
         """Drops an archived transcript and its messages; a live one is never dropped."""

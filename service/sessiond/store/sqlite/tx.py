@@ -162,9 +162,14 @@ class SqliteReadTx:
         row = self._one("SELECT last_cursor FROM event_heads WHERE session_key = ?", (session_key,))
         return int(row[0]) if row else 0
 
-    def head_global_seq(self) -> int:
-        row = self._one("SELECT max(global_seq) FROM events")
+    def oldest_global_seq(self) -> int:
+        row = self._one("SELECT min(global_seq) FROM events")
         return int(row[0] or 0)
+
+    def head_global_seq(self) -> int:
+        # AUTOINCREMENT's counter, not max(): it stays put when old events are pruned.
+        row = self._one("SELECT seq FROM sqlite_sequence WHERE name = 'events'")
+        return int(row[0]) if row else 0
 
     def get_run(self, run_id: str) -> Run | None:
         row = self._one("SELECT data FROM runs WHERE run_id = ?", (run_id,))

@@ -161,6 +161,9 @@ class SqliteWriteTx(SqliteReadTx):
     def delete_checkpoint(self, checkpoint_id: str) -> None:
         self.conn.execute("DELETE FROM checkpoints WHERE checkpoint_id = ?", (checkpoint_id,))
 
+    def prune_events(self, before_ts: int) -> int:
+        return self.conn.execute("DELETE FROM events WHERE ts < ?", (before_ts,)).rowcount
+
     def delete_transcript(self, session_id: str) -> None:
         """Drops an archived transcript and its messages (retention)."""
         self.conn.execute(

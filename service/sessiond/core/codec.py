@@ -1,9 +1,16 @@
-"""Records <-> JSON-ready dicts, for event payloads and stored JSON columns."""
+"""Records <-> JSON-ready dicts, for event payloads and stored JSON columns.
+
+The hot records (sessions, messages, runs, usage) are copied field by field rather than
+by `dataclasses.asdict`, which deep-copies recursively: every Send and every run end
+writes several of them (session snapshots in events, run rows). The result is the same
+dict, keys in field order.
+"""
 
 from __future__ import annotations
 
 import base64
-from dataclasses import asdict
+import copy
+from dataclasses import asdict, fields
 from typing import Any
 
 from sessiond.core.models import (
@@ -21,9 +28,14 @@ from sessiond.core.models import (
     Usage,
 )
 
+_USAGE_FIELDS = tuple(f.name for f in fields(Usage))
+_SESSION_FIELDS = tuple(f.name for f in fields(Session))
+_MESSAGE_FIELDS = tuple(f.name for f in fields(Message))
+_RUN_FIELDS = tuple(f.name for f in fields(Run))
+
 
 def usage_to_dict(usage: Usage) -> dict[str, Any]:
-    return asdict(usage)
+    return {name: getattr(usage, name) for name in _USAGE_FIELDS}
 
 
 def usage_from_dict(data: dict[str, Any] | None) -> Usage:
@@ -31,8 +43,17 @@ def usage_from_dict(data: dict[str, Any] | None) -> Usage:
 
 
 def session_to_dict(session: Session) -> dict[str, Any]:
-    data = asdict(session)
-    data["plugin_state"] = [asdict(entry) for entry in session.plugin_state]
+    data = {name: getattr(session, name) for name in _SESSION_FIELDS}
+    data["usage"] = usage_to_dict(session.usage)
+    data["metadata"] = dict(session.metadata)
+    data["plugin_state"] = [
+        {
+            "plugin_id": entry.plugin_id,
+            "namespace": entry.namespace,
+            "value": copy.deepcopy(entry.value),
+        }
+        for entry in session.plugin_state
+    ]
     return data
 
 
@@ -63,7 +84,8 @@ def attachment_from_dict(data: dict[str, Any]) -> Attachment:
 
 
 def message_to_dict(message: Message) -> dict[str, Any]:
-    data = asdict(message)
+    data = {name: getattr(message, name) for name in _MESSAGE_FIELDS}
+    data["usage"] = usage_to_dict(message.usage) if message.usage is not None else None
     data["attachments"] = [attachment_to_dict(a) for a in message.attachments]
     return data
 
@@ -78,7 +100,9 @@ def message_from_dict(data: dict[str, Any]) -> Message:
 
 
 def run_to_dict(run: Run) -> dict[str, Any]:
-    return asdict(run)
+    data = {name: getattr(run, name) for name in _RUN_FIELDS}
+    data["usage"] = usage_to_dict(run.usage)
+    return data
 
 
 def run_from_dict(data: dict[str, Any]) -> Run:

@@ -18,6 +18,7 @@ from sessiond.core.errors import (
     RunNotFound,
     SendDenied,
     SessionBusy,
+    SessiondError,
 )
 from sessiond.core.events import EventLog, chat_topic, session_changed
 from sessiond.core.executor import RunExecutor
@@ -30,6 +31,7 @@ from sessiond.core.models import (
     Run,
     RunStatus,
     SendPolicy,
+    Session,
     SessionEventReason,
     SessionStatus,
     new_id,
@@ -119,22 +121,44 @@ class RunService:
     async def send(self, request: SendInput, *, steer: bool = False) -> SendResult:
         key, text, request = self._validated(request)
         digest = request_hash(text, request, steer)
-        duplicate, session = await self.log.store.read(
-            lambda tx: (
-                self._duplicate(tx, key, request.idempotency_key, digest),
-                require(tx.get_session(key), key),
-            )
-        )
+        if not steer:
+            # The common case in one write: it checks the idempotency key, the send
+            # policy and the session itself, and stops at a session whose queue mode
+            # interrupts (that needs the active run stopped first: the path below).
+            try:
+                result = await self.log.commit(
+                    lambda tx, events: self._enqueue(
+                        tx, events, key, text, request, digest, False, plain_only=True
+                    )
+                )
+            except _Interrupts:
+                pass
+            else:
+                if result.status == "started":
+                    self.executor.launch(result.run)
+                return result
+
+        def check(tx: ReadTx) -> tuple[Run | None, Session]:
+            duplicate = self._duplicate(tx, key, request.idempotency_key, digest)
+            session = require(tx.get_session(key), key)
+            if duplicate is None:
+                _check_expected_seq(tx, session, request.expected_last_seq)
+            return duplicate, session
+
+        duplicate, session = await self.log.store.read(check)
         if duplicate is not None:
             return SendResult(duplicate, "duplicate", key)
         if session.send_policy is SendPolicy.DENY:
             raise SendDenied(f"sending to {key} is denied by its send_policy")
         interrupting = steer or session.queue_mode is QueueMode.INTERRUPT
         interrupted = await self.interrupt(key) if interrupting else ""
+        # Checked above, before the interruption: the partial reply it saves moves the
+        # transcript, which must not count against the client's expectation.
+        checked = replace(request, expected_last_seq=None) if interrupted else request
         try:
             result = await self.log.commit(
                 lambda tx, events: self._enqueue(
-                    tx, events, key, text, request, digest, interrupting
+                    tx, events, key, text, checked, digest, interrupting
                 )
             )
         except BaseException:
@@ -166,6 +190,8 @@ class RunService:
         request: SendInput,
         digest: str,
         steer: bool,
+        *,
+        plain_only: bool = False,
     ) -> SendResult:
         duplicate = self._duplicate(tx, key, request.idempotency_key, digest)
         if duplicate is not None:
@@ -173,13 +199,9 @@ class RunService:
         session = require(tx.get_session(key), key)
         if session.send_policy is SendPolicy.DENY:
             raise SendDenied(f"sending to {key} is denied by its send_policy")
-        if request.expected_last_seq is not None:
-            last = tx.last_seq(session.session_id)
-            if last > request.expected_last_seq:
-                raise Aborted(
-                    f"the transcript moved past seq {request.expected_last_seq}",
-                    metadata={"last_seq": str(last)},
-                )
+        if plain_only and session.queue_mode is QueueMode.INTERRUPT:
+            raise _Interrupts(key)
+        _check_expected_seq(tx, session, request.expected_last_seq)
         busy = session.active_run_id
         if busy and session.queue_mode is QueueMode.REJECT and not steer:
             raise SessionBusy(key, busy)
@@ -399,5 +421,20 @@ class RunService:
         return run
 
 
+class _Interrupts(SessiondError):
+    """Internal: the session's queue mode interrupts, so Send takes the path that stops
+    the active run first. Never reaches a client; a SessiondError so the store does not
+    log it as a failed write."""
+
+
 def _ends(message: object, run_id: str) -> bool:
     return isinstance(message, Event) and message.run_id == run_id and message.kind in TERMINAL
+
+
+def _check_expected_seq(tx: ReadTx, session: Session, expected: int | None) -> None:
+    """ABORTED when the transcript moved past what the client last saw (double texting)."""
+    if expected is None:
+        return
+    last = tx.last_seq(session.session_id)
+    if last > expected:
+        raise Aborted(f"the transcript moved past seq {expected}", metadata={"last_seq": str(last)})

@@ -26,8 +26,10 @@ class EchoBackend:
     async def stream(self, request: AgentRequest) -> AsyncIterator[AgentEvent]:
         prompt = next((m.text for m in reversed(request.transcript) if m.role is Role.USER), "")
         for start in range(0, len(prompt), self.chunk_chars):
-            if self.delay_s:
-                await asyncio.sleep(self.delay_s)
+            # Without a delay this still yields to the loop once a chunk, as a backend
+            # reading a network stream does: a long reply does not hold the loop, and other
+            # runs and streams go on between its chunks.
+            await asyncio.sleep(self.delay_s)
             yield TextDelta(prompt[start : start + self.chunk_chars])
         context = sum(estimate_tokens(m.text) for m in request.transcript)
         output = estimate_tokens(prompt)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from typing import Generic, TypeVar
 
 from sessiond.api import convert
 from sessiond.api.handlers import Ctx, server_stream, unary
-from sessiond.core.chatfeed import ChatFeed, FeedItem
+from sessiond.core.chatfeed import ChatFeed, FeedItem, Heartbeat
 from sessiond.core.errors import InvalidArgument
 from sessiond.core.models import Attachment, Event, LiveDelta
 from sessiond.core.runs import RunService, SendInput
@@ -47,14 +48,48 @@ def chat_event_of(item: FeedItem, cursor: int) -> events_pb2.ChatEvent:
     return convert.heartbeat_pb(item.session_key, item.ts, cursor)
 
 
+R = TypeVar("R")
+SHARED_RESPONSES = 1024
+
+
+class SharedResponses(Generic[R]):
+    """Responses built once per live event and sent by every stream it reaches.
+
+    The bus hands the same event object to each subscriber of a session, so with 1,000
+    WatchChat streams the ChatEvent (and its response wrapper) is built once, not 1,000
+    times. Keyed by the object's identity and the cursor the stream gives it (deltas carry
+    the stream's last durable cursor); entries keep their object alive so an identity is
+    never reused while cached. Heartbeats are per stream and never cached.
+    """
+
+    def __init__(self, wrap: Callable[[events_pb2.ChatEvent], R], size: int = SHARED_RESPONSES):
+        self.wrap = wrap
+        self.size = size
+        self._cache: dict[tuple[int, int], tuple[FeedItem, R]] = {}
+
+    def get(self, item: FeedItem, cursor: int) -> R:
+        if isinstance(item, Heartbeat):
+            return self.wrap(chat_event_of(item, cursor))
+        key = (id(item), cursor)
+        hit = self._cache.get(key)
+        if hit is not None and hit[0] is item:
+            return hit[1]
+        response = self.wrap(chat_event_of(item, cursor))
+        if len(self._cache) >= self.size:
+            del self._cache[next(iter(self._cache))]
+        self._cache[key] = (item, response)
+        return response
+
+
 async def stream_events(
     items: AsyncIterator[FeedItem], cursor: int
-) -> AsyncIterator[events_pb2.ChatEvent]:
-    """Feed items as ChatEvents; deltas and heartbeats get the last durable cursor."""
+) -> AsyncIterator[tuple[FeedItem, int]]:
+    """Feed items with the cursor each carries: deltas and heartbeats get the last durable
+    cursor."""
     async for item in items:
         if isinstance(item, Event):
             cursor = item.cursor
-        yield chat_event_of(item, cursor)
+        yield item, cursor
 
 
 class ChatServicer(chat_service_pb2_grpc.ChatServiceServicer):
@@ -62,6 +97,8 @@ class ChatServicer(chat_service_pb2_grpc.ChatServiceServicer):
         self.manager = manager
         self.runs = runs
         self.feed = feed
+        self._chat_responses = SharedResponses(lambda e: pb.ChatResponse(event=e))
+        self._watch_responses = SharedResponses(lambda e: pb.WatchChatResponse(event=e))
 
     @unary
     async def Send(self, request: pb.SendRequest, context: Ctx) -> pb.SendResponse:
@@ -106,8 +143,9 @@ class ChatServicer(chat_service_pb2_grpc.ChatServiceServicer):
             raise
         fresh = result.status != "duplicate"
         items = self.feed.follow_run(result.session_key, result.run, subscription, fresh=fresh)
-        async for event in stream_events(items, result.run.first_cursor - 1):
-            yield pb.ChatResponse(event=event)
+        responses = self._chat_responses
+        async for item, cursor in stream_events(items, result.run.first_cursor - 1):
+            yield responses.get(item, cursor)
 
     @server_stream
     async def WatchChat(
@@ -116,8 +154,9 @@ class ChatServicer(chat_service_pb2_grpc.ChatServiceServicer):
         items = self.feed.watch(
             request.session_key, request.after_cursor, start_at_end=request.start_at_end
         )
-        async for event in stream_events(items, request.after_cursor):
-            yield pb.WatchChatResponse(event=event)
+        responses = self._watch_responses
+        async for item, cursor in stream_events(items, request.after_cursor):
+            yield responses.get(item, cursor)
 
     @unary
     async def GetRun(self, request: pb.GetRunRequest, context: Ctx) -> pb.GetRunResponse:

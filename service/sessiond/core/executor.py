@@ -20,6 +20,7 @@ from sessiond.agents.base import (
     ToolUpdate,
     UsageReport,
 )
+from sessiond.core.context import CONTEXT_MESSAGES, TranscriptContext
 from sessiond.core.directory import AgentDirectory
 from sessiond.core.events import EventLog, append_event, chat_topic
 from sessiond.core.models import (
@@ -39,8 +40,6 @@ from sessiond.core.shaping import DeltaOut, DeltaShaper
 from sessiond.store.base import ReadTx, WriteTx
 
 log = structlog.get_logger(__name__)
-
-CONTEXT_MESSAGES = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +62,8 @@ class RunExecutor:
         """Called with the session key after a run completes (automatic compaction)."""
         self.observer: RunObserver = NoRunObserver()
         """Told of every run's start and end (metrics); set by the wiring."""
+        self.context = TranscriptContext(CONTEXT_MESSAGES)
+        """The newest transcript entries of recent runs (read incrementally)."""
 
     def launch(self, run: Run) -> ActiveRun:
         active = ActiveRun(
@@ -180,14 +181,24 @@ class RunExecutor:
     async def _paced(
         self, active: ActiveRun, events: AsyncIterator[AgentEvent]
     ) -> AsyncIterator[AgentEvent]:
-        """Agent events, releasing coalesced text when the agent pauses past the interval."""
+        """Agent events, releasing coalesced text when the agent pauses past the interval.
+
+        With nothing pending to release, the next event is awaited directly; only while
+        text waits for its interval does the wait need a task and a timeout."""
         iterator = aiter(events)
         pending: asyncio.Task[AgentEvent] | None = None
         try:
             while True:
+                wait_s = active.shaper.seconds_until_due()
+                if pending is None and wait_s is None:
+                    try:
+                        event = await anext(iterator)
+                    except StopAsyncIteration:
+                        return
+                    yield event
+                    continue
                 if pending is None:
                     pending = asyncio.ensure_future(anext(iterator))
-                wait_s = active.shaper.seconds_until_due()
                 done, _ = await asyncio.wait({pending}, timeout=wait_s)
                 if not done:
                     delta = active.shaper.flush()
@@ -211,20 +222,17 @@ class RunExecutor:
                     await aclose()
 
     async def _request(self, run: Run) -> tuple[AgentRequest, Callable[[Usage], float]]:
-        def read(tx: ReadTx) -> tuple[str, str, str, list[Message]]:
+        def read(tx: ReadTx) -> tuple[str, str, str, tuple[Message, ...]]:
             session = tx.get_session(run.session_key)
             agent_id = session.agent_id if session else ""
             model = session.model if session else ""
             thinking = run.thinking or (session.thinking_level if session else "")
-            messages = tx.list_messages(
-                run.session_id, limit=CONTEXT_MESSAGES, newest_first=True, include_silent=True
-            )
-            return agent_id, model, thinking, messages
+            return agent_id, model, thinking, self.context.newest(tx, run.session_id)
 
-        agent_id, model, thinking, newest = await self.log.store.read(read)
+        agent_id, model, thinking, messages = await self.log.store.read(read)
         spec = self.agents.get(agent_id)
         transcript = tuple(
-            m for m in reversed(newest) if m.role is not Role.USER or m.seq <= run.message_seq
+            m for m in messages if m.role is not Role.USER or m.seq <= run.message_seq
         )
         request = AgentRequest(
             agent_id=agent_id,

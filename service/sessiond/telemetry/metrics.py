@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 from wsgiref.simple_server import WSGIServer
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
@@ -55,18 +56,29 @@ class GrpcMetrics:
             registry=registry,
         )
 
+        # Labelled children by label values: `labels()` takes a lock and builds keys on
+        # every call, and `sent` runs once per streamed message.
+        self._children: dict[tuple[object, tuple[str, ...]], Any] = {}
+
+    def _child(self, metric: Counter | Histogram, *labels: str) -> Any:
+        key = (metric, labels)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(*labels)
+        return child
+
     def started(self, kind: str, service: str, method: str) -> None:
-        self._started.labels(kind, service, method).inc()
+        self._child(self._started, kind, service, method).inc()
 
     def received(self, kind: str, service: str, method: str) -> None:
-        self._received.labels(kind, service, method).inc()
+        self._child(self._received, kind, service, method).inc()
 
     def sent(self, kind: str, service: str, method: str) -> None:
-        self._sent.labels(kind, service, method).inc()
+        self._child(self._sent, kind, service, method).inc()
 
     def handled(self, kind: str, service: str, method: str, code: str, seconds: float) -> None:
-        self._handled.labels(kind, service, method, code).inc()
-        self._seconds.labels(kind, service, method).observe(seconds)
+        self._child(self._handled, kind, service, method, code).inc()
+        self._child(self._seconds, kind, service, method).observe(seconds)
 
 
 class RunMetrics:

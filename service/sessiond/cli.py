@@ -12,7 +12,9 @@ from typing import Any
 import grpc
 from grpc_health.v1 import health_pb2
 from sessiond import config as config_module
+from sessiond import eventloop
 from sessiond.client import cli as client_cli
+from sessiond.eventloop import EVENT_LOOPS
 from sessiond.logging_setup import configure
 from sessiond.server import serve
 
@@ -30,6 +32,7 @@ SERVE_FLAGS: dict[str, str] = {
     "drain_ms": "drain_ms",
     "grace_s": "grace_s",
     "tracing": "tracing",
+    "event_loop": "event_loop",
 }
 
 
@@ -62,6 +65,11 @@ def _serve_parser(commands: Any) -> None:
         action="store_true",
         default=None,
         help="OpenTelemetry tracing over OTLP [SESSIOND_TRACING]",
+    )
+    run.add_argument(
+        "--event-loop",
+        choices=EVENT_LOOPS,
+        help="asyncio event loop [SESSIOND_EVENT_LOOP, uvloop]",
     )
 
 
@@ -106,7 +114,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     configure(config.log_format, config.log_level)
     try:
-        asyncio.run(serve(config))
+        eventloop.run(serve(config), config.event_loop)
     except config_module.ConfigError as exc:
         print(f"sessiond: {exc}", file=sys.stderr)
         return 2

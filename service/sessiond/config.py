@@ -15,6 +15,7 @@ from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any
 
+from sessiond.eventloop import EVENT_LOOPS
 from sessiond.settings import (
     AgentConfig,
     AuthConfig,
@@ -58,6 +59,7 @@ ENV_FIELDS: dict[str, str] = {
     "SESSIOND_CLEANUP_MAX_AGE_S": "cleanup_max_age_s",
     "SESSIOND_CLEANUP_MAX_COUNT": "cleanup_max_count",
     "SESSIOND_CLEANUP_ARCHIVE_MAX_AGE_S": "cleanup_archive_max_age_s",
+    "SESSIOND_EVENT_RETENTION_S": "event_retention_s",
     "SESSIOND_INSECURE": "insecure",
     "SESSIOND_METRICS_PORT": "metrics_port",
     "SESSIOND_METRICS_HOST": "metrics_host",
@@ -65,6 +67,7 @@ ENV_FIELDS: dict[str, str] = {
     "SESSIOND_OTLP_ENDPOINT": "otlp_endpoint",
     "SESSIOND_LOG_FORMAT": "log_format",
     "SESSIOND_LOG_LEVEL": "log_level",
+    "SESSIOND_EVENT_LOOP": "event_loop",
     "SESSIOND_TLS_CERT": "tls.cert_file",
     "SESSIOND_TLS_KEY": "tls.key_file",
     "SESSIOND_TLS_CLIENT_CA": "tls.client_ca_file",
@@ -271,6 +274,7 @@ def validate(config: Config) -> None:
         "cleanup_max_age_s",
         "cleanup_max_count",
         "cleanup_archive_max_age_s",
+        "event_retention_s",
     ):
         if getattr(config, name) < 0:
             raise ConfigError(f"{name} must not be negative")
@@ -279,6 +283,8 @@ def validate(config: Config) -> None:
     for agent_id, agent in config.agents.items():
         if agent.backend not in ("echo", "openai"):
             raise ConfigError(f"agent {agent_id}: backend must be echo or openai")
+    if config.event_loop not in EVENT_LOOPS:
+        raise ConfigError(f"event_loop must be one of {', '.join(EVENT_LOOPS)}")
     if config.drain_ms < 0 or config.grace_s < 0:
         raise ConfigError("drain_ms and grace_s must not be negative")
     if config.metrics_port is not None and not 0 <= config.metrics_port <= 65535:

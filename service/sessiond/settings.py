@@ -160,6 +160,9 @@ class Config:
     """Periodic sweep: keep at most this many sessions per agent; 0 = no cap."""
     cleanup_archive_max_age_s: float = 0.0
     """Periodic sweep: drop archived transcripts older than this; 0 = keep all."""
+    event_retention_s: float = 0.0
+    """Drop cursor-log events older than this; 0 keeps all, the default. Resuming from a
+    dropped cursor gets OUT_OF_RANGE `CURSOR_EXPIRED` (`SESSIOND_EVENT_RETENTION_S`)."""
     drain_ms: int = 5000
     """On SIGTERM/SIGINT health reports NOT_SERVING this long before the server stops,
     while it keeps serving, so load balancers and meshes stop routing to it first
@@ -183,6 +186,9 @@ class Config:
     """`json` or `console` (`SESSIOND_LOG_FORMAT`)."""
     log_level: str = "info"
     """Minimum log level (`SESSIOND_LOG_LEVEL`)."""
+    event_loop: str = "uvloop"
+    """`uvloop` or `asyncio` (the standard loop) for `sessiond serve`
+    (`SESSIOND_EVENT_LOOP`, `--event-loop`)."""
     tls: TLSConfig = field(default_factory=TLSConfig)
     """TLS / mTLS."""
     transport: TransportConfig = field(default_factory=TransportConfig)

@@ -85,12 +85,12 @@ def status_of(context: wrapping.Ctx, error: BaseException | None) -> grpc.Status
 
 class _ObservedCall:
     def __init__(
-        self, context: wrapping.Ctx, labels: tuple[str, str, str], metrics: RpcMetrics, rid: str
+        self, context: wrapping.Ctx, labels: tuple[str, str, str], metrics: RpcMetrics
     ) -> None:
         self.context = context
         self.labels = labels
         self.metrics = metrics
-        self.request_id = rid
+        self.request_id = ""
         self.started_at = time.perf_counter()
         self.peer = ""
 
@@ -98,6 +98,7 @@ class _ObservedCall:
         # Read now: peer() on a call that has already ended (a stream generator finalised
         # later) crashes inside grpc's C core.
         self.peer = self.context.peer()
+        self.request_id = request_id_of(self.context.invocation_metadata())
         structlog.contextvars.bind_contextvars(request_id=self.request_id)
         self.context.set_trailing_metadata(((REQUEST_ID_KEY, self.request_id),))
         self.metrics.started(*self.labels)
@@ -127,6 +128,10 @@ class _ObservedCall:
 class ObservabilityInterceptor(grpc.aio.ServerInterceptor):
     def __init__(self, metrics: RpcMetrics | None = None) -> None:
         self.metrics: RpcMetrics = metrics or NoRpcMetrics()
+        # The wrapped handler of each method, reused while the inner handler is the same
+        # object (it is, unless an inner interceptor makes one per call): wrapping rebuilt
+        # a method handler on every call. The request id is read per call, in `start`.
+        self._wrapped: dict[str, tuple[object, object]] = {}
 
     async def intercept_service(
         self,
@@ -139,9 +144,14 @@ class ObservabilityInterceptor(grpc.aio.ServerInterceptor):
         if handler is None:
             return handler
         full: str = handler_call_details.method
+        cached = self._wrapped.get(full)
+        if cached is not None and cached[0] is handler:
+            return cached[1]  # type: ignore[return-value]
         service, _, method = full.lstrip("/").rpartition("/")
         labels = (wrapping.kind(handler), service, method)
-        rid = request_id_of(handler_call_details.invocation_metadata)
-        return wrapping.wrap(
-            handler, lambda context: _ObservedCall(context, labels, self.metrics, rid)
-        )
+        metrics = self.metrics
+        wrapped = wrapping.wrap(handler, lambda context: _ObservedCall(context, labels, metrics))
+        if len(self._wrapped) > 1024:
+            self._wrapped.clear()
+        self._wrapped[full] = (handler, wrapped)
+        return wrapped

@@ -10,14 +10,14 @@ from sessiond.api.handlers import Ctx, server_stream, unary
 from sessiond.api.maintenance import Maintenance, MaintenanceRpcs
 from sessiond.core import validation
 from sessiond.core.errors import InvalidArgument
-from sessiond.core.models import Message
+from sessiond.core.models import Message, Session
 from sessiond.core.queries import SessionQueries
 from sessiond.core.runs import RunService, SendInput
 from sessiond.core.sessions import UPDATABLE_FIELDS, NewSession, SessionManager
 from sessiond.core.watch import watch_sessions
 from sessiond.store.base import SessionQuery
+from sessiond.v1 import resources_pb2, session_service_pb2_grpc
 from sessiond.v1 import session_service_pb2 as pb
-from sessiond.v1 import session_service_pb2_grpc
 
 _PREVIEW_STATUS = {
     "ok": pb.PREVIEW_STATUS_OK,
@@ -26,6 +26,7 @@ _PREVIEW_STATUS = {
     "error": pb.PREVIEW_STATUS_ERROR,
 }
 _RESET_REASON = {pb.RESET_REASON_NEW: "new"}
+CONVERTED_SESSIONS = 1024
 
 
 def _update_values(request: pb.UpdateSessionRequest) -> dict[str, Any]:
@@ -66,6 +67,7 @@ class SessionServicer(MaintenanceRpcs, session_service_pb2_grpc.SessionServiceSe
         self.manager = manager
         self.queries = queries
         self.runs = runs
+        self._converted: dict[int, tuple[Session, resources_pb2.Session]] = {}
 
     @unary
     async def CreateSession(
@@ -99,7 +101,19 @@ class SessionServicer(MaintenanceRpcs, session_service_pb2_grpc.SessionServiceSe
         self, request: pb.GetSessionRequest, context: Ctx
     ) -> pb.GetSessionResponse:
         session = await self.manager.get(request.key)
-        return pb.GetSessionResponse(session=convert.session_pb(session))
+        return pb.GetSessionResponse(session=self._session_pb(session))
+
+    def _session_pb(self, session: Session) -> resources_pb2.Session:
+        """`convert.session_pb`, once per session record: a session unchanged since it was
+        read is the same (immutable) record, so polling it converts it once."""
+        hit = self._converted.get(id(session))
+        if hit is not None and hit[0] is session:
+            return hit[1]
+        message = convert.session_pb(session)
+        if len(self._converted) >= CONVERTED_SESSIONS:
+            self._converted.clear()
+        self._converted[id(session)] = (session, message)
+        return message
 
     @unary
     async def ListSessions(

@@ -13,6 +13,7 @@ from sessiond.store.base import Store, WriteTx
 T = TypeVar("T")
 
 FEED_TOPIC = "feed"
+SESSION_CACHE = 4096
 
 
 def chat_topic(session_key: str) -> str:
@@ -25,6 +26,28 @@ class EventLog:
     def __init__(self, store: Store, bus: EventBus) -> None:
         self.store = store
         self.bus = bus
+        self._sessions: dict[str, tuple[int, Session]] = {}
+
+    async def session(self, key: str) -> Session | None:
+        """The session `key`, None when absent.
+
+        With a store that counts its committed writes (`generation`: the embedded SQLite,
+        the only writer of its file), a session read while no write has committed since
+        is answered from memory: a polled GetSession skips the reader thread and the
+        query. Any commit, of any session, makes every remembered one stale.
+        """
+        generation: int | None = getattr(self.store, "generation", None)
+        if generation is None:
+            return await self.store.read(lambda tx: tx.get_session(key))
+        hit = self._sessions.get(key)
+        if hit is not None and hit[0] == generation:
+            return hit[1]
+        session = await self.store.read(lambda tx: tx.get_session(key))
+        if session is not None:
+            if len(self._sessions) >= SESSION_CACHE:
+                self._sessions.clear()
+            self._sessions[key] = (generation, session)
+        return session
 
     async def commit(self, fn: Callable[[WriteTx, list[Event]], T]) -> T:
         def run(tx: WriteTx) -> tuple[T, list[Event]]:

@@ -118,7 +118,7 @@ class SessionManager:
 
     async def get(self, raw_key: str) -> Session:
         key = self.rules.key(raw_key)
-        return require(await self.log.store.read(lambda tx: tx.get_session(key)), key)
+        return require(await self.log.session(key), key)
 
     def _resolve_agent_and_key(self, spec: NewSession) -> tuple[str, str]:
         # Only an empty key means "make one up"; a blank one is a mistake ("key required").

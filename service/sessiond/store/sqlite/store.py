@@ -68,6 +68,9 @@ class SqliteStore:
         self._local = threading.local()
         self._reader_conns: list[sqlite3.Connection] = []
         self._conns_lock = threading.Lock()
+        self.generation = 0
+        """Counts committed write groups (raised before their callers resume): a value read
+        while this is unchanged is still current (core.events.EventLog.session)."""
 
     async def open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -152,6 +155,7 @@ class SqliteStore:
             for job in group:
                 outcomes.append(self._run_in_savepoint(conn, tx, job))
             conn.execute("COMMIT")
+            self.generation += 1
         except sqlite3.Error as exc:
             log.error("store.commit_failed", error=str(exc), writes=len(group))
             with contextlib.suppress(sqlite3.Error):

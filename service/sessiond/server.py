@@ -32,7 +32,12 @@ from sessiond.core.executor import RunExecutor, RunSettings
 from sessiond.core.plugins import PluginState
 from sessiond.core.queries import SessionQueries
 from sessiond.core.registry import RunRegistry
-from sessiond.core.retention import CleanupPolicy, Retention, sweep_periodically
+from sessiond.core.retention import (
+    CleanupPolicy,
+    Retention,
+    prune_events_periodically,
+    sweep_periodically,
+)
 from sessiond.core.rules import AgentRules, SessionRules
 from sessiond.core.runs import RunService
 from sessiond.core.sessions import SessionManager
@@ -265,6 +270,11 @@ async def start_server(config: Config) -> RunningServer:
             maintenance.retention, cleanup_policy(config), config.cleanup_interval_s
         )
         running.background.append(asyncio.create_task(sweep, name="cleanup-sweep"))
+    if config.event_retention_s:
+        retention_ms = int(config.event_retention_s * 1000)
+        interval_s = min(60.0, max(0.05, config.event_retention_s / 10))
+        prune = prune_events_periodically(log_, retention_ms, interval_s)
+        running.background.append(asyncio.create_task(prune, name="event-retention"))
     return running
 
 

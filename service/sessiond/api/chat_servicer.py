@@ -151,11 +151,14 @@ class ChatServicer(chat_service_pb2_grpc.ChatServiceServicer):
     async def WatchChat(
         self, request: pb.WatchChatRequest, context: Ctx
     ) -> AsyncIterator[pb.WatchChatResponse]:
-        items = self.feed.watch(
-            request.session_key, request.after_cursor, start_at_end=request.start_at_end
+        # Resolved first so deltas and heartbeats before the first durable event carry the
+        # cursor the stream really starts from (the head, with start_at_end).
+        start = await self.feed.start_cursor(
+            request.session_key, request.after_cursor, request.start_at_end
         )
+        items = self.feed.watch(request.session_key, start)
         responses = self._watch_responses
-        async for item, cursor in stream_events(items, request.after_cursor):
+        async for item, cursor in stream_events(items, start):
             yield responses.get(item, cursor)
 
     @unary

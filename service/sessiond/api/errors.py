@@ -43,20 +43,25 @@ def _pack(message: object) -> any_pb2.Any:
 
 # Error texts may echo client input; cut them so the status fits in any client's
 # metadata limit (8 KiB is common) instead of turning into RESOURCE_EXHAUSTED.
-MAX_MESSAGE_CHARS = 400
-MAX_METADATA_VALUE_CHARS = 200
+# Counted in UTF-8 bytes: grpc-message is percent-encoded (up to 3x) and the details are
+# base64 (4/3x), and both travel in the trailers beside the request id.
+MAX_MESSAGE_BYTES = 400
+MAX_METADATA_VALUE_BYTES = 160
 
 
-def _cut(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+def _cut(text: str, max_bytes: int) -> str:
+    encoded = text.encode("utf-8", "replace")
+    if len(encoded) <= max_bytes:
+        return text
+    return encoded[: max_bytes - 3].decode("utf-8", "ignore") + "…"
 
 
 def rich_status(
     code: grpc.StatusCode, message: str, reason: str, metadata: dict[str, str], field: str = ""
 ) -> status_pb2.Status:
-    message = _cut(message, MAX_MESSAGE_CHARS)
-    metadata = {k: _cut(v, MAX_METADATA_VALUE_CHARS) for k, v in metadata.items()}
-    field = _cut(field, MAX_METADATA_VALUE_CHARS)
+    message = _cut(message, MAX_MESSAGE_BYTES)
+    metadata = {k: _cut(v, MAX_METADATA_VALUE_BYTES) for k, v in metadata.items()}
+    field = _cut(field, MAX_METADATA_VALUE_BYTES)
     info = error_details_pb2.ErrorInfo(reason=reason, domain=DOMAIN, metadata=metadata)
     details = [_pack(info)]
     if field:

@@ -103,10 +103,14 @@ class RunExecutor:
             log.exception("run.failed", run_id=run.run_id)
             outcome = self._stopped(active, "error", f"agent failed: {type(exc).__name__}")
         finally:
-            if outcome is not None:
-                await self._finish(active, outcome)
-            self.registry.remove(active.run_id)
-            active.done.set()
+            # A stop request from here on must not cancel the recording of the outcome.
+            active.finishing = True
+            try:
+                if outcome is not None:
+                    await self._finish(active, outcome)
+            finally:
+                self.registry.remove(active.run_id)
+                active.done.set()
             self.observer.run_ended(
                 RunReport(
                     run.run_id,

@@ -9,8 +9,33 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict, deque
+from typing import Any
 
 from sessiond.bus.base import SubscriptionClosed, SubscriptionOverflow
+
+
+class _Chain:
+    """Messages waiting in a buffer that merge into one when taken: the first has
+    `continued_by(next)` and `extended(rest)` (live text deltas). One buffer slot, like
+    the merged message it becomes; merging once at `get` instead of at every `offer`
+    keeps a lagging subscriber from copying the growing text for each new delta."""
+
+    __slots__ = ("first", "last", "rest")
+
+    def __init__(self, first: Any, second: Any) -> None:
+        self.first = first
+        self.last = second
+        self.rest = [second]
+
+    def add(self, message: Any) -> bool:
+        if not self.last.continued_by(message):
+            return False
+        self.rest.append(message)
+        self.last = message
+        return True
+
+    def merged(self) -> object:
+        return self.first.extended(self.rest)
 
 
 def _wake(waiter: asyncio.Future[None]) -> None:
@@ -58,7 +83,16 @@ class MemorySubscription:
             _wake(waiter)
 
     def _merge_into_tail(self, message: object) -> bool:
-        merge = getattr(self._buffer[-1], "merge", None)
+        tail = self._buffer[-1]
+        if type(tail) is _Chain:
+            return tail.add(message)
+        continued_by = getattr(tail, "continued_by", None)
+        if continued_by is not None:
+            if not continued_by(message):
+                return False
+            self._buffer[-1] = _Chain(tail, message)
+            return True
+        merge = getattr(tail, "merge", None)
         if merge is None:
             return False
         merged = merge(message)
@@ -87,7 +121,8 @@ class MemorySubscription:
                     self._waiter = None
             if not self._buffer and wait_s is not None and not (self.overflowed or self.shut_down):
                 return None
-        return self._buffer.popleft()
+        item = self._buffer.popleft()
+        return item.merged() if type(item) is _Chain else item
 
     def close(self) -> None:
         if not self.closed:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -219,21 +220,29 @@ class LiveDelta:
 
     def merge(self, other: object) -> LiveDelta | None:
         """This delta followed by `other`, when `other` continues it; else None."""
-        if (
+        if isinstance(other, LiveDelta) and self.continued_by(other):
+            return self.extended((other,))
+        return None
+
+    def continued_by(self, other: object) -> bool:
+        """Whether `other` is the text right after this delta's (same run and kind)."""
+        return (
             isinstance(other, LiveDelta)
+            and other.offset == self.offset + len(self.text)
             and other.run_id == self.run_id
             and other.thinking == self.thinking
-            and other.offset == self.offset + len(self.text)
-        ):
-            return LiveDelta(
-                self.session_key,
-                self.run_id,
-                self.text + other.text,
-                self.offset,
-                other.ts,
-                self.thinking,
-            )
-        return None
+        )
+
+    def extended(self, parts: Sequence[LiveDelta]) -> LiveDelta:
+        """This delta followed by `parts` (each continuing the one before), as one."""
+        return LiveDelta(
+            self.session_key,
+            self.run_id,
+            self.text + "".join(p.text for p in parts),
+            self.offset,
+            parts[-1].ts,
+            self.thinking,
+        )
 
 
 @dataclass(frozen=True, slots=True)

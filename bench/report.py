@@ -333,7 +333,12 @@ def markdown(doc: Doc) -> str:
             ],
         )
     if doc["loops"]:
-        out += ["", "## Event loop: uvloop vs asyncio (same load, servers restarted)", ""]
+        out += [
+            "",
+            "## Event loop: uvloop vs asyncio (servers restarted on each, alternating rounds;"
+            " median of all repetitions)",
+            "",
+        ]
         out += _table(
             ["scenario", "uvloop", "asyncio", "uvloop/asyncio"], _loop_lines(doc["loops"])
         )

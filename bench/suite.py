@@ -50,6 +50,7 @@ def _profile(quick: bool) -> dict[str, Any]:
             "heartbeat_ms": 300,
             "ghz": {"max_ops": 200, "max_seconds": 0.3},
             "loops": False,
+            "loop_rounds": 1,
         }
     return {
         "reps": 3,
@@ -65,6 +66,7 @@ def _profile(quick: bool) -> dict[str, Any]:
         "heartbeat_ms": 8000,
         "ghz": {"max_ops": 50_000, "max_seconds": 1.5},
         "loops": True,
+        "loop_rounds": 2,
     }
 
 
@@ -129,8 +131,9 @@ def plan(profile: dict[str, Any], targets: dict[str, str]) -> list[dict[str, Any
 
 
 def loop_plan(profile: dict[str, Any], targets: dict[str, str], loop: str) -> list[dict[str, Any]]:
-    """A short comparison of event loops: the same load against servers on `loop`."""
-    reps = profile["reps"]
+    """A short comparison of event loops: the same load against servers on `loop`
+    (2 repetitions a round)."""
+    reps = min(profile["reps"], 2)
     return [
         {"name": f"loop_{loop}_echo_unary@16", "scenario": "unary", "target": targets["echo"]}
         | {"method": "echo", "concurrency": 16, "reps": reps}
@@ -232,21 +235,26 @@ def measure_idle(
 
 
 def compare_loops(work: Path, loop: str, profile: dict[str, Any]) -> dict[str, Any]:
-    """The loop comparison: servers restarted on each loop, the same load (on `loop`)."""
+    """The loop comparison: servers restarted on each loop, the same load (on `loop`),
+    in alternating rounds (A B A B) so that other work on the machine weighs on both."""
     other = "asyncio" if loop == "uvloop" else "uvloop"
     if other == "uvloop" and not loops.have_uvloop():
         return {}
     out: dict[str, Any] = {}
-    for server_loop in (loop, other):
-        group = start_servers(work, server_loop, False, suffix=f"-{server_loop}")
-        try:
-            targets = {name: s.target for name, s in group.items()}
-            plan_ = loop_plan(profile, targets, server_loop)
-            for item in run_load(plan_, group, loop, timeout=300):
-                out[item["name"]] = item["result"]
-        finally:
-            for server in group.values():
-                server.stop()
+    for round_ in range(profile["loop_rounds"]):
+        for server_loop in (loop, other):
+            group = start_servers(work, server_loop, False, suffix=f"-{server_loop}{round_}")
+            try:
+                targets = {name: s.target for name, s in group.items()}
+                plan_ = loop_plan(profile, targets, server_loop)
+                for item in run_load(plan_, group, loop, timeout=300):
+                    if item["name"] in out:
+                        out[item["name"]]["reps"] += item["result"]["reps"]
+                    else:
+                        out[item["name"]] = item["result"]
+            finally:
+                for server in group.values():
+                    server.stop()
     return out
 
 

@@ -76,6 +76,12 @@ def _port_from_log(data: bytes) -> int | None:
     return None
 
 
+def _inherited() -> dict[str, str]:
+    """This environment without SESSIOND_* settings: a server of the suite runs with the
+    settings the suite gives it, not a config, tokens or log level set for other uses."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("SESSIOND_")}
+
+
 def start_server(
     name: str,
     argv: list[str],
@@ -91,7 +97,7 @@ def start_server(
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
-            env={**os.environ, **(env or {})},
+            env={**_inherited(), **(env or {})},
             cwd=ROOT,
         )
     deadline = time.monotonic() + timeout

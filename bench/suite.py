@@ -163,6 +163,9 @@ def sessiond_env(db: Path, loop: str, **extra: str) -> dict[str, str]:
         "SESSIOND_DRAIN_MS": "0",
         "SESSIOND_GRACE_S": "1",
         "SESSIOND_EVENT_LOOP": loop,
+        # Its defaults; the suite reads the port from the `server.started` JSON line.
+        "SESSIOND_LOG_FORMAT": "json",
+        "SESSIOND_LOG_LEVEL": "info",
     }
     return env | extra
 

@@ -148,7 +148,7 @@ $(STAMPS)/ghz@%:
 
 # Benchmarks (docs/benchmarks.md): its own servers on 127.0.0.1, under 5 minutes on 2 cores;
 # writes bench/results/latest.json and latest.md. `make bench-quick` (or BENCH_QUICK=1): tiny
-# counts, a check that everything runs, not figures.
+# counts, a check that everything runs, not figures (bench/results/quick.*, not committed).
 bench: $(STAMP)
 	@if command -v go >/dev/null; then $(MAKE) --no-print-directory ghz; \
 	else echo "bench: no Go toolchain, the ghz figures are skipped"; fi

@@ -370,8 +370,10 @@ def main(argv: list[str] | None = None) -> int:
             "duration_s": round(time.monotonic() - began, 1),
         },
     )
-    (args.out / "latest.json").write_text(json.dumps(document, indent=2) + "\n")
+    # A quick run (tiny counts) never replaces the figures of a full one.
+    stem = "quick" if args.quick else "latest"
+    (args.out / f"{stem}.json").write_text(json.dumps(document, indent=2) + "\n")
     table = report.markdown(document)
-    (args.out / "latest.md").write_text(table)
+    (args.out / f"{stem}.md").write_text(table)
     print(table)
     return 0

@@ -24,7 +24,7 @@ def test_bench_quick_runs_end_to_end(tmp_path: Path) -> None:
         timeout=220,
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    document = json.loads((tmp_path / "latest.json").read_text())
+    document = json.loads((tmp_path / "quick.json").read_text())
     assert {"meta", "rows", "targets", "scenarios", "ghz", "loops", "cpu"} <= document.keys()
     assert document["meta"]["quick"] is True
     scenarios = document["scenarios"]
@@ -60,6 +60,7 @@ def test_bench_quick_runs_end_to_end(tmp_path: Path) -> None:
         assert {"measurement", "in_flight", "value", "baseline", "ratio", "target", "met"} <= (
             row.keys()
         )
-    table = (tmp_path / "latest.md").read_text()
+    assert not (tmp_path / "latest.json").exists()  # a quick run leaves full figures alone
+    table = (tmp_path / "quick.md").read_text()
     assert "| measurement |" in table
     assert table.strip() in done.stdout

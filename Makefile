@@ -31,7 +31,8 @@ GEN_TOOLS := $(TS_DEPS) \
 	$(STAMPS)/protoc-gen-grpc-java@$(GRPC_JAVA_VERSION)
 # Generated trees, one per language (Python: scripts/generate_python.py).
 GEN_DIRS := clients/typescript/src/gen clients/go/gen clients/java/src/generated/java
-# `buf breaking` baseline: the merge-base with origin/main when that is behind HEAD (a branch),
+# `buf breaking` checks the proto/ module only (third_party/googleapis is vendored) against
+# proto/ at the baseline: the merge-base with origin/main when that is behind HEAD (a branch),
 # else the previous commit. Override with `make breaking BREAKING_AGAINST=<git ref>`.
 BREAKING_AGAINST ?=
 
@@ -77,8 +78,8 @@ breaking: $(BUF)
 	fi; \
 	if [ -z "$$(git ls-tree -r --name-only "$$against" -- proto | grep '\.proto$$')" ]; then \
 	  echo "breaking: $$against has no protos, skipped"; exit 0; fi; \
-	echo "$(BUF) breaking --against .git#ref=$$against"; \
-	$(BUF) breaking --against ".git#ref=$$against"
+	echo "$(BUF) breaking proto --against .git#ref=$$against,subdir=proto"; \
+	$(BUF) breaking proto --against ".git#ref=$$against,subdir=proto"
 
 pytest: $(STAMP)
 	$(BIN)/pytest -q -rs

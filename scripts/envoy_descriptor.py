@@ -12,6 +12,8 @@ from grpc_tools import protoc
 
 ROOT = Path(__file__).resolve().parent.parent
 PROTO_ROOT = ROOT / "proto"
+# google/api/annotations.proto and http.proto (vendored; see third_party/googleapis/README.md).
+GOOGLEAPIS_ROOT = ROOT / "third_party" / "googleapis"
 
 
 def build(out_file: Path) -> None:
@@ -22,6 +24,7 @@ def build(out_file: Path) -> None:
     args = [
         "grpc_tools.protoc",
         f"-I{PROTO_ROOT}",
+        f"-I{GOOGLEAPIS_ROOT}",
         f"-I{Path(protoc.__file__).parent / '_proto'}",
         "--include_imports",
         "--include_source_info",

@@ -12,6 +12,8 @@ from grpc_tools import protoc
 
 ROOT = Path(__file__).resolve().parent.parent
 PROTO_ROOT = ROOT / "proto"
+# google/api/annotations.proto and http.proto (vendored; see third_party/googleapis/README.md).
+GOOGLEAPIS_ROOT = ROOT / "third_party" / "googleapis"
 DEFAULT_OUT = ROOT / "clients" / "python" / "src"
 # protoc plugins installed beside this interpreter (the venv's bin/).
 BIN = Path(sys.executable).parent
@@ -26,6 +28,7 @@ def generate(out_dir: Path) -> None:
     args = [
         "grpc_tools.protoc",
         f"-I{PROTO_ROOT}",
+        f"-I{GOOGLEAPIS_ROOT}",
         f"-I{Path(protoc.__file__).parent / '_proto'}",
         f"--plugin=protoc-gen-mypy={BIN / 'protoc-gen-mypy'}",
         f"--plugin=protoc-gen-mypy_grpc={BIN / 'protoc-gen-mypy_grpc'}",

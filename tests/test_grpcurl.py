@@ -115,8 +115,10 @@ async def test_describe_chat_service(server: ServerHandle, grpcurl: str) -> None
         grpcurl, "-plaintext", server.target, "describe", "sessiond.v1.ChatService"
     )
     assert "sessiond.v1.ChatService is a service:" in out
-    chat_rpc = "rpc Chat ( .sessiond.v1.ChatRequest ) returns ( stream .sessiond.v1.ChatResponse );"
+    chat_rpc = "rpc Chat ( .sessiond.v1.ChatRequest ) returns ( stream .sessiond.v1.ChatResponse )"
     assert chat_rpc in out, out
+    # The REST mapping (google.api.http) travels with the descriptors reflection serves.
+    assert 'post: "/v1/sessions/{session_key}/messages:chat"' in out, out
     assert "rpc WatchChat" in out
 
     _, out, _ = await run(grpcurl, "-plaintext", server.target, "describe", "sessiond.v1.ChatEvent")

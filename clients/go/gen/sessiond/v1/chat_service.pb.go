@@ -7,6 +7,7 @@
 package sessiondv1
 
 import (
+	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	reflect "reflect"
@@ -1332,7 +1333,7 @@ var File_sessiond_v1_chat_service_proto protoreflect.FileDescriptor
 
 const file_sessiond_v1_chat_service_proto_rawDesc = "" +
 	"\n" +
-	"\x1esessiond/v1/chat_service.proto\x12\vsessiond.v1\x1a\x18sessiond/v1/events.proto\x1a\x1bsessiond/v1/resources.proto\"\xa8\x02\n" +
+	"\x1esessiond/v1/chat_service.proto\x12\vsessiond.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x18sessiond/v1/events.proto\x1a\x1bsessiond/v1/resources.proto\"\xa8\x02\n" +
 	"\vSendRequest\x12\x1f\n" +
 	"\vsession_key\x18\x01 \x01(\tR\n" +
 	"sessionKey\x12\x12\n" +
@@ -1441,17 +1442,17 @@ const file_sessiond_v1_chat_service_proto_rawDesc = "" +
 	"\vAbortStatus\x12\x1c\n" +
 	"\x18ABORT_STATUS_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14ABORT_STATUS_ABORTED\x10\x01\x12\x1e\n" +
-	"\x1aABORT_STATUS_NO_ACTIVE_RUN\x10\x022\x81\x05\n" +
-	"\vChatService\x12;\n" +
-	"\x04Send\x12\x18.sessiond.v1.SendRequest\x1a\x19.sessiond.v1.SendResponse\x12>\n" +
-	"\x05Steer\x12\x19.sessiond.v1.SteerRequest\x1a\x1a.sessiond.v1.SteerResponse\x12>\n" +
-	"\x05Abort\x12\x19.sessiond.v1.AbortRequest\x1a\x1a.sessiond.v1.AbortResponse\x12=\n" +
-	"\x04Chat\x12\x18.sessiond.v1.ChatRequest\x1a\x19.sessiond.v1.ChatResponse0\x01\x12L\n" +
-	"\tWatchChat\x12\x1d.sessiond.v1.WatchChatRequest\x1a\x1e.sessiond.v1.WatchChatResponse0\x01\x12A\n" +
-	"\x06GetRun\x12\x1a.sessiond.v1.GetRunRequest\x1a\x1b.sessiond.v1.GetRunResponse\x12D\n" +
-	"\aWaitRun\x12\x1b.sessiond.v1.WaitRunRequest\x1a\x1c.sessiond.v1.WaitRunResponse\x12G\n" +
-	"\bListRuns\x12\x1c.sessiond.v1.ListRunsRequest\x1a\x1d.sessiond.v1.ListRunsResponse\x12V\n" +
-	"\rInjectMessage\x12!.sessiond.v1.InjectMessageRequest\x1a\".sessiond.v1.InjectMessageResponseB\xb4\x01\n" +
+	"\x1aABORT_STATUS_NO_ACTIVE_RUN\x10\x022\xb4\b\n" +
+	"\vChatService\x12p\n" +
+	"\x04Send\x12\x18.sessiond.v1.SendRequest\x1a\x19.sessiond.v1.SendResponse\"3\x82\xd3\xe4\x93\x02-:\x01*\"(/v1/sessions/{session_key}/messages:send\x12t\n" +
+	"\x05Steer\x12\x19.sessiond.v1.SteerRequest\x1a\x1a.sessiond.v1.SteerResponse\"4\x82\xd3\xe4\x93\x02.:\x01*\")/v1/sessions/{session_key}/messages:steer\x12\x89\x01\n" +
+	"\x05Abort\x12\x19.sessiond.v1.AbortRequest\x1a\x1a.sessiond.v1.AbortResponse\"I\x82\xd3\xe4\x93\x02C:\x01*Z\x1c:\x01*\"\x17/v1/runs/{run_id}:abort\" /v1/sessions/{session_key}:abort\x12r\n" +
+	"\x04Chat\x12\x18.sessiond.v1.ChatRequest\x1a\x19.sessiond.v1.ChatResponse\"3\x82\xd3\xe4\x93\x02-:\x01*\"(/v1/sessions/{session_key}/messages:chat0\x01\x12w\n" +
+	"\tWatchChat\x12\x1d.sessiond.v1.WatchChatRequest\x1a\x1e.sessiond.v1.WatchChatResponse\")\x82\xd3\xe4\x93\x02#\x12!/v1/sessions/{session_key}/events0\x01\x12\\\n" +
+	"\x06GetRun\x12\x1a.sessiond.v1.GetRunRequest\x1a\x1b.sessiond.v1.GetRunResponse\"\x19\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/runs/{run_id}\x12d\n" +
+	"\aWaitRun\x12\x1b.sessiond.v1.WaitRunRequest\x1a\x1c.sessiond.v1.WaitRunResponse\"\x1e\x82\xd3\xe4\x93\x02\x18\x12\x16/v1/runs/{run_id}:wait\x12p\n" +
+	"\bListRuns\x12\x1c.sessiond.v1.ListRunsRequest\x1a\x1d.sessiond.v1.ListRunsResponse\"'\x82\xd3\xe4\x93\x02!\x12\x1f/v1/sessions/{session_key}/runs\x12\x8d\x01\n" +
+	"\rInjectMessage\x12!.sessiond.v1.InjectMessageRequest\x1a\".sessiond.v1.InjectMessageResponse\"5\x82\xd3\xe4\x93\x02/:\x01*\"*/v1/sessions/{session_key}/messages:injectB\xb4\x01\n" +
 	"\x0fdev.sessiond.v1B\x10ChatServiceProtoP\x01ZBgithub.com/sessiond/sessiond/clients/go/gen/sessiond/v1;sessiondv1\xa2\x02\x03SXX\xaa\x02\vSessiond.V1\xca\x02\vSessiond\\V1\xe2\x02\x17Sessiond\\V1\\GPBMetadata\xea\x02\fSessiond::V1b\x06proto3"
 
 var (

@@ -7,6 +7,7 @@
 package sessiondv1
 
 import (
+	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	durationpb "google.golang.org/protobuf/types/known/durationpb"
@@ -2823,7 +2824,7 @@ var File_sessiond_v1_session_service_proto protoreflect.FileDescriptor
 
 const file_sessiond_v1_session_service_proto_rawDesc = "" +
 	"\n" +
-	"!sessiond/v1/session_service.proto\x12\vsessiond.v1\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18sessiond/v1/events.proto\x1a\x1bsessiond/v1/resources.proto\"\xf3\x02\n" +
+	"!sessiond/v1/session_service.proto\x12\vsessiond.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18sessiond/v1/events.proto\x1a\x1bsessiond/v1/resources.proto\"\xf3\x02\n" +
 	"\x14CreateSessionRequest\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x19\n" +
 	"\bagent_id\x18\x02 \x01(\tR\aagentId\x12\x14\n" +
@@ -3034,27 +3035,27 @@ const file_sessiond_v1_session_service_proto_rawDesc = "" +
 	"\x1aCLEANUP_ACTION_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13CLEANUP_ACTION_KEEP\x10\x01\x12\x1e\n" +
 	"\x1aCLEANUP_ACTION_PRUNE_STALE\x10\x02\x12\x1f\n" +
-	"\x1bCLEANUP_ACTION_CAP_OVERFLOW\x10\x032\xe6\f\n" +
-	"\x0eSessionService\x12V\n" +
-	"\rCreateSession\x12!.sessiond.v1.CreateSessionRequest\x1a\".sessiond.v1.CreateSessionResponse\x12M\n" +
+	"\x1bCLEANUP_ACTION_CAP_OVERFLOW\x10\x032\xf4\x12\n" +
+	"\x0eSessionService\x12o\n" +
+	"\rCreateSession\x12!.sessiond.v1.CreateSessionRequest\x1a\".sessiond.v1.CreateSessionResponse\"\x17\x82\xd3\xe4\x93\x02\x11:\x01*\"\f/v1/sessions\x12i\n" +
 	"\n" +
-	"GetSession\x12\x1e.sessiond.v1.GetSessionRequest\x1a\x1f.sessiond.v1.GetSessionResponse\x12S\n" +
-	"\fListSessions\x12 .sessiond.v1.ListSessionsRequest\x1a!.sessiond.v1.ListSessionsResponse\x12Y\n" +
-	"\x0eResolveSession\x12\".sessiond.v1.ResolveSessionRequest\x1a#.sessiond.v1.ResolveSessionResponse\x12V\n" +
-	"\rUpdateSession\x12!.sessiond.v1.UpdateSessionRequest\x1a\".sessiond.v1.UpdateSessionResponse\x12S\n" +
-	"\fResetSession\x12 .sessiond.v1.ResetSessionRequest\x1a!.sessiond.v1.ResetSessionResponse\x12V\n" +
-	"\rDeleteSession\x12!.sessiond.v1.DeleteSessionRequest\x1a\".sessiond.v1.DeleteSessionResponse\x12S\n" +
-	"\fListMessages\x12 .sessiond.v1.ListMessagesRequest\x1a!.sessiond.v1.ListMessagesResponse\x12\\\n" +
-	"\x0fPreviewSessions\x12#.sessiond.v1.PreviewSessionsRequest\x1a$.sessiond.v1.PreviewSessionsResponse\x12S\n" +
-	"\fListArchives\x12 .sessiond.v1.ListArchivesRequest\x1a!.sessiond.v1.ListArchivesResponse\x12\\\n" +
-	"\x0fCleanupSessions\x12#.sessiond.v1.CleanupSessionsRequest\x1a$.sessiond.v1.CleanupSessionsResponse\x12Y\n" +
-	"\x0eCompactSession\x12\".sessiond.v1.CompactSessionRequest\x1a#.sessiond.v1.CompactSessionResponse\x12\\\n" +
-	"\x0fListCheckpoints\x12#.sessiond.v1.ListCheckpointsRequest\x1a$.sessiond.v1.ListCheckpointsResponse\x12V\n" +
-	"\rGetCheckpoint\x12!.sessiond.v1.GetCheckpointRequest\x1a\".sessiond.v1.GetCheckpointResponse\x12_\n" +
-	"\x10BranchCheckpoint\x12$.sessiond.v1.BranchCheckpointRequest\x1a%.sessiond.v1.BranchCheckpointResponse\x12b\n" +
-	"\x11RestoreCheckpoint\x12%.sessiond.v1.RestoreCheckpointRequest\x1a&.sessiond.v1.RestoreCheckpointResponse\x12b\n" +
-	"\x11UpdatePluginState\x12%.sessiond.v1.UpdatePluginStateRequest\x1a&.sessiond.v1.UpdatePluginStateResponse\x12X\n" +
-	"\rWatchSessions\x12!.sessiond.v1.WatchSessionsRequest\x1a\".sessiond.v1.WatchSessionsResponse0\x01B\xb7\x01\n" +
+	"GetSession\x12\x1e.sessiond.v1.GetSessionRequest\x1a\x1f.sessiond.v1.GetSessionResponse\"\x1a\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/sessions/{key}\x12i\n" +
+	"\fListSessions\x12 .sessiond.v1.ListSessionsRequest\x1a!.sessiond.v1.ListSessionsResponse\"\x14\x82\xd3\xe4\x93\x02\x0e\x12\f/v1/sessions\x12z\n" +
+	"\x0eResolveSession\x12\".sessiond.v1.ResolveSessionRequest\x1a#.sessiond.v1.ResolveSessionResponse\"\x1f\x82\xd3\xe4\x93\x02\x19:\x01*\"\x14/v1/sessions:resolve\x12u\n" +
+	"\rUpdateSession\x12!.sessiond.v1.UpdateSessionRequest\x1a\".sessiond.v1.UpdateSessionResponse\"\x1d\x82\xd3\xe4\x93\x02\x17:\x01*2\x12/v1/sessions/{key}\x12x\n" +
+	"\fResetSession\x12 .sessiond.v1.ResetSessionRequest\x1a!.sessiond.v1.ResetSessionResponse\"#\x82\xd3\xe4\x93\x02\x1d:\x01*\"\x18/v1/sessions/{key}:reset\x12r\n" +
+	"\rDeleteSession\x12!.sessiond.v1.DeleteSessionRequest\x1a\".sessiond.v1.DeleteSessionResponse\"\x1a\x82\xd3\xe4\x93\x02\x14*\x12/v1/sessions/{key}\x12\xa1\x01\n" +
+	"\fListMessages\x12 .sessiond.v1.ListMessagesRequest\x1a!.sessiond.v1.ListMessagesResponse\"L\x82\xd3\xe4\x93\x02FZ'\x12%/v1/transcripts/{session_id}/messages\x12\x1b/v1/sessions/{key}/messages\x12}\n" +
+	"\x0fPreviewSessions\x12#.sessiond.v1.PreviewSessionsRequest\x1a$.sessiond.v1.PreviewSessionsResponse\"\x1f\x82\xd3\xe4\x93\x02\x19:\x01*\"\x14/v1/sessions:preview\x12\x88\x01\n" +
+	"\fListArchives\x12 .sessiond.v1.ListArchivesRequest\x1a!.sessiond.v1.ListArchivesResponse\"3\x82\xd3\xe4\x93\x02-Z\x0e\x12\f/v1/archives\x12\x1b/v1/sessions/{key}/archives\x12}\n" +
+	"\x0fCleanupSessions\x12#.sessiond.v1.CleanupSessionsRequest\x1a$.sessiond.v1.CleanupSessionsResponse\"\x1f\x82\xd3\xe4\x93\x02\x19:\x01*\"\x14/v1/sessions:cleanup\x12\x80\x01\n" +
+	"\x0eCompactSession\x12\".sessiond.v1.CompactSessionRequest\x1a#.sessiond.v1.CompactSessionResponse\"%\x82\xd3\xe4\x93\x02\x1f:\x01*\"\x1a/v1/sessions/{key}:compact\x12\x84\x01\n" +
+	"\x0fListCheckpoints\x12#.sessiond.v1.ListCheckpointsRequest\x1a$.sessiond.v1.ListCheckpointsResponse\"&\x82\xd3\xe4\x93\x02 \x12\x1e/v1/sessions/{key}/checkpoints\x12\x8e\x01\n" +
+	"\rGetCheckpoint\x12!.sessiond.v1.GetCheckpointRequest\x1a\".sessiond.v1.GetCheckpointResponse\"6\x82\xd3\xe4\x93\x020\x12./v1/sessions/{key}/checkpoints/{checkpoint_id}\x12\xa1\x01\n" +
+	"\x10BranchCheckpoint\x12$.sessiond.v1.BranchCheckpointRequest\x1a%.sessiond.v1.BranchCheckpointResponse\"@\x82\xd3\xe4\x93\x02::\x01*\"5/v1/sessions/{key}/checkpoints/{checkpoint_id}:branch\x12\xa5\x01\n" +
+	"\x11RestoreCheckpoint\x12%.sessiond.v1.RestoreCheckpointRequest\x1a&.sessiond.v1.RestoreCheckpointResponse\"A\x82\xd3\xe4\x93\x02;:\x01*\"6/v1/sessions/{key}/checkpoints/{checkpoint_id}:restore\x12\xac\x01\n" +
+	"\x11UpdatePluginState\x12%.sessiond.v1.UpdatePluginStateRequest\x1a&.sessiond.v1.UpdatePluginStateResponse\"H\x82\xd3\xe4\x93\x02B:\x01*2=/v1/sessions/{key}/plugins/{plugin_id}/namespaces/{namespace}\x12w\n" +
+	"\rWatchSessions\x12!.sessiond.v1.WatchSessionsRequest\x1a\".sessiond.v1.WatchSessionsResponse\"\x1d\x82\xd3\xe4\x93\x02\x17:\x01*\"\x12/v1/sessions:watch0\x01B\xb7\x01\n" +
 	"\x0fdev.sessiond.v1B\x13SessionServiceProtoP\x01ZBgithub.com/sessiond/sessiond/clients/go/gen/sessiond/v1;sessiondv1\xa2\x02\x03SXX\xaa\x02\vSessiond.V1\xca\x02\vSessiond\\V1\xe2\x02\x17Sessiond\\V1\\GPBMetadata\xea\x02\fSessiond::V1b\x06proto3"
 
 var (

@@ -22,57 +22,76 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 from sessiond.v1 import events_pb2 as sessiond_dot_v1_dot_events__pb2
 from sessiond.v1 import resources_pb2 as sessiond_dot_v1_dot_resources__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1esessiond/v1/chat_service.proto\x12\x0bsessiond.v1\x1a\x18sessiond/v1/events.proto\x1a\x1bsessiond/v1/resources.proto\"\xd3\x01\n\x0bSendRequest\x12\x13\n\x0bsession_key\x18\x01 \x01(\t\x12\x0c\n\x04text\x18\x02 \x01(\t\x12,\n\x0b\x61ttachments\x18\x03 \x03(\x0b\x32\x17.sessiond.v1.Attachment\x12\x17\n\x0fidempotency_key\x18\x04 \x01(\t\x12\x10\n\x08thinking\x18\x05 \x01(\t\x12\x12\n\ntimeout_ms\x18\x06 \x01(\x03\x12\x1e\n\x11\x65xpected_last_seq\x18\x07 \x01(\x03H\x00\x88\x01\x01\x42\x14\n\x12_expected_last_seq\"q\n\x0cSendResponse\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x13\n\x0bmessage_seq\x18\x02 \x01(\x03\x12\'\n\x06status\x18\x03 \x01(\x0e\x32\x17.sessiond.v1.SendStatus\x12\x13\n\x0bsession_key\x18\x04 \x01(\t\"\xd4\x01\n\x0cSteerRequest\x12\x13\n\x0bsession_key\x18\x01 \x01(\t\x12\x0c\n\x04text\x18\x02 \x01(\t\x12,\n\x0b\x61ttachments\x18\x03 \x03(\x0b\x32\x17.sessiond.v1.Attachment\x12\x17\n\x0fidempotency_key\x18\x04 \x01(\t\x12\x10\n\x08thinking\x18\x05 \x01(\t\x12\x12\n\ntimeout_ms\x18\x06 \x01(\x03\x12\x1e\n\x11\x65xpected_last_seq\x18\x07 \x01(\x03H\x00\x88\x01\x01\x42\x14\n\x12_expected_last_seq\"\xae\x01\n\rSteerResponse\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x13\n\x0bmessage_seq\x18\x02 \x01(\x03\x12\'\n\x06status\x18\x03 \x01(\x0e\x32\x17.sessiond.v1.SendStatus\x12\x13\n\x0bsession_key\x18\x04 \x01(\t\x12\x1e\n\x16interrupted_active_run\x18\x05 \x01(\x08\x12\x1a\n\x12interrupted_run_id\x18\x06 \x01(\t\"H\n\x0c\x41\x62ortRequest\x12\x13\n\x0bsession_key\x18\x01 \x01(\t\x12\x0e\n\x06run_id\x18\x02 \x01(\t\x12\x13\n\x0b\x63lear_queue\x18\x03 \x01(\x08\"\x81\x01\n\rAbortResponse\x12(\n\x06status\x18\x01 \x01(\x0e\x32\x18.sessiond.v1.AbortStatus\x12\x16\n\x0e\x61\x62orted_run_id\x18\x02 \x01(\t\x12\x13\n\x0bsession_key\x18\x03 \x01(\t\x12\x19\n\x11\x63\x61ncelled_run_ids\x18\x04 \x03(\t\"\xd3\x01\n\x0b\x43hatRequest\x12\x13\n\x0bsession_key\x18\x01 \x01(\t\x12\x0c\n\x04text\x18\x02 \x01(\t\x12,\n\x0b\x61ttachments\x18\x03 \x03(\x0b\x32\x17.sessiond.v1.Attachment\x12\x17\n\x0fidempotency_key\x18\x04 \x01(\t\x12\x10\n\x08thinking\x18\x05 \x01(\t\x12\x12\n\ntimeout_ms\x18\x06 \x01(\x03\x12\x1e\n\x11\x65xpected_last_seq\x18\x07 \x01(\x03H\x00\x88\x01\x01\x42\x14\n\x12_expected_last_seq\"5\n\x0c\x43hatResponse\x12%\n\x05\x65vent\x18\x01 \x01(\x0b\x32\x16.sessiond.v1.ChatEvent\"S\n\x10WatchChatRequest\x12\x13\n\x0bsession_key\x18\x01 \x01(\t\x12\x14\n\x0c\x61\x66ter_cursor\x18\x02 \x01(\x03\x12\x14\n\x0cstart_at_end\x18\x03 \x01(\x08\":\n\x11WatchChatResponse\x12%\n\x05\x65vent\x18\x01 \x01(\x0b\x32\x16.sessiond.v1.ChatEvent\"\x1f\n\rGetRunRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\"/\n\x0eGetRunResponse\x12\x1d\n\x03run\x18\x01 \x01(\x0b\x32\x10.sessiond.v1.Run\"4\n\x0eWaitRunRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x12\n\ntimeout_ms\x18\x02 \x01(\x03\">\n\x0fWaitRunResponse\x12\x1d\n\x03run\x18\x01 \x01(\x0b\x32\x10.sessiond.v1.Run\x12\x0c\n\x04\x64one\x18\x02 \x01(\x08\"u\n\x0fListRunsRequest\x12\x13\n\x0bsession_key\x18\x01 \x01(\t\x12&\n\x06status\x18\x02 \x01(\x0e\x32\x16.sessiond.v1.RunStatus\x12\x11\n\tpage_size\x18\x03 \x01(\x05\x12\x12\n\npage_token\x18\x04 \x01(\t\"K\n\x10ListRunsResponse\x12\x1e\n\x04runs\x18\x01 \x03(\x0b\x32\x10.sessiond.v1.Run\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"H\n\x14InjectMessageRequest\x12\x13\n\x0bsession_key\x18\x01 \x01(\t\x12\x0c\n\x04text\x18\x02 \x01(\t\x12\r\n\x05label\x18\x03 \x01(\t\">\n\x15InjectMessageResponse\x12%\n\x07message\x18\x01 \x01(\x0b\x32\x14.sessiond.v1.Message*u\n\nSendStatus\x12\x1b\n\x17SEND_STATUS_UNSPECIFIED\x10\x00\x12\x17\n\x13SEND_STATUS_STARTED\x10\x01\x12\x16\n\x12SEND_STATUS_QUEUED\x10\x02\x12\x19\n\x15SEND_STATUS_DUPLICATE\x10\x03*e\n\x0b\x41\x62ortStatus\x12\x1c\n\x18\x41\x42ORT_STATUS_UNSPECIFIED\x10\x00\x12\x18\n\x14\x41\x42ORT_STATUS_ABORTED\x10\x01\x12\x1e\n\x1a\x41\x42ORT_STATUS_NO_ACTIVE_RUN\x10\x02\x32\x81\x05\n\x0b\x43hatService\x12;\n\x04Send\x12\x18.sessiond.v1.SendRequest\x1a\x19.sessiond.v1.SendResponse\x12>\n\x05Steer\x12\x19.sessiond.v1.SteerRequest\x1a\x1a.sessiond.v1.SteerResponse\x12>\n\x05\x41\x62ort\x12\x19.sessiond.v1.AbortRequest\x1a\x1a.sessiond.v1.AbortResponse\x12=\n\x04\x43hat\x12\x18.sessiond.v1.ChatRequest\x1a\x19.sessiond.v1.ChatResponse0\x01\x12L\n\tWatchChat\x12\x1d.sessiond.v1.WatchChatRequest\x1a\x1e.sessiond.v1.WatchChatResponse0\x01\x12\x41\n\x06GetRun\x12\x1a.sessiond.v1.GetRunRequest\x1a\x1b.sessiond.v1.GetRunResponse\x12\x44\n\x07WaitRun\x12\x1b.sessiond.v1.WaitRunRequest\x1a\x1c.sessiond.v1.WaitRunResponse\x12G\n\x08ListRuns\x12\x1c.sessiond.v1.ListRunsRequest\x1a\x1d.sessiond.v1.ListRunsResponse\x12V\n\rInjectMessage\x12!.sessiond.v1.InjectMessageRequest\x1a\".sessiond.v1.InjectMessageResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1esessiond/v1/chat_service.proto\x12\x0bsessiond.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x18sessiond/v1/events.proto\x1a\x1bsessiond/v1/resources.proto\"\xd3\x01\n\x0bSendRequest\x12\x13\n\x0bsession_key\x18\x01 \x01(\t\x12\x0c\n\x04text\x18\x02 \x01(\t\x12,\n\x0b\x61ttachments\x18\x03 \x03(\x0b\x32\x17.sessiond.v1.Attachment\x12\x17\n\x0fidempotency_key\x18\x04 \x01(\t\x12\x10\n\x08thinking\x18\x05 \x01(\t\x12\x12\n\ntimeout_ms\x18\x06 \x01(\x03\x12\x1e\n\x11\x65xpected_last_seq\x18\x07 \x01(\x03H\x00\x88\x01\x01\x42\x14\n\x12_expected_last_seq\"q\n\x0cSendResponse\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x13\n\x0bmessage_seq\x18\x02 \x01(\x03\x12\'\n\x06status\x18\x03 \x01(\x0e\x32\x17.sessiond.v1.SendStatus\x12\x13\n\x0bsession_key\x18\x04 \x01(\t\"\xd4\x01\n\x0cSteerRequest\x12\x13\n\x0bsession_key\x18\x01 \x01(\t\x12\x0c\n\x04text\x18\x02 \x01(\t\x12,\n\x0b\x61ttachments\x18\x03 \x03(\x0b\x32\x17.sessiond.v1.Attachment\x12\x17\n\x0fidempotency_key\x18\x04 \x01(\t\x12\x10\n\x08thinking\x18\x05 \x01(\t\x12\x12\n\ntimeout_ms\x18\x06 \x01(\x03\x12\x1e\n\x11\x65xpected_last_seq\x18\x07 \x01(\x03H\x00\x88\x01\x01\x42\x14\n\x12_expected_last_seq\"\xae\x01\n\rSteerResponse\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x13\n\x0bmessage_seq\x18\x02 \x01(\x03\x12\'\n\x06status\x18\x03 \x01(\x0e\x32\x17.sessiond.v1.SendStatus\x12\x13\n\x0bsession_key\x18\x04 \x01(\t\x12\x1e\n\x16interrupted_active_run\x18\x05 \x01(\x08\x12\x1a\n\x12interrupted_run_id\x18\x06 \x01(\t\"H\n\x0c\x41\x62ortRequest\x12\x13\n\x0bsession_key\x18\x01 \x01(\t\x12\x0e\n\x06run_id\x18\x02 \x01(\t\x12\x13\n\x0b\x63lear_queue\x18\x03 \x01(\x08\"\x81\x01\n\rAbortResponse\x12(\n\x06status\x18\x01 \x01(\x0e\x32\x18.sessiond.v1.AbortStatus\x12\x16\n\x0e\x61\x62orted_run_id\x18\x02 \x01(\t\x12\x13\n\x0bsession_key\x18\x03 \x01(\t\x12\x19\n\x11\x63\x61ncelled_run_ids\x18\x04 \x03(\t\"\xd3\x01\n\x0b\x43hatRequest\x12\x13\n\x0bsession_key\x18\x01 \x01(\t\x12\x0c\n\x04text\x18\x02 \x01(\t\x12,\n\x0b\x61ttachments\x18\x03 \x03(\x0b\x32\x17.sessiond.v1.Attachment\x12\x17\n\x0fidempotency_key\x18\x04 \x01(\t\x12\x10\n\x08thinking\x18\x05 \x01(\t\x12\x12\n\ntimeout_ms\x18\x06 \x01(\x03\x12\x1e\n\x11\x65xpected_last_seq\x18\x07 \x01(\x03H\x00\x88\x01\x01\x42\x14\n\x12_expected_last_seq\"5\n\x0c\x43hatResponse\x12%\n\x05\x65vent\x18\x01 \x01(\x0b\x32\x16.sessiond.v1.ChatEvent\"S\n\x10WatchChatRequest\x12\x13\n\x0bsession_key\x18\x01 \x01(\t\x12\x14\n\x0c\x61\x66ter_cursor\x18\x02 \x01(\x03\x12\x14\n\x0cstart_at_end\x18\x03 \x01(\x08\":\n\x11WatchChatResponse\x12%\n\x05\x65vent\x18\x01 \x01(\x0b\x32\x16.sessiond.v1.ChatEvent\"\x1f\n\rGetRunRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\"/\n\x0eGetRunResponse\x12\x1d\n\x03run\x18\x01 \x01(\x0b\x32\x10.sessiond.v1.Run\"4\n\x0eWaitRunRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x12\n\ntimeout_ms\x18\x02 \x01(\x03\">\n\x0fWaitRunResponse\x12\x1d\n\x03run\x18\x01 \x01(\x0b\x32\x10.sessiond.v1.Run\x12\x0c\n\x04\x64one\x18\x02 \x01(\x08\"u\n\x0fListRunsRequest\x12\x13\n\x0bsession_key\x18\x01 \x01(\t\x12&\n\x06status\x18\x02 \x01(\x0e\x32\x16.sessiond.v1.RunStatus\x12\x11\n\tpage_size\x18\x03 \x01(\x05\x12\x12\n\npage_token\x18\x04 \x01(\t\"K\n\x10ListRunsResponse\x12\x1e\n\x04runs\x18\x01 \x03(\x0b\x32\x10.sessiond.v1.Run\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"H\n\x14InjectMessageRequest\x12\x13\n\x0bsession_key\x18\x01 \x01(\t\x12\x0c\n\x04text\x18\x02 \x01(\t\x12\r\n\x05label\x18\x03 \x01(\t\">\n\x15InjectMessageResponse\x12%\n\x07message\x18\x01 \x01(\x0b\x32\x14.sessiond.v1.Message*u\n\nSendStatus\x12\x1b\n\x17SEND_STATUS_UNSPECIFIED\x10\x00\x12\x17\n\x13SEND_STATUS_STARTED\x10\x01\x12\x16\n\x12SEND_STATUS_QUEUED\x10\x02\x12\x19\n\x15SEND_STATUS_DUPLICATE\x10\x03*e\n\x0b\x41\x62ortStatus\x12\x1c\n\x18\x41\x42ORT_STATUS_UNSPECIFIED\x10\x00\x12\x18\n\x14\x41\x42ORT_STATUS_ABORTED\x10\x01\x12\x1e\n\x1a\x41\x42ORT_STATUS_NO_ACTIVE_RUN\x10\x02\x32\xb4\x08\n\x0b\x43hatService\x12p\n\x04Send\x12\x18.sessiond.v1.SendRequest\x1a\x19.sessiond.v1.SendResponse\"3\x82\xd3\xe4\x93\x02-\"(/v1/sessions/{session_key}/messages:send:\x01*\x12t\n\x05Steer\x12\x19.sessiond.v1.SteerRequest\x1a\x1a.sessiond.v1.SteerResponse\"4\x82\xd3\xe4\x93\x02.\")/v1/sessions/{session_key}/messages:steer:\x01*\x12\x89\x01\n\x05\x41\x62ort\x12\x19.sessiond.v1.AbortRequest\x1a\x1a.sessiond.v1.AbortResponse\"I\x82\xd3\xe4\x93\x02\x43\" /v1/sessions/{session_key}:abort:\x01*Z\x1c\"\x17/v1/runs/{run_id}:abort:\x01*\x12r\n\x04\x43hat\x12\x18.sessiond.v1.ChatRequest\x1a\x19.sessiond.v1.ChatResponse\"3\x82\xd3\xe4\x93\x02-\"(/v1/sessions/{session_key}/messages:chat:\x01*0\x01\x12w\n\tWatchChat\x12\x1d.sessiond.v1.WatchChatRequest\x1a\x1e.sessiond.v1.WatchChatResponse\")\x82\xd3\xe4\x93\x02#\x12!/v1/sessions/{session_key}/events0\x01\x12\\\n\x06GetRun\x12\x1a.sessiond.v1.GetRunRequest\x1a\x1b.sessiond.v1.GetRunResponse\"\x19\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/runs/{run_id}\x12\x64\n\x07WaitRun\x12\x1b.sessiond.v1.WaitRunRequest\x1a\x1c.sessiond.v1.WaitRunResponse\"\x1e\x82\xd3\xe4\x93\x02\x18\x12\x16/v1/runs/{run_id}:wait\x12p\n\x08ListRuns\x12\x1c.sessiond.v1.ListRunsRequest\x1a\x1d.sessiond.v1.ListRunsResponse\"\'\x82\xd3\xe4\x93\x02!\x12\x1f/v1/sessions/{session_key}/runs\x12\x8d\x01\n\rInjectMessage\x12!.sessiond.v1.InjectMessageRequest\x1a\".sessiond.v1.InjectMessageResponse\"5\x82\xd3\xe4\x93\x02/\"*/v1/sessions/{session_key}/messages:inject:\x01*b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'sessiond.v1.chat_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_SENDSTATUS']._serialized_start=1977
-  _globals['_SENDSTATUS']._serialized_end=2094
-  _globals['_ABORTSTATUS']._serialized_start=2096
-  _globals['_ABORTSTATUS']._serialized_end=2197
-  _globals['_SENDREQUEST']._serialized_start=103
-  _globals['_SENDREQUEST']._serialized_end=314
-  _globals['_SENDRESPONSE']._serialized_start=316
-  _globals['_SENDRESPONSE']._serialized_end=429
-  _globals['_STEERREQUEST']._serialized_start=432
-  _globals['_STEERREQUEST']._serialized_end=644
-  _globals['_STEERRESPONSE']._serialized_start=647
-  _globals['_STEERRESPONSE']._serialized_end=821
-  _globals['_ABORTREQUEST']._serialized_start=823
-  _globals['_ABORTREQUEST']._serialized_end=895
-  _globals['_ABORTRESPONSE']._serialized_start=898
-  _globals['_ABORTRESPONSE']._serialized_end=1027
-  _globals['_CHATREQUEST']._serialized_start=1030
-  _globals['_CHATREQUEST']._serialized_end=1241
-  _globals['_CHATRESPONSE']._serialized_start=1243
-  _globals['_CHATRESPONSE']._serialized_end=1296
-  _globals['_WATCHCHATREQUEST']._serialized_start=1298
-  _globals['_WATCHCHATREQUEST']._serialized_end=1381
-  _globals['_WATCHCHATRESPONSE']._serialized_start=1383
-  _globals['_WATCHCHATRESPONSE']._serialized_end=1441
-  _globals['_GETRUNREQUEST']._serialized_start=1443
-  _globals['_GETRUNREQUEST']._serialized_end=1474
-  _globals['_GETRUNRESPONSE']._serialized_start=1476
-  _globals['_GETRUNRESPONSE']._serialized_end=1523
-  _globals['_WAITRUNREQUEST']._serialized_start=1525
-  _globals['_WAITRUNREQUEST']._serialized_end=1577
-  _globals['_WAITRUNRESPONSE']._serialized_start=1579
-  _globals['_WAITRUNRESPONSE']._serialized_end=1641
-  _globals['_LISTRUNSREQUEST']._serialized_start=1643
-  _globals['_LISTRUNSREQUEST']._serialized_end=1760
-  _globals['_LISTRUNSRESPONSE']._serialized_start=1762
-  _globals['_LISTRUNSRESPONSE']._serialized_end=1837
-  _globals['_INJECTMESSAGEREQUEST']._serialized_start=1839
-  _globals['_INJECTMESSAGEREQUEST']._serialized_end=1911
-  _globals['_INJECTMESSAGERESPONSE']._serialized_start=1913
-  _globals['_INJECTMESSAGERESPONSE']._serialized_end=1975
-  _globals['_CHATSERVICE']._serialized_start=2200
-  _globals['_CHATSERVICE']._serialized_end=2841
+  _globals['_CHATSERVICE'].methods_by_name['Send']._loaded_options = None
+  _globals['_CHATSERVICE'].methods_by_name['Send']._serialized_options = b'\202\323\344\223\002-\"(/v1/sessions/{session_key}/messages:send:\001*'
+  _globals['_CHATSERVICE'].methods_by_name['Steer']._loaded_options = None
+  _globals['_CHATSERVICE'].methods_by_name['Steer']._serialized_options = b'\202\323\344\223\002.\")/v1/sessions/{session_key}/messages:steer:\001*'
+  _globals['_CHATSERVICE'].methods_by_name['Abort']._loaded_options = None
+  _globals['_CHATSERVICE'].methods_by_name['Abort']._serialized_options = b'\202\323\344\223\002C\" /v1/sessions/{session_key}:abort:\001*Z\034\"\027/v1/runs/{run_id}:abort:\001*'
+  _globals['_CHATSERVICE'].methods_by_name['Chat']._loaded_options = None
+  _globals['_CHATSERVICE'].methods_by_name['Chat']._serialized_options = b'\202\323\344\223\002-\"(/v1/sessions/{session_key}/messages:chat:\001*'
+  _globals['_CHATSERVICE'].methods_by_name['WatchChat']._loaded_options = None
+  _globals['_CHATSERVICE'].methods_by_name['WatchChat']._serialized_options = b'\202\323\344\223\002#\022!/v1/sessions/{session_key}/events'
+  _globals['_CHATSERVICE'].methods_by_name['GetRun']._loaded_options = None
+  _globals['_CHATSERVICE'].methods_by_name['GetRun']._serialized_options = b'\202\323\344\223\002\023\022\021/v1/runs/{run_id}'
+  _globals['_CHATSERVICE'].methods_by_name['WaitRun']._loaded_options = None
+  _globals['_CHATSERVICE'].methods_by_name['WaitRun']._serialized_options = b'\202\323\344\223\002\030\022\026/v1/runs/{run_id}:wait'
+  _globals['_CHATSERVICE'].methods_by_name['ListRuns']._loaded_options = None
+  _globals['_CHATSERVICE'].methods_by_name['ListRuns']._serialized_options = b'\202\323\344\223\002!\022\037/v1/sessions/{session_key}/runs'
+  _globals['_CHATSERVICE'].methods_by_name['InjectMessage']._loaded_options = None
+  _globals['_CHATSERVICE'].methods_by_name['InjectMessage']._serialized_options = b'\202\323\344\223\002/\"*/v1/sessions/{session_key}/messages:inject:\001*'
+  _globals['_SENDSTATUS']._serialized_start=2007
+  _globals['_SENDSTATUS']._serialized_end=2124
+  _globals['_ABORTSTATUS']._serialized_start=2126
+  _globals['_ABORTSTATUS']._serialized_end=2227
+  _globals['_SENDREQUEST']._serialized_start=133
+  _globals['_SENDREQUEST']._serialized_end=344
+  _globals['_SENDRESPONSE']._serialized_start=346
+  _globals['_SENDRESPONSE']._serialized_end=459
+  _globals['_STEERREQUEST']._serialized_start=462
+  _globals['_STEERREQUEST']._serialized_end=674
+  _globals['_STEERRESPONSE']._serialized_start=677
+  _globals['_STEERRESPONSE']._serialized_end=851
+  _globals['_ABORTREQUEST']._serialized_start=853
+  _globals['_ABORTREQUEST']._serialized_end=925
+  _globals['_ABORTRESPONSE']._serialized_start=928
+  _globals['_ABORTRESPONSE']._serialized_end=1057
+  _globals['_CHATREQUEST']._serialized_start=1060
+  _globals['_CHATREQUEST']._serialized_end=1271
+  _globals['_CHATRESPONSE']._serialized_start=1273
+  _globals['_CHATRESPONSE']._serialized_end=1326
+  _globals['_WATCHCHATREQUEST']._serialized_start=1328
+  _globals['_WATCHCHATREQUEST']._serialized_end=1411
+  _globals['_WATCHCHATRESPONSE']._serialized_start=1413
+  _globals['_WATCHCHATRESPONSE']._serialized_end=1471
+  _globals['_GETRUNREQUEST']._serialized_start=1473
+  _globals['_GETRUNREQUEST']._serialized_end=1504
+  _globals['_GETRUNRESPONSE']._serialized_start=1506
+  _globals['_GETRUNRESPONSE']._serialized_end=1553
+  _globals['_WAITRUNREQUEST']._serialized_start=1555
+  _globals['_WAITRUNREQUEST']._serialized_end=1607
+  _globals['_WAITRUNRESPONSE']._serialized_start=1609
+  _globals['_WAITRUNRESPONSE']._serialized_end=1671
+  _globals['_LISTRUNSREQUEST']._serialized_start=1673
+  _globals['_LISTRUNSREQUEST']._serialized_end=1790
+  _globals['_LISTRUNSRESPONSE']._serialized_start=1792
+  _globals['_LISTRUNSRESPONSE']._serialized_end=1867
+  _globals['_INJECTMESSAGEREQUEST']._serialized_start=1869
+  _globals['_INJECTMESSAGEREQUEST']._serialized_end=1941
+  _globals['_INJECTMESSAGERESPONSE']._serialized_start=1943
+  _globals['_INJECTMESSAGERESPONSE']._serialized_end=2005
+  _globals['_CHATSERVICE']._serialized_start=2230
+  _globals['_CHATSERVICE']._serialized_end=3306
 # @@protoc_insertion_point(module_scope)

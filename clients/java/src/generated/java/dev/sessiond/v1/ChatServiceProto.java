@@ -126,101 +126,114 @@ public final class ChatServiceProto extends com.google.protobuf.GeneratedFile {
   static {
     java.lang.String[] descriptorData = {
       "\n\036sessiond/v1/chat_service.proto\022\013sessio" +
-      "nd.v1\032\030sessiond/v1/events.proto\032\033session" +
-      "d/v1/resources.proto\"\250\002\n\013SendRequest\022\037\n\013" +
-      "session_key\030\001 \001(\tR\nsessionKey\022\022\n\004text\030\002 " +
-      "\001(\tR\004text\0229\n\013attachments\030\003 \003(\0132\027.session" +
-      "d.v1.AttachmentR\013attachments\022\'\n\017idempote" +
-      "ncy_key\030\004 \001(\tR\016idempotencyKey\022\032\n\010thinkin" +
-      "g\030\005 \001(\tR\010thinking\022\035\n\ntimeout_ms\030\006 \001(\003R\tt" +
-      "imeoutMs\022/\n\021expected_last_seq\030\007 \001(\003H\000R\017e" +
-      "xpectedLastSeq\210\001\001B\024\n\022_expected_last_seq\"" +
-      "\230\001\n\014SendResponse\022\025\n\006run_id\030\001 \001(\tR\005runId\022" +
-      "\037\n\013message_seq\030\002 \001(\003R\nmessageSeq\022/\n\006stat" +
-      "us\030\003 \001(\0162\027.sessiond.v1.SendStatusR\006statu" +
-      "s\022\037\n\013session_key\030\004 \001(\tR\nsessionKey\"\251\002\n\014S" +
-      "teerRequest\022\037\n\013session_key\030\001 \001(\tR\nsessio" +
-      "nKey\022\022\n\004text\030\002 \001(\tR\004text\0229\n\013attachments\030" +
-      "\003 \003(\0132\027.sessiond.v1.AttachmentR\013attachme" +
-      "nts\022\'\n\017idempotency_key\030\004 \001(\tR\016idempotenc" +
-      "yKey\022\032\n\010thinking\030\005 \001(\tR\010thinking\022\035\n\ntime" +
-      "out_ms\030\006 \001(\003R\ttimeoutMs\022/\n\021expected_last" +
-      "_seq\030\007 \001(\003H\000R\017expectedLastSeq\210\001\001B\024\n\022_exp" +
-      "ected_last_seq\"\375\001\n\rSteerResponse\022\025\n\006run_" +
-      "id\030\001 \001(\tR\005runId\022\037\n\013message_seq\030\002 \001(\003R\nme" +
-      "ssageSeq\022/\n\006status\030\003 \001(\0162\027.sessiond.v1.S" +
-      "endStatusR\006status\022\037\n\013session_key\030\004 \001(\tR\n" +
-      "sessionKey\0224\n\026interrupted_active_run\030\005 \001" +
-      "(\010R\024interruptedActiveRun\022,\n\022interrupted_" +
-      "run_id\030\006 \001(\tR\020interruptedRunId\"g\n\014AbortR" +
-      "equest\022\037\n\013session_key\030\001 \001(\tR\nsessionKey\022" +
-      "\025\n\006run_id\030\002 \001(\tR\005runId\022\037\n\013clear_queue\030\003 " +
-      "\001(\010R\nclearQueue\"\264\001\n\rAbortResponse\0220\n\006sta" +
-      "tus\030\001 \001(\0162\030.sessiond.v1.AbortStatusR\006sta" +
-      "tus\022$\n\016aborted_run_id\030\002 \001(\tR\014abortedRunI" +
-      "d\022\037\n\013session_key\030\003 \001(\tR\nsessionKey\022*\n\021ca" +
-      "ncelled_run_ids\030\004 \003(\tR\017cancelledRunIds\"\250" +
-      "\002\n\013ChatRequest\022\037\n\013session_key\030\001 \001(\tR\nses" +
-      "sionKey\022\022\n\004text\030\002 \001(\tR\004text\0229\n\013attachmen" +
-      "ts\030\003 \003(\0132\027.sessiond.v1.AttachmentR\013attac" +
-      "hments\022\'\n\017idempotency_key\030\004 \001(\tR\016idempot" +
-      "encyKey\022\032\n\010thinking\030\005 \001(\tR\010thinking\022\035\n\nt" +
-      "imeout_ms\030\006 \001(\003R\ttimeoutMs\022/\n\021expected_l" +
-      "ast_seq\030\007 \001(\003H\000R\017expectedLastSeq\210\001\001B\024\n\022_" +
-      "expected_last_seq\"<\n\014ChatResponse\022,\n\005eve" +
-      "nt\030\001 \001(\0132\026.sessiond.v1.ChatEventR\005event\"" +
-      "x\n\020WatchChatRequest\022\037\n\013session_key\030\001 \001(\t" +
-      "R\nsessionKey\022!\n\014after_cursor\030\002 \001(\003R\013afte" +
-      "rCursor\022 \n\014start_at_end\030\003 \001(\010R\nstartAtEn" +
-      "d\"A\n\021WatchChatResponse\022,\n\005event\030\001 \001(\0132\026." +
-      "sessiond.v1.ChatEventR\005event\"&\n\rGetRunRe" +
-      "quest\022\025\n\006run_id\030\001 \001(\tR\005runId\"4\n\016GetRunRe" +
-      "sponse\022\"\n\003run\030\001 \001(\0132\020.sessiond.v1.RunR\003r" +
-      "un\"F\n\016WaitRunRequest\022\025\n\006run_id\030\001 \001(\tR\005ru" +
-      "nId\022\035\n\ntimeout_ms\030\002 \001(\003R\ttimeoutMs\"I\n\017Wa" +
-      "itRunResponse\022\"\n\003run\030\001 \001(\0132\020.sessiond.v1" +
-      ".RunR\003run\022\022\n\004done\030\002 \001(\010R\004done\"\236\001\n\017ListRu" +
-      "nsRequest\022\037\n\013session_key\030\001 \001(\tR\nsessionK" +
-      "ey\022.\n\006status\030\002 \001(\0162\026.sessiond.v1.RunStat" +
-      "usR\006status\022\033\n\tpage_size\030\003 \001(\005R\010pageSize\022" +
-      "\035\n\npage_token\030\004 \001(\tR\tpageToken\"`\n\020ListRu" +
-      "nsResponse\022$\n\004runs\030\001 \003(\0132\020.sessiond.v1.R" +
-      "unR\004runs\022&\n\017next_page_token\030\002 \001(\tR\rnextP" +
-      "ageToken\"a\n\024InjectMessageRequest\022\037\n\013sess" +
-      "ion_key\030\001 \001(\tR\nsessionKey\022\022\n\004text\030\002 \001(\tR" +
-      "\004text\022\024\n\005label\030\003 \001(\tR\005label\"G\n\025InjectMes" +
-      "sageResponse\022.\n\007message\030\001 \001(\0132\024.sessiond" +
-      ".v1.MessageR\007message*u\n\nSendStatus\022\033\n\027SE" +
-      "ND_STATUS_UNSPECIFIED\020\000\022\027\n\023SEND_STATUS_S" +
-      "TARTED\020\001\022\026\n\022SEND_STATUS_QUEUED\020\002\022\031\n\025SEND" +
-      "_STATUS_DUPLICATE\020\003*e\n\013AbortStatus\022\034\n\030AB" +
-      "ORT_STATUS_UNSPECIFIED\020\000\022\030\n\024ABORT_STATUS" +
-      "_ABORTED\020\001\022\036\n\032ABORT_STATUS_NO_ACTIVE_RUN" +
-      "\020\0022\201\005\n\013ChatService\022;\n\004Send\022\030.sessiond.v1" +
-      ".SendRequest\032\031.sessiond.v1.SendResponse\022" +
-      ">\n\005Steer\022\031.sessiond.v1.SteerRequest\032\032.se" +
-      "ssiond.v1.SteerResponse\022>\n\005Abort\022\031.sessi" +
-      "ond.v1.AbortRequest\032\032.sessiond.v1.AbortR" +
-      "esponse\022=\n\004Chat\022\030.sessiond.v1.ChatReques" +
-      "t\032\031.sessiond.v1.ChatResponse0\001\022L\n\tWatchC" +
-      "hat\022\035.sessiond.v1.WatchChatRequest\032\036.ses" +
-      "siond.v1.WatchChatResponse0\001\022A\n\006GetRun\022\032" +
-      ".sessiond.v1.GetRunRequest\032\033.sessiond.v1" +
-      ".GetRunResponse\022D\n\007WaitRun\022\033.sessiond.v1" +
-      ".WaitRunRequest\032\034.sessiond.v1.WaitRunRes" +
-      "ponse\022G\n\010ListRuns\022\034.sessiond.v1.ListRuns" +
-      "Request\032\035.sessiond.v1.ListRunsResponse\022V" +
-      "\n\rInjectMessage\022!.sessiond.v1.InjectMess" +
-      "ageRequest\032\".sessiond.v1.InjectMessageRe" +
-      "sponseB\264\001\n\017dev.sessiond.v1B\020ChatServiceP" +
-      "rotoP\001ZBgithub.com/sessiond/sessiond/cli" +
-      "ents/go/gen/sessiond/v1;sessiondv1\242\002\003SXX" +
-      "\252\002\013Sessiond.V1\312\002\013Sessiond\\V1\342\002\027Sessiond\\" +
-      "V1\\GPBMetadata\352\002\014Sessiond::V1b\006proto3"
+      "nd.v1\032\034google/api/annotations.proto\032\030ses" +
+      "siond/v1/events.proto\032\033sessiond/v1/resou" +
+      "rces.proto\"\250\002\n\013SendRequest\022\037\n\013session_ke" +
+      "y\030\001 \001(\tR\nsessionKey\022\022\n\004text\030\002 \001(\tR\004text\022" +
+      "9\n\013attachments\030\003 \003(\0132\027.sessiond.v1.Attac" +
+      "hmentR\013attachments\022\'\n\017idempotency_key\030\004 " +
+      "\001(\tR\016idempotencyKey\022\032\n\010thinking\030\005 \001(\tR\010t" +
+      "hinking\022\035\n\ntimeout_ms\030\006 \001(\003R\ttimeoutMs\022/" +
+      "\n\021expected_last_seq\030\007 \001(\003H\000R\017expectedLas" +
+      "tSeq\210\001\001B\024\n\022_expected_last_seq\"\230\001\n\014SendRe" +
+      "sponse\022\025\n\006run_id\030\001 \001(\tR\005runId\022\037\n\013message" +
+      "_seq\030\002 \001(\003R\nmessageSeq\022/\n\006status\030\003 \001(\0162\027" +
+      ".sessiond.v1.SendStatusR\006status\022\037\n\013sessi" +
+      "on_key\030\004 \001(\tR\nsessionKey\"\251\002\n\014SteerReques" +
+      "t\022\037\n\013session_key\030\001 \001(\tR\nsessionKey\022\022\n\004te" +
+      "xt\030\002 \001(\tR\004text\0229\n\013attachments\030\003 \003(\0132\027.se" +
+      "ssiond.v1.AttachmentR\013attachments\022\'\n\017ide" +
+      "mpotency_key\030\004 \001(\tR\016idempotencyKey\022\032\n\010th" +
+      "inking\030\005 \001(\tR\010thinking\022\035\n\ntimeout_ms\030\006 \001" +
+      "(\003R\ttimeoutMs\022/\n\021expected_last_seq\030\007 \001(\003" +
+      "H\000R\017expectedLastSeq\210\001\001B\024\n\022_expected_last" +
+      "_seq\"\375\001\n\rSteerResponse\022\025\n\006run_id\030\001 \001(\tR\005" +
+      "runId\022\037\n\013message_seq\030\002 \001(\003R\nmessageSeq\022/" +
+      "\n\006status\030\003 \001(\0162\027.sessiond.v1.SendStatusR" +
+      "\006status\022\037\n\013session_key\030\004 \001(\tR\nsessionKey" +
+      "\0224\n\026interrupted_active_run\030\005 \001(\010R\024interr" +
+      "uptedActiveRun\022,\n\022interrupted_run_id\030\006 \001" +
+      "(\tR\020interruptedRunId\"g\n\014AbortRequest\022\037\n\013" +
+      "session_key\030\001 \001(\tR\nsessionKey\022\025\n\006run_id\030" +
+      "\002 \001(\tR\005runId\022\037\n\013clear_queue\030\003 \001(\010R\nclear" +
+      "Queue\"\264\001\n\rAbortResponse\0220\n\006status\030\001 \001(\0162" +
+      "\030.sessiond.v1.AbortStatusR\006status\022$\n\016abo" +
+      "rted_run_id\030\002 \001(\tR\014abortedRunId\022\037\n\013sessi" +
+      "on_key\030\003 \001(\tR\nsessionKey\022*\n\021cancelled_ru" +
+      "n_ids\030\004 \003(\tR\017cancelledRunIds\"\250\002\n\013ChatReq" +
+      "uest\022\037\n\013session_key\030\001 \001(\tR\nsessionKey\022\022\n" +
+      "\004text\030\002 \001(\tR\004text\0229\n\013attachments\030\003 \003(\0132\027" +
+      ".sessiond.v1.AttachmentR\013attachments\022\'\n\017" +
+      "idempotency_key\030\004 \001(\tR\016idempotencyKey\022\032\n" +
+      "\010thinking\030\005 \001(\tR\010thinking\022\035\n\ntimeout_ms\030" +
+      "\006 \001(\003R\ttimeoutMs\022/\n\021expected_last_seq\030\007 " +
+      "\001(\003H\000R\017expectedLastSeq\210\001\001B\024\n\022_expected_l" +
+      "ast_seq\"<\n\014ChatResponse\022,\n\005event\030\001 \001(\0132\026" +
+      ".sessiond.v1.ChatEventR\005event\"x\n\020WatchCh" +
+      "atRequest\022\037\n\013session_key\030\001 \001(\tR\nsessionK" +
+      "ey\022!\n\014after_cursor\030\002 \001(\003R\013afterCursor\022 \n" +
+      "\014start_at_end\030\003 \001(\010R\nstartAtEnd\"A\n\021Watch" +
+      "ChatResponse\022,\n\005event\030\001 \001(\0132\026.sessiond.v" +
+      "1.ChatEventR\005event\"&\n\rGetRunRequest\022\025\n\006r" +
+      "un_id\030\001 \001(\tR\005runId\"4\n\016GetRunResponse\022\"\n\003" +
+      "run\030\001 \001(\0132\020.sessiond.v1.RunR\003run\"F\n\016Wait" +
+      "RunRequest\022\025\n\006run_id\030\001 \001(\tR\005runId\022\035\n\ntim" +
+      "eout_ms\030\002 \001(\003R\ttimeoutMs\"I\n\017WaitRunRespo" +
+      "nse\022\"\n\003run\030\001 \001(\0132\020.sessiond.v1.RunR\003run\022" +
+      "\022\n\004done\030\002 \001(\010R\004done\"\236\001\n\017ListRunsRequest\022" +
+      "\037\n\013session_key\030\001 \001(\tR\nsessionKey\022.\n\006stat" +
+      "us\030\002 \001(\0162\026.sessiond.v1.RunStatusR\006status" +
+      "\022\033\n\tpage_size\030\003 \001(\005R\010pageSize\022\035\n\npage_to" +
+      "ken\030\004 \001(\tR\tpageToken\"`\n\020ListRunsResponse" +
+      "\022$\n\004runs\030\001 \003(\0132\020.sessiond.v1.RunR\004runs\022&" +
+      "\n\017next_page_token\030\002 \001(\tR\rnextPageToken\"a" +
+      "\n\024InjectMessageRequest\022\037\n\013session_key\030\001 " +
+      "\001(\tR\nsessionKey\022\022\n\004text\030\002 \001(\tR\004text\022\024\n\005l" +
+      "abel\030\003 \001(\tR\005label\"G\n\025InjectMessageRespon" +
+      "se\022.\n\007message\030\001 \001(\0132\024.sessiond.v1.Messag" +
+      "eR\007message*u\n\nSendStatus\022\033\n\027SEND_STATUS_" +
+      "UNSPECIFIED\020\000\022\027\n\023SEND_STATUS_STARTED\020\001\022\026" +
+      "\n\022SEND_STATUS_QUEUED\020\002\022\031\n\025SEND_STATUS_DU" +
+      "PLICATE\020\003*e\n\013AbortStatus\022\034\n\030ABORT_STATUS" +
+      "_UNSPECIFIED\020\000\022\030\n\024ABORT_STATUS_ABORTED\020\001" +
+      "\022\036\n\032ABORT_STATUS_NO_ACTIVE_RUN\020\0022\264\010\n\013Cha" +
+      "tService\022p\n\004Send\022\030.sessiond.v1.SendReque" +
+      "st\032\031.sessiond.v1.SendResponse\"3\202\323\344\223\002-\"(/" +
+      "v1/sessions/{session_key}/messages:send:" +
+      "\001*\022t\n\005Steer\022\031.sessiond.v1.SteerRequest\032\032" +
+      ".sessiond.v1.SteerResponse\"4\202\323\344\223\002.\")/v1/" +
+      "sessions/{session_key}/messages:steer:\001*" +
+      "\022\211\001\n\005Abort\022\031.sessiond.v1.AbortRequest\032\032." +
+      "sessiond.v1.AbortResponse\"I\202\323\344\223\002C\" /v1/s" +
+      "essions/{session_key}:abort:\001*Z\034\"\027/v1/ru" +
+      "ns/{run_id}:abort:\001*\022r\n\004Chat\022\030.sessiond." +
+      "v1.ChatRequest\032\031.sessiond.v1.ChatRespons" +
+      "e\"3\202\323\344\223\002-\"(/v1/sessions/{session_key}/me" +
+      "ssages:chat:\001*0\001\022w\n\tWatchChat\022\035.sessiond" +
+      ".v1.WatchChatRequest\032\036.sessiond.v1.Watch" +
+      "ChatResponse\")\202\323\344\223\002#\022!/v1/sessions/{sess" +
+      "ion_key}/events0\001\022\\\n\006GetRun\022\032.sessiond.v" +
+      "1.GetRunRequest\032\033.sessiond.v1.GetRunResp" +
+      "onse\"\031\202\323\344\223\002\023\022\021/v1/runs/{run_id}\022d\n\007WaitR" +
+      "un\022\033.sessiond.v1.WaitRunRequest\032\034.sessio" +
+      "nd.v1.WaitRunResponse\"\036\202\323\344\223\002\030\022\026/v1/runs/" +
+      "{run_id}:wait\022p\n\010ListRuns\022\034.sessiond.v1." +
+      "ListRunsRequest\032\035.sessiond.v1.ListRunsRe" +
+      "sponse\"\'\202\323\344\223\002!\022\037/v1/sessions/{session_ke" +
+      "y}/runs\022\215\001\n\rInjectMessage\022!.sessiond.v1." +
+      "InjectMessageRequest\032\".sessiond.v1.Injec" +
+      "tMessageResponse\"5\202\323\344\223\002/\"*/v1/sessions/{" +
+      "session_key}/messages:inject:\001*B\264\001\n\017dev." +
+      "sessiond.v1B\020ChatServiceProtoP\001ZBgithub." +
+      "com/sessiond/sessiond/clients/go/gen/ses" +
+      "siond/v1;sessiondv1\242\002\003SXX\252\002\013Sessiond.V1\312" +
+      "\002\013Sessiond\\V1\342\002\027Sessiond\\V1\\GPBMetadata\352" +
+      "\002\014Sessiond::V1b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
         new com.google.protobuf.Descriptors.FileDescriptor[] {
+          com.google.api.AnnotationsProto.getDescriptor(),
           dev.sessiond.v1.EventsProto.getDescriptor(),
           dev.sessiond.v1.ResourcesProto.getDescriptor(),
         });
@@ -333,8 +346,14 @@ public final class ChatServiceProto extends com.google.protobuf.GeneratedFile {
         internal_static_sessiond_v1_InjectMessageResponse_descriptor,
         new java.lang.String[] { "Message", });
     descriptor.resolveAllFeaturesImmutable();
+    com.google.api.AnnotationsProto.getDescriptor();
     dev.sessiond.v1.EventsProto.getDescriptor();
     dev.sessiond.v1.ResourcesProto.getDescriptor();
+    com.google.protobuf.ExtensionRegistry registry =
+        com.google.protobuf.ExtensionRegistry.newInstance();
+    registry.add(com.google.api.AnnotationsProto.http);
+    com.google.protobuf.Descriptors.FileDescriptor
+        .internalUpdateFileDescriptor(descriptor, registry);
   }
 
   // @@protoc_insertion_point(outer_class_scope)

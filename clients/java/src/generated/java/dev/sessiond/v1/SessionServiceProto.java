@@ -246,212 +246,233 @@ public final class SessionServiceProto extends com.google.protobuf.GeneratedFile
   static {
     java.lang.String[] descriptorData = {
       "\n!sessiond/v1/session_service.proto\022\013ses" +
-      "siond.v1\032\036google/protobuf/duration.proto" +
-      "\032 google/protobuf/field_mask.proto\032\034goog" +
-      "le/protobuf/struct.proto\032\037google/protobu" +
-      "f/timestamp.proto\032\030sessiond/v1/events.pr" +
-      "oto\032\033sessiond/v1/resources.proto\"\363\002\n\024Cre" +
-      "ateSessionRequest\022\020\n\003key\030\001 \001(\tR\003key\022\031\n\010a" +
-      "gent_id\030\002 \001(\tR\007agentId\022\024\n\005label\030\003 \001(\tR\005l" +
-      "abel\022\024\n\005model\030\004 \001(\tR\005model\022,\n\022parent_ses" +
-      "sion_key\030\005 \001(\tR\020parentSessionKey\022K\n\010meta" +
-      "data\030\006 \003(\0132/.sessiond.v1.CreateSessionRe" +
-      "quest.MetadataEntryR\010metadata\022\'\n\017initial" +
-      "_message\030\007 \001(\tR\016initialMessage\022!\n\014displa" +
-      "y_name\030\010 \001(\tR\013displayName\032;\n\rMetadataEnt" +
-      "ry\022\020\n\003key\030\001 \001(\tR\003key\022\024\n\005value\030\002 \001(\tR\005val" +
-      "ue:\0028\001\"\231\001\n\025CreateSessionResponse\022.\n\007sess" +
-      "ion\030\001 \001(\0132\024.sessiond.v1.SessionR\007session" +
-      "\022\030\n\007created\030\002 \001(\010R\007created\022\025\n\006run_id\030\003 \001" +
-      "(\tR\005runId\022\037\n\013message_seq\030\004 \001(\003R\nmessageS" +
-      "eq\"%\n\021GetSessionRequest\022\020\n\003key\030\001 \001(\tR\003ke" +
-      "y\"D\n\022GetSessionResponse\022.\n\007session\030\001 \001(\013" +
-      "2\024.sessiond.v1.SessionR\007session\"\243\002\n\023List" +
-      "SessionsRequest\022\033\n\tpage_size\030\001 \001(\005R\010page" +
-      "Size\022\035\n\npage_token\030\002 \001(\tR\tpageToken\022\031\n\010a" +
-      "gent_id\030\003 \001(\tR\007agentId\022%\n\016label_contains" +
-      "\030\004 \001(\tR\rlabelContains\022,\n\022parent_session_" +
-      "key\030\005 \001(\tR\020parentSessionKey\022\037\n\013active_on" +
-      "ly\030\006 \001(\010R\nactiveOnly\022?\n\rupdated_after\030\007 " +
-      "\001(\0132\032.google.protobuf.TimestampR\014updated" +
-      "After\"p\n\024ListSessionsResponse\0220\n\010session" +
-      "s\030\001 \003(\0132\024.sessiond.v1.SessionR\010sessions\022" +
-      "&\n\017next_page_token\030\002 \001(\tR\rnextPageToken\"" +
-      "y\n\025ResolveSessionRequest\022\020\n\003key\030\001 \001(\tR\003k" +
-      "ey\022\035\n\nsession_id\030\002 \001(\tR\tsessionId\022\024\n\005lab" +
-      "el\030\003 \001(\tR\005label\022\031\n\010agent_id\030\004 \001(\tR\007agent" +
-      "Id\"Z\n\026ResolveSessionResponse\022\020\n\003key\030\001 \001(" +
-      "\tR\003key\022.\n\007session\030\002 \001(\0132\024.sessiond.v1.Se" +
-      "ssionR\007session\"\307\003\n\rSessionUpdate\022\024\n\005labe" +
-      "l\030\001 \001(\tR\005label\022!\n\014display_name\030\002 \001(\tR\013di" +
-      "splayName\022\024\n\005model\030\003 \001(\tR\005model\022%\n\016think" +
-      "ing_level\030\004 \001(\tR\rthinkingLevel\022#\n\rverbos" +
-      "e_level\030\005 \001(\tR\014verboseLevel\022\'\n\017reasoning" +
-      "_level\030\006 \001(\tR\016reasoningLevel\0228\n\013send_pol" +
-      "icy\030\007 \001(\0162\027.sessiond.v1.SendPolicyR\nsend" +
-      "Policy\0225\n\nqueue_mode\030\010 \001(\0162\026.sessiond.v1" +
-      ".QueueModeR\tqueueMode\022D\n\010metadata\030\t \003(\0132" +
-      "(.sessiond.v1.SessionUpdate.MetadataEntr" +
-      "yR\010metadata\032;\n\rMetadataEntry\022\020\n\003key\030\001 \001(" +
-      "\tR\003key\022\024\n\005value\030\002 \001(\tR\005value:\0028\001\"\255\001\n\024Upd" +
-      "ateSessionRequest\022\020\n\003key\030\001 \001(\tR\003key\0222\n\006u" +
-      "pdate\030\002 \001(\0132\032.sessiond.v1.SessionUpdateR" +
-      "\006update\022;\n\013update_mask\030\003 \001(\0132\032.google.pr" +
-      "otobuf.FieldMaskR\nupdateMask\022\022\n\004etag\030\004 \001" +
-      "(\tR\004etag\"G\n\025UpdateSessionResponse\022.\n\007ses" +
-      "sion\030\001 \001(\0132\024.sessiond.v1.SessionR\007sessio" +
-      "n\"Y\n\023ResetSessionRequest\022\020\n\003key\030\001 \001(\tR\003k" +
-      "ey\0220\n\006reason\030\002 \001(\0162\030.sessiond.v1.ResetRe" +
-      "asonR\006reason\"v\n\024ResetSessionResponse\022.\n\007" +
+      "siond.v1\032\034google/api/annotations.proto\032\036" +
+      "google/protobuf/duration.proto\032 google/p" +
+      "rotobuf/field_mask.proto\032\034google/protobu" +
+      "f/struct.proto\032\037google/protobuf/timestam" +
+      "p.proto\032\030sessiond/v1/events.proto\032\033sessi" +
+      "ond/v1/resources.proto\"\363\002\n\024CreateSession" +
+      "Request\022\020\n\003key\030\001 \001(\tR\003key\022\031\n\010agent_id\030\002 " +
+      "\001(\tR\007agentId\022\024\n\005label\030\003 \001(\tR\005label\022\024\n\005mo" +
+      "del\030\004 \001(\tR\005model\022,\n\022parent_session_key\030\005" +
+      " \001(\tR\020parentSessionKey\022K\n\010metadata\030\006 \003(\013" +
+      "2/.sessiond.v1.CreateSessionRequest.Meta" +
+      "dataEntryR\010metadata\022\'\n\017initial_message\030\007" +
+      " \001(\tR\016initialMessage\022!\n\014display_name\030\010 \001" +
+      "(\tR\013displayName\032;\n\rMetadataEntry\022\020\n\003key\030" +
+      "\001 \001(\tR\003key\022\024\n\005value\030\002 \001(\tR\005value:\0028\001\"\231\001\n" +
+      "\025CreateSessionResponse\022.\n\007session\030\001 \001(\0132" +
+      "\024.sessiond.v1.SessionR\007session\022\030\n\007create" +
+      "d\030\002 \001(\010R\007created\022\025\n\006run_id\030\003 \001(\tR\005runId\022" +
+      "\037\n\013message_seq\030\004 \001(\003R\nmessageSeq\"%\n\021GetS" +
+      "essionRequest\022\020\n\003key\030\001 \001(\tR\003key\"D\n\022GetSe" +
+      "ssionResponse\022.\n\007session\030\001 \001(\0132\024.session" +
+      "d.v1.SessionR\007session\"\243\002\n\023ListSessionsRe" +
+      "quest\022\033\n\tpage_size\030\001 \001(\005R\010pageSize\022\035\n\npa" +
+      "ge_token\030\002 \001(\tR\tpageToken\022\031\n\010agent_id\030\003 " +
+      "\001(\tR\007agentId\022%\n\016label_contains\030\004 \001(\tR\rla" +
+      "belContains\022,\n\022parent_session_key\030\005 \001(\tR" +
+      "\020parentSessionKey\022\037\n\013active_only\030\006 \001(\010R\n" +
+      "activeOnly\022?\n\rupdated_after\030\007 \001(\0132\032.goog" +
+      "le.protobuf.TimestampR\014updatedAfter\"p\n\024L" +
+      "istSessionsResponse\0220\n\010sessions\030\001 \003(\0132\024." +
+      "sessiond.v1.SessionR\010sessions\022&\n\017next_pa" +
+      "ge_token\030\002 \001(\tR\rnextPageToken\"y\n\025Resolve" +
+      "SessionRequest\022\020\n\003key\030\001 \001(\tR\003key\022\035\n\nsess" +
+      "ion_id\030\002 \001(\tR\tsessionId\022\024\n\005label\030\003 \001(\tR\005" +
+      "label\022\031\n\010agent_id\030\004 \001(\tR\007agentId\"Z\n\026Reso" +
+      "lveSessionResponse\022\020\n\003key\030\001 \001(\tR\003key\022.\n\007" +
+      "session\030\002 \001(\0132\024.sessiond.v1.SessionR\007ses" +
+      "sion\"\307\003\n\rSessionUpdate\022\024\n\005label\030\001 \001(\tR\005l" +
+      "abel\022!\n\014display_name\030\002 \001(\tR\013displayName\022" +
+      "\024\n\005model\030\003 \001(\tR\005model\022%\n\016thinking_level\030" +
+      "\004 \001(\tR\rthinkingLevel\022#\n\rverbose_level\030\005 " +
+      "\001(\tR\014verboseLevel\022\'\n\017reasoning_level\030\006 \001" +
+      "(\tR\016reasoningLevel\0228\n\013send_policy\030\007 \001(\0162" +
+      "\027.sessiond.v1.SendPolicyR\nsendPolicy\0225\n\n" +
+      "queue_mode\030\010 \001(\0162\026.sessiond.v1.QueueMode" +
+      "R\tqueueMode\022D\n\010metadata\030\t \003(\0132(.sessiond" +
+      ".v1.SessionUpdate.MetadataEntryR\010metadat" +
+      "a\032;\n\rMetadataEntry\022\020\n\003key\030\001 \001(\tR\003key\022\024\n\005" +
+      "value\030\002 \001(\tR\005value:\0028\001\"\255\001\n\024UpdateSession" +
+      "Request\022\020\n\003key\030\001 \001(\tR\003key\0222\n\006update\030\002 \001(" +
+      "\0132\032.sessiond.v1.SessionUpdateR\006update\022;\n" +
+      "\013update_mask\030\003 \001(\0132\032.google.protobuf.Fie" +
+      "ldMaskR\nupdateMask\022\022\n\004etag\030\004 \001(\tR\004etag\"G" +
+      "\n\025UpdateSessionResponse\022.\n\007session\030\001 \001(\013" +
+      "2\024.sessiond.v1.SessionR\007session\"Y\n\023Reset" +
+      "SessionRequest\022\020\n\003key\030\001 \001(\tR\003key\0220\n\006reas" +
+      "on\030\002 \001(\0162\030.sessiond.v1.ResetReasonR\006reas" +
+      "on\"v\n\024ResetSessionResponse\022.\n\007session\030\001 " +
+      "\001(\0132\024.sessiond.v1.SessionR\007session\022.\n\023pr" +
+      "evious_session_id\030\002 \001(\tR\021previousSession" +
+      "Id\"\225\001\n\024DeleteSessionRequest\022\020\n\003key\030\001 \001(\t" +
+      "R\003key\0220\n\021delete_transcript\030\002 \001(\010H\000R\020dele" +
+      "teTranscript\210\001\001\022#\n\rallow_missing\030\003 \001(\010R\014" +
+      "allowMissingB\024\n\022_delete_transcript\"s\n\025De" +
+      "leteSessionResponse\022\020\n\003key\030\001 \001(\tR\003key\022\030\n" +
+      "\007deleted\030\002 \001(\010R\007deleted\022.\n\023archived_sess" +
+      "ion_id\030\003 \001(\tR\021archivedSessionId\"\345\001\n\023List" +
+      "MessagesRequest\022\020\n\003key\030\001 \001(\tR\003key\022\035\n\nses" +
+      "sion_id\030\002 \001(\tR\tsessionId\022\033\n\tpage_size\030\003 " +
+      "\001(\005R\010pageSize\022\035\n\npage_token\030\004 \001(\tR\tpageT" +
+      "oken\022\035\n\nbefore_seq\030\005 \001(\003R\tbeforeSeq\022\033\n\ta" +
+      "fter_seq\030\006 \001(\003R\010afterSeq\022%\n\016include_sile" +
+      "nt\030\007 \001(\010R\rincludeSilent\"\253\001\n\024ListMessages" +
+      "Response\0220\n\010messages\030\001 \003(\0132\024.sessiond.v1" +
+      ".MessageR\010messages\022&\n\017next_page_token\030\002 " +
+      "\001(\tR\rnextPageToken\022\035\n\nsession_id\030\003 \001(\tR\t" +
+      "sessionId\022\032\n\010archived\030\004 \001(\010R\010archived\"_\n" +
+      "\026PreviewSessionsRequest\022\022\n\004keys\030\001 \003(\tR\004k" +
+      "eys\022\024\n\005limit\030\002 \001(\005R\005limit\022\033\n\tmax_chars\030\003" +
+      " \001(\005R\010maxChars\"Z\n\013PreviewItem\022%\n\004role\030\001 " +
+      "\001(\0162\021.sessiond.v1.RoleR\004role\022\022\n\004text\030\002 \001" +
+      "(\tR\004text\022\020\n\003seq\030\003 \001(\003R\003seq\"\206\001\n\016SessionPr" +
+      "eview\022\020\n\003key\030\001 \001(\tR\003key\0222\n\006status\030\002 \001(\0162" +
+      "\032.sessiond.v1.PreviewStatusR\006status\022.\n\005i" +
+      "tems\030\003 \003(\0132\030.sessiond.v1.PreviewItemR\005it" +
+      "ems\"R\n\027PreviewSessionsResponse\0227\n\010previe" +
+      "ws\030\001 \003(\0132\033.sessiond.v1.SessionPreviewR\010p" +
+      "reviews\"c\n\023ListArchivesRequest\022\020\n\003key\030\001 " +
+      "\001(\tR\003key\022\033\n\tpage_size\030\002 \001(\005R\010pageSize\022\035\n" +
+      "\npage_token\030\003 \001(\tR\tpageToken\"p\n\024ListArch" +
+      "ivesResponse\0220\n\010archives\030\001 \003(\0132\024.session" +
+      "d.v1.ArchiveR\010archives\022&\n\017next_page_toke" +
+      "n\030\002 \001(\tR\rnextPageToken\"\361\001\n\026CleanupSessio" +
+      "nsRequest\0222\n\007max_age\030\001 \001(\0132\031.google.prot" +
+      "obuf.DurationR\006maxAge\022\033\n\tmax_count\030\002 \001(\005" +
+      "R\010maxCount\022\034\n\007dry_run\030\003 \001(\010H\000R\006dryRun\210\001\001" +
+      "\022A\n\017archive_max_age\030\004 \001(\0132\031.google.proto" +
+      "buf.DurationR\rarchiveMaxAge\022\031\n\010agent_id\030" +
+      "\005 \001(\tR\007agentIdB\n\n\010_dry_run\"\217\001\n\014CleanupEn" +
+      "try\022\020\n\003key\030\001 \001(\tR\003key\0222\n\006action\030\002 \001(\0162\032." +
+      "sessiond.v1.CleanupActionR\006action\0229\n\nupd" +
+      "ated_at\030\003 \001(\0132\032.google.protobuf.Timestam" +
+      "pR\tupdatedAt\"\352\001\n\027CleanupSessionsResponse" +
+      "\022\027\n\007dry_run\030\001 \001(\010R\006dryRun\0223\n\007entries\030\002 \003" +
+      "(\0132\031.sessiond.v1.CleanupEntryR\007entries\022\022" +
+      "\n\004kept\030\003 \001(\005R\004kept\022!\n\014pruned_stale\030\004 \001(\005" +
+      "R\013prunedStale\022!\n\014cap_overflow\030\005 \001(\005R\013cap" +
+      "Overflow\022\'\n\017archives_pruned\030\006 \001(\005R\016archi" +
+      "vesPruned\"\217\001\n\025CompactSessionRequest\022\020\n\003k" +
+      "ey\030\001 \001(\tR\003key\022 \n\tmax_lines\030\002 \001(\005H\000R\010maxL" +
+      "ines\210\001\001\022$\n\013keep_recent\030\003 \001(\005H\001R\nkeepRece" +
+      "nt\210\001\001B\014\n\n_max_linesB\016\n\014_keep_recent\"\377\001\n\026" +
+      "CompactSessionResponse\022\034\n\tcompacted\030\001 \001(" +
+      "\010R\tcompacted\022#\n\rcheckpoint_id\030\002 \001(\tR\014che" +
+      "ckpointId\022#\n\rtokens_before\030\003 \001(\003R\014tokens" +
+      "Before\022!\n\014tokens_after\030\004 \001(\003R\013tokensAfte" +
+      "r\022\022\n\004kept\030\005 \001(\003R\004kept\022\026\n\006reason\030\006 \001(\tR\006r" +
+      "eason\022.\n\007session\030\007 \001(\0132\024.sessiond.v1.Ses" +
+      "sionR\007session\"*\n\026ListCheckpointsRequest\022" +
+      "\020\n\003key\030\001 \001(\tR\003key\"T\n\027ListCheckpointsResp" +
+      "onse\0229\n\013checkpoints\030\001 \003(\0132\027.sessiond.v1." +
+      "CheckpointR\013checkpoints\"M\n\024GetCheckpoint" +
+      "Request\022\020\n\003key\030\001 \001(\tR\003key\022#\n\rcheckpoint_" +
+      "id\030\002 \001(\tR\014checkpointId\"P\n\025GetCheckpointR" +
+      "esponse\0227\n\ncheckpoint\030\001 \001(\0132\027.sessiond.v" +
+      "1.CheckpointR\ncheckpoint\"f\n\027BranchCheckp" +
+      "ointRequest\022\020\n\003key\030\001 \001(\tR\003key\022#\n\rcheckpo" +
+      "int_id\030\002 \001(\tR\014checkpointId\022\024\n\005label\030\003 \001(" +
+      "\tR\005label\"J\n\030BranchCheckpointResponse\022.\n\007" +
+      "session\030\001 \001(\0132\024.sessiond.v1.SessionR\007ses" +
+      "sion\"Q\n\030RestoreCheckpointRequest\022\020\n\003key\030" +
+      "\001 \001(\tR\003key\022#\n\rcheckpoint_id\030\002 \001(\tR\014check" +
+      "pointId\"{\n\031RestoreCheckpointResponse\022.\n\007" +
       "session\030\001 \001(\0132\024.sessiond.v1.SessionR\007ses" +
       "sion\022.\n\023previous_session_id\030\002 \001(\tR\021previ" +
-      "ousSessionId\"\225\001\n\024DeleteSessionRequest\022\020\n" +
-      "\003key\030\001 \001(\tR\003key\0220\n\021delete_transcript\030\002 \001" +
-      "(\010H\000R\020deleteTranscript\210\001\001\022#\n\rallow_missi" +
-      "ng\030\003 \001(\010R\014allowMissingB\024\n\022_delete_transc" +
-      "ript\"s\n\025DeleteSessionResponse\022\020\n\003key\030\001 \001" +
-      "(\tR\003key\022\030\n\007deleted\030\002 \001(\010R\007deleted\022.\n\023arc" +
-      "hived_session_id\030\003 \001(\tR\021archivedSessionI" +
-      "d\"\345\001\n\023ListMessagesRequest\022\020\n\003key\030\001 \001(\tR\003" +
-      "key\022\035\n\nsession_id\030\002 \001(\tR\tsessionId\022\033\n\tpa" +
-      "ge_size\030\003 \001(\005R\010pageSize\022\035\n\npage_token\030\004 " +
-      "\001(\tR\tpageToken\022\035\n\nbefore_seq\030\005 \001(\003R\tbefo" +
-      "reSeq\022\033\n\tafter_seq\030\006 \001(\003R\010afterSeq\022%\n\016in" +
-      "clude_silent\030\007 \001(\010R\rincludeSilent\"\253\001\n\024Li" +
-      "stMessagesResponse\0220\n\010messages\030\001 \003(\0132\024.s" +
-      "essiond.v1.MessageR\010messages\022&\n\017next_pag" +
-      "e_token\030\002 \001(\tR\rnextPageToken\022\035\n\nsession_" +
-      "id\030\003 \001(\tR\tsessionId\022\032\n\010archived\030\004 \001(\010R\010a" +
-      "rchived\"_\n\026PreviewSessionsRequest\022\022\n\004key" +
-      "s\030\001 \003(\tR\004keys\022\024\n\005limit\030\002 \001(\005R\005limit\022\033\n\tm" +
-      "ax_chars\030\003 \001(\005R\010maxChars\"Z\n\013PreviewItem\022" +
-      "%\n\004role\030\001 \001(\0162\021.sessiond.v1.RoleR\004role\022\022" +
-      "\n\004text\030\002 \001(\tR\004text\022\020\n\003seq\030\003 \001(\003R\003seq\"\206\001\n" +
-      "\016SessionPreview\022\020\n\003key\030\001 \001(\tR\003key\0222\n\006sta" +
-      "tus\030\002 \001(\0162\032.sessiond.v1.PreviewStatusR\006s" +
-      "tatus\022.\n\005items\030\003 \003(\0132\030.sessiond.v1.Previ" +
-      "ewItemR\005items\"R\n\027PreviewSessionsResponse" +
-      "\0227\n\010previews\030\001 \003(\0132\033.sessiond.v1.Session" +
-      "PreviewR\010previews\"c\n\023ListArchivesRequest" +
-      "\022\020\n\003key\030\001 \001(\tR\003key\022\033\n\tpage_size\030\002 \001(\005R\010p" +
-      "ageSize\022\035\n\npage_token\030\003 \001(\tR\tpageToken\"p" +
-      "\n\024ListArchivesResponse\0220\n\010archives\030\001 \003(\013" +
-      "2\024.sessiond.v1.ArchiveR\010archives\022&\n\017next" +
-      "_page_token\030\002 \001(\tR\rnextPageToken\"\361\001\n\026Cle" +
-      "anupSessionsRequest\0222\n\007max_age\030\001 \001(\0132\031.g" +
-      "oogle.protobuf.DurationR\006maxAge\022\033\n\tmax_c" +
-      "ount\030\002 \001(\005R\010maxCount\022\034\n\007dry_run\030\003 \001(\010H\000R" +
-      "\006dryRun\210\001\001\022A\n\017archive_max_age\030\004 \001(\0132\031.go" +
-      "ogle.protobuf.DurationR\rarchiveMaxAge\022\031\n" +
-      "\010agent_id\030\005 \001(\tR\007agentIdB\n\n\010_dry_run\"\217\001\n" +
-      "\014CleanupEntry\022\020\n\003key\030\001 \001(\tR\003key\0222\n\006actio" +
-      "n\030\002 \001(\0162\032.sessiond.v1.CleanupActionR\006act" +
-      "ion\0229\n\nupdated_at\030\003 \001(\0132\032.google.protobu" +
-      "f.TimestampR\tupdatedAt\"\352\001\n\027CleanupSessio" +
-      "nsResponse\022\027\n\007dry_run\030\001 \001(\010R\006dryRun\0223\n\007e" +
-      "ntries\030\002 \003(\0132\031.sessiond.v1.CleanupEntryR" +
-      "\007entries\022\022\n\004kept\030\003 \001(\005R\004kept\022!\n\014pruned_s" +
-      "tale\030\004 \001(\005R\013prunedStale\022!\n\014cap_overflow\030" +
-      "\005 \001(\005R\013capOverflow\022\'\n\017archives_pruned\030\006 " +
-      "\001(\005R\016archivesPruned\"\217\001\n\025CompactSessionRe" +
-      "quest\022\020\n\003key\030\001 \001(\tR\003key\022 \n\tmax_lines\030\002 \001" +
-      "(\005H\000R\010maxLines\210\001\001\022$\n\013keep_recent\030\003 \001(\005H\001" +
-      "R\nkeepRecent\210\001\001B\014\n\n_max_linesB\016\n\014_keep_r" +
-      "ecent\"\377\001\n\026CompactSessionResponse\022\034\n\tcomp" +
-      "acted\030\001 \001(\010R\tcompacted\022#\n\rcheckpoint_id\030" +
-      "\002 \001(\tR\014checkpointId\022#\n\rtokens_before\030\003 \001" +
-      "(\003R\014tokensBefore\022!\n\014tokens_after\030\004 \001(\003R\013" +
-      "tokensAfter\022\022\n\004kept\030\005 \001(\003R\004kept\022\026\n\006reaso" +
-      "n\030\006 \001(\tR\006reason\022.\n\007session\030\007 \001(\0132\024.sessi" +
-      "ond.v1.SessionR\007session\"*\n\026ListCheckpoin" +
-      "tsRequest\022\020\n\003key\030\001 \001(\tR\003key\"T\n\027ListCheck" +
-      "pointsResponse\0229\n\013checkpoints\030\001 \003(\0132\027.se" +
-      "ssiond.v1.CheckpointR\013checkpoints\"M\n\024Get" +
-      "CheckpointRequest\022\020\n\003key\030\001 \001(\tR\003key\022#\n\rc" +
-      "heckpoint_id\030\002 \001(\tR\014checkpointId\"P\n\025GetC" +
-      "heckpointResponse\0227\n\ncheckpoint\030\001 \001(\0132\027." +
-      "sessiond.v1.CheckpointR\ncheckpoint\"f\n\027Br" +
-      "anchCheckpointRequest\022\020\n\003key\030\001 \001(\tR\003key\022" +
-      "#\n\rcheckpoint_id\030\002 \001(\tR\014checkpointId\022\024\n\005" +
-      "label\030\003 \001(\tR\005label\"J\n\030BranchCheckpointRe" +
-      "sponse\022.\n\007session\030\001 \001(\0132\024.sessiond.v1.Se" +
-      "ssionR\007session\"Q\n\030RestoreCheckpointReque" +
-      "st\022\020\n\003key\030\001 \001(\tR\003key\022#\n\rcheckpoint_id\030\002 " +
-      "\001(\tR\014checkpointId\"{\n\031RestoreCheckpointRe" +
-      "sponse\022.\n\007session\030\001 \001(\0132\024.sessiond.v1.Se" +
-      "ssionR\007session\022.\n\023previous_session_id\030\002 " +
-      "\001(\tR\021previousSessionId\"\253\001\n\030UpdatePluginS" +
-      "tateRequest\022\020\n\003key\030\001 \001(\tR\003key\022\033\n\tplugin_" +
-      "id\030\002 \001(\tR\010pluginId\022\034\n\tnamespace\030\003 \001(\tR\tn" +
-      "amespace\022,\n\005value\030\004 \001(\0132\026.google.protobu" +
-      "f.ValueR\005value\022\024\n\005unset\030\005 \001(\010R\005unset\"K\n\031" +
-      "UpdatePluginStateResponse\022.\n\007session\030\001 \001" +
-      "(\0132\024.sessiond.v1.SessionR\007session\"\212\001\n\024Wa" +
-      "tchSessionsRequest\022!\n\014after_cursor\030\001 \001(\003" +
-      "R\013afterCursor\022 \n\014start_at_end\030\002 \001(\010R\nsta" +
-      "rtAtEnd\022\031\n\010agent_id\030\003 \001(\tR\007agentId\022\022\n\004ke" +
-      "ys\030\004 \003(\tR\004keys\"H\n\025WatchSessionsResponse\022" +
-      "/\n\005event\030\001 \001(\0132\031.sessiond.v1.SessionEven" +
-      "tR\005event*Y\n\013ResetReason\022\034\n\030RESET_REASON_" +
-      "UNSPECIFIED\020\000\022\024\n\020RESET_REASON_NEW\020\001\022\026\n\022R" +
-      "ESET_REASON_RESET\020\002*\226\001\n\rPreviewStatus\022\036\n" +
-      "\032PREVIEW_STATUS_UNSPECIFIED\020\000\022\025\n\021PREVIEW" +
-      "_STATUS_OK\020\001\022\030\n\024PREVIEW_STATUS_EMPTY\020\002\022\032" +
-      "\n\026PREVIEW_STATUS_MISSING\020\003\022\030\n\024PREVIEW_ST" +
-      "ATUS_ERROR\020\004*\211\001\n\rCleanupAction\022\036\n\032CLEANU" +
-      "P_ACTION_UNSPECIFIED\020\000\022\027\n\023CLEANUP_ACTION" +
-      "_KEEP\020\001\022\036\n\032CLEANUP_ACTION_PRUNE_STALE\020\002\022" +
-      "\037\n\033CLEANUP_ACTION_CAP_OVERFLOW\020\0032\346\014\n\016Ses" +
-      "sionService\022V\n\rCreateSession\022!.sessiond." +
-      "v1.CreateSessionRequest\032\".sessiond.v1.Cr" +
-      "eateSessionResponse\022M\n\nGetSession\022\036.sess" +
-      "iond.v1.GetSessionRequest\032\037.sessiond.v1." +
-      "GetSessionResponse\022S\n\014ListSessions\022 .ses" +
-      "siond.v1.ListSessionsRequest\032!.sessiond." +
-      "v1.ListSessionsResponse\022Y\n\016ResolveSessio" +
-      "n\022\".sessiond.v1.ResolveSessionRequest\032#." +
-      "sessiond.v1.ResolveSessionResponse\022V\n\rUp" +
-      "dateSession\022!.sessiond.v1.UpdateSessionR" +
-      "equest\032\".sessiond.v1.UpdateSessionRespon" +
-      "se\022S\n\014ResetSession\022 .sessiond.v1.ResetSe" +
-      "ssionRequest\032!.sessiond.v1.ResetSessionR" +
-      "esponse\022V\n\rDeleteSession\022!.sessiond.v1.D" +
-      "eleteSessionRequest\032\".sessiond.v1.Delete" +
-      "SessionResponse\022S\n\014ListMessages\022 .sessio" +
-      "nd.v1.ListMessagesRequest\032!.sessiond.v1." +
-      "ListMessagesResponse\022\\\n\017PreviewSessions\022" +
-      "#.sessiond.v1.PreviewSessionsRequest\032$.s" +
-      "essiond.v1.PreviewSessionsResponse\022S\n\014Li" +
-      "stArchives\022 .sessiond.v1.ListArchivesReq" +
-      "uest\032!.sessiond.v1.ListArchivesResponse\022" +
-      "\\\n\017CleanupSessions\022#.sessiond.v1.Cleanup" +
+      "ousSessionId\"\253\001\n\030UpdatePluginStateReques" +
+      "t\022\020\n\003key\030\001 \001(\tR\003key\022\033\n\tplugin_id\030\002 \001(\tR\010" +
+      "pluginId\022\034\n\tnamespace\030\003 \001(\tR\tnamespace\022," +
+      "\n\005value\030\004 \001(\0132\026.google.protobuf.ValueR\005v" +
+      "alue\022\024\n\005unset\030\005 \001(\010R\005unset\"K\n\031UpdatePlug" +
+      "inStateResponse\022.\n\007session\030\001 \001(\0132\024.sessi" +
+      "ond.v1.SessionR\007session\"\212\001\n\024WatchSession" +
+      "sRequest\022!\n\014after_cursor\030\001 \001(\003R\013afterCur" +
+      "sor\022 \n\014start_at_end\030\002 \001(\010R\nstartAtEnd\022\031\n" +
+      "\010agent_id\030\003 \001(\tR\007agentId\022\022\n\004keys\030\004 \003(\tR\004" +
+      "keys\"H\n\025WatchSessionsResponse\022/\n\005event\030\001" +
+      " \001(\0132\031.sessiond.v1.SessionEventR\005event*Y" +
+      "\n\013ResetReason\022\034\n\030RESET_REASON_UNSPECIFIE" +
+      "D\020\000\022\024\n\020RESET_REASON_NEW\020\001\022\026\n\022RESET_REASO" +
+      "N_RESET\020\002*\226\001\n\rPreviewStatus\022\036\n\032PREVIEW_S" +
+      "TATUS_UNSPECIFIED\020\000\022\025\n\021PREVIEW_STATUS_OK" +
+      "\020\001\022\030\n\024PREVIEW_STATUS_EMPTY\020\002\022\032\n\026PREVIEW_" +
+      "STATUS_MISSING\020\003\022\030\n\024PREVIEW_STATUS_ERROR" +
+      "\020\004*\211\001\n\rCleanupAction\022\036\n\032CLEANUP_ACTION_U" +
+      "NSPECIFIED\020\000\022\027\n\023CLEANUP_ACTION_KEEP\020\001\022\036\n" +
+      "\032CLEANUP_ACTION_PRUNE_STALE\020\002\022\037\n\033CLEANUP" +
+      "_ACTION_CAP_OVERFLOW\020\0032\364\022\n\016SessionServic" +
+      "e\022o\n\rCreateSession\022!.sessiond.v1.CreateS" +
+      "essionRequest\032\".sessiond.v1.CreateSessio" +
+      "nResponse\"\027\202\323\344\223\002\021\"\014/v1/sessions:\001*\022i\n\nGe" +
+      "tSession\022\036.sessiond.v1.GetSessionRequest" +
+      "\032\037.sessiond.v1.GetSessionResponse\"\032\202\323\344\223\002" +
+      "\024\022\022/v1/sessions/{key}\022i\n\014ListSessions\022 ." +
+      "sessiond.v1.ListSessionsRequest\032!.sessio" +
+      "nd.v1.ListSessionsResponse\"\024\202\323\344\223\002\016\022\014/v1/" +
+      "sessions\022z\n\016ResolveSession\022\".sessiond.v1" +
+      ".ResolveSessionRequest\032#.sessiond.v1.Res" +
+      "olveSessionResponse\"\037\202\323\344\223\002\031\"\024/v1/session" +
+      "s:resolve:\001*\022u\n\rUpdateSession\022!.sessiond" +
+      ".v1.UpdateSessionRequest\032\".sessiond.v1.U" +
+      "pdateSessionResponse\"\035\202\323\344\223\002\0272\022/v1/sessio" +
+      "ns/{key}:\001*\022x\n\014ResetSession\022 .sessiond.v" +
+      "1.ResetSessionRequest\032!.sessiond.v1.Rese" +
+      "tSessionResponse\"#\202\323\344\223\002\035\"\030/v1/sessions/{" +
+      "key}:reset:\001*\022r\n\rDeleteSession\022!.session" +
+      "d.v1.DeleteSessionRequest\032\".sessiond.v1." +
+      "DeleteSessionResponse\"\032\202\323\344\223\002\024*\022/v1/sessi" +
+      "ons/{key}\022\241\001\n\014ListMessages\022 .sessiond.v1" +
+      ".ListMessagesRequest\032!.sessiond.v1.ListM" +
+      "essagesResponse\"L\202\323\344\223\002F\022\033/v1/sessions/{k" +
+      "ey}/messagesZ\'\022%/v1/transcripts/{session" +
+      "_id}/messages\022}\n\017PreviewSessions\022#.sessi" +
+      "ond.v1.PreviewSessionsRequest\032$.sessiond" +
+      ".v1.PreviewSessionsResponse\"\037\202\323\344\223\002\031\"\024/v1" +
+      "/sessions:preview:\001*\022\210\001\n\014ListArchives\022 ." +
+      "sessiond.v1.ListArchivesRequest\032!.sessio" +
+      "nd.v1.ListArchivesResponse\"3\202\323\344\223\002-\022\033/v1/" +
+      "sessions/{key}/archivesZ\016\022\014/v1/archives\022" +
+      "}\n\017CleanupSessions\022#.sessiond.v1.Cleanup" +
       "SessionsRequest\032$.sessiond.v1.CleanupSes" +
-      "sionsResponse\022Y\n\016CompactSession\022\".sessio" +
-      "nd.v1.CompactSessionRequest\032#.sessiond.v" +
-      "1.CompactSessionResponse\022\\\n\017ListCheckpoi" +
-      "nts\022#.sessiond.v1.ListCheckpointsRequest" +
-      "\032$.sessiond.v1.ListCheckpointsResponse\022V" +
-      "\n\rGetCheckpoint\022!.sessiond.v1.GetCheckpo" +
-      "intRequest\032\".sessiond.v1.GetCheckpointRe" +
-      "sponse\022_\n\020BranchCheckpoint\022$.sessiond.v1" +
-      ".BranchCheckpointRequest\032%.sessiond.v1.B" +
-      "ranchCheckpointResponse\022b\n\021RestoreCheckp" +
-      "oint\022%.sessiond.v1.RestoreCheckpointRequ" +
-      "est\032&.sessiond.v1.RestoreCheckpointRespo" +
-      "nse\022b\n\021UpdatePluginState\022%.sessiond.v1.U" +
-      "pdatePluginStateRequest\032&.sessiond.v1.Up" +
-      "datePluginStateResponse\022X\n\rWatchSessions" +
-      "\022!.sessiond.v1.WatchSessionsRequest\032\".se" +
-      "ssiond.v1.WatchSessionsResponse0\001B\267\001\n\017de" +
-      "v.sessiond.v1B\023SessionServiceProtoP\001ZBgi" +
-      "thub.com/sessiond/sessiond/clients/go/ge" +
-      "n/sessiond/v1;sessiondv1\242\002\003SXX\252\002\013Session" +
-      "d.V1\312\002\013Sessiond\\V1\342\002\027Sessiond\\V1\\GPBMeta" +
-      "data\352\002\014Sessiond::V1b\006proto3"
+      "sionsResponse\"\037\202\323\344\223\002\031\"\024/v1/sessions:clea" +
+      "nup:\001*\022\200\001\n\016CompactSession\022\".sessiond.v1." +
+      "CompactSessionRequest\032#.sessiond.v1.Comp" +
+      "actSessionResponse\"%\202\323\344\223\002\037\"\032/v1/sessions" +
+      "/{key}:compact:\001*\022\204\001\n\017ListCheckpoints\022#." +
+      "sessiond.v1.ListCheckpointsRequest\032$.ses" +
+      "siond.v1.ListCheckpointsResponse\"&\202\323\344\223\002 " +
+      "\022\036/v1/sessions/{key}/checkpoints\022\216\001\n\rGet" +
+      "Checkpoint\022!.sessiond.v1.GetCheckpointRe" +
+      "quest\032\".sessiond.v1.GetCheckpointRespons" +
+      "e\"6\202\323\344\223\0020\022./v1/sessions/{key}/checkpoint" +
+      "s/{checkpoint_id}\022\241\001\n\020BranchCheckpoint\022$" +
+      ".sessiond.v1.BranchCheckpointRequest\032%.s" +
+      "essiond.v1.BranchCheckpointResponse\"@\202\323\344" +
+      "\223\002:\"5/v1/sessions/{key}/checkpoints/{che" +
+      "ckpoint_id}:branch:\001*\022\245\001\n\021RestoreCheckpo" +
+      "int\022%.sessiond.v1.RestoreCheckpointReque" +
+      "st\032&.sessiond.v1.RestoreCheckpointRespon" +
+      "se\"A\202\323\344\223\002;\"6/v1/sessions/{key}/checkpoin" +
+      "ts/{checkpoint_id}:restore:\001*\022\254\001\n\021Update" +
+      "PluginState\022%.sessiond.v1.UpdatePluginSt" +
+      "ateRequest\032&.sessiond.v1.UpdatePluginSta" +
+      "teResponse\"H\202\323\344\223\002B2=/v1/sessions/{key}/p" +
+      "lugins/{plugin_id}/namespaces/{namespace" +
+      "}:\001*\022w\n\rWatchSessions\022!.sessiond.v1.Watc" +
+      "hSessionsRequest\032\".sessiond.v1.WatchSess" +
+      "ionsResponse\"\035\202\323\344\223\002\027\"\022/v1/sessions:watch" +
+      ":\001*0\001B\267\001\n\017dev.sessiond.v1B\023SessionServic" +
+      "eProtoP\001ZBgithub.com/sessiond/sessiond/c" +
+      "lients/go/gen/sessiond/v1;sessiondv1\242\002\003S" +
+      "XX\252\002\013Sessiond.V1\312\002\013Sessiond\\V1\342\002\027Session" +
+      "d\\V1\\GPBMetadata\352\002\014Sessiond::V1b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
         new com.google.protobuf.Descriptors.FileDescriptor[] {
+          com.google.api.AnnotationsProto.getDescriptor(),
           com.google.protobuf.DurationProto.getDescriptor(),
           com.google.protobuf.FieldMaskProto.getDescriptor(),
           com.google.protobuf.StructProto.getDescriptor(),
@@ -712,12 +733,18 @@ public final class SessionServiceProto extends com.google.protobuf.GeneratedFile
         internal_static_sessiond_v1_WatchSessionsResponse_descriptor,
         new java.lang.String[] { "Event", });
     descriptor.resolveAllFeaturesImmutable();
+    com.google.api.AnnotationsProto.getDescriptor();
     com.google.protobuf.DurationProto.getDescriptor();
     com.google.protobuf.FieldMaskProto.getDescriptor();
     com.google.protobuf.StructProto.getDescriptor();
     com.google.protobuf.TimestampProto.getDescriptor();
     dev.sessiond.v1.EventsProto.getDescriptor();
     dev.sessiond.v1.ResourcesProto.getDescriptor();
+    com.google.protobuf.ExtensionRegistry registry =
+        com.google.protobuf.ExtensionRegistry.newInstance();
+    registry.add(com.google.api.AnnotationsProto.http);
+    com.google.protobuf.Descriptors.FileDescriptor
+        .internalUpdateFileDescriptor(descriptor, registry);
   }
 
   // @@protoc_insertion_point(outer_class_scope)

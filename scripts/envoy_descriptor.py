@@ -1,4 +1,6 @@
-"""Write the descriptor set (with imports) that Envoy's gRPC-JSON transcoder needs.
+"""Write the descriptor set (with imports) that Envoy's gRPC-JSON transcoder needs: the
+sessiond.v1 services with their google.api.http options, plus google/rpc/error_details.proto
+so that `convert_grpc_status` can print the ErrorInfo and BadRequest details of errors.
 
 Usage: python scripts/envoy_descriptor.py OUT_FILE   (see deploy/envoy/README.md)
 """
@@ -12,7 +14,8 @@ from grpc_tools import protoc
 
 ROOT = Path(__file__).resolve().parent.parent
 PROTO_ROOT = ROOT / "proto"
-# google/api/annotations.proto and http.proto (vendored; see third_party/googleapis/README.md).
+# google/api/annotations.proto, http.proto and google/rpc/error_details.proto (vendored; see
+# third_party/googleapis/README.md).
 GOOGLEAPIS_ROOT = ROOT / "third_party" / "googleapis"
 
 
@@ -20,6 +23,7 @@ def build(out_file: Path) -> None:
     protos = sorted(
         str(p.relative_to(PROTO_ROOT)) for p in (PROTO_ROOT / "sessiond").rglob("*.proto")
     )
+    protos.append("google/rpc/error_details.proto")
     out_file.parent.mkdir(parents=True, exist_ok=True)
     args = [
         "grpc_tools.protoc",

@@ -11,13 +11,15 @@ import re
 import subprocess
 import sys
 import tomllib
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import http_rules
 import pytest
 import yaml
 from conftest import ServerHandle
-from google.protobuf import descriptor_pb2
+from google.protobuf import descriptor_pb2, descriptor_pool
 from sessiond import config as config_module
 from sessiond.cli import probe
 from sessiond.v1 import chat_service_pb2, session_service_pb2
@@ -227,24 +229,109 @@ def test_envoy_upstream_pings_are_not_strikes_and_health_is_grpc() -> None:
     assert "grpc_health_check" in cluster["health_checks"][0]
 
 
-def test_envoy_transcoder_services_are_in_the_descriptor_set(tmp_path: Path) -> None:
-    out = tmp_path / "sessiond.pb"
+@pytest.fixture(scope="module")
+def descriptor_set(tmp_path_factory: pytest.TempPathFactory) -> descriptor_pb2.FileDescriptorSet:
+    """The descriptor set Envoy's transcoder loads, built as deploy/envoy/README.md says."""
+    out = tmp_path_factory.mktemp("envoy") / "sessiond.pb"
     subprocess.run(
         [sys.executable, str(ROOT / "scripts" / "envoy_descriptor.py"), str(out)],
         check=True,
         timeout=60,
     )
-    descriptors = descriptor_pb2.FileDescriptorSet.FromString(out.read_bytes())
-    services = {f"{f.package}.{s.name}" for f in descriptors.file for s in f.service if f.package}
-    transcoder = next(
+    return descriptor_pb2.FileDescriptorSet.FromString(out.read_bytes())
+
+
+def _transcoder() -> dict[str, Any]:
+    return next(
         f["typed_config"]
         for f in _http_manager()["http_filters"]
         if f["name"] == "envoy.filters.http.grpc_json_transcoder"
     )
-    assert set(transcoder["services"]) <= services
-    assert transcoder["auto_mapping"] is True
-    names = {f.name for f in descriptors.file}
+
+
+def test_envoy_transcoder_serves_every_service_of_the_descriptor_set(
+    descriptor_set: descriptor_pb2.FileDescriptorSet,
+) -> None:
+    services = {
+        f"{f.package}.{s.name}" for f in descriptor_set.file for s in f.service if f.package
+    }
+    assert services == {"sessiond.v1.SessionService", "sessiond.v1.ChatService"}
+    transcoder = _transcoder()
+    assert sorted(transcoder["services"]) == sorted(services)
+    # Routes come from the google.api.http options only (auto_mapping would add
+    # POST /<service>/<method> for RPCs without one, and there are none).
+    assert not transcoder.get("auto_mapping", False)
+    assert transcoder["convert_grpc_status"] is True
+    names = {f.name for f in descriptor_set.file}
     assert "google/protobuf/timestamp.proto" in names, "imports included"
+    assert {"google/api/annotations.proto", "google/api/http.proto"} <= names
+    # convert_grpc_status prints error details only for types in the descriptor set.
+    assert "google/rpc/error_details.proto" in names
+
+
+def test_every_rpc_has_a_valid_http_rule(descriptor_set: descriptor_pb2.FileDescriptorSet) -> None:
+    pool = descriptor_pool.DescriptorPool()
+    for file in descriptor_set.file:
+        pool.Add(file)
+    found = http_rules.routes_of_files(descriptor_set.file)
+    missing = [r.rpc for r in found if not r.verb]
+    assert missing == [], f"RPCs without a google.api.http option: {missing}"
+    expected_rpcs = {
+        f"/{service.full_name}/{method.name}"
+        for module in (session_service_pb2, chat_service_pb2)
+        for service in module.DESCRIPTOR.services_by_name.values()
+        for method in service.methods
+    }
+    assert {r.rpc for r in found} == expected_rpcs
+    for route in found:
+        where = f"{route.rpc}: {route.verb} {route.template}"
+        request = pool.FindMessageTypeByName(route.input_type)
+        assert route.verb in ("GET", "POST", "PATCH", "PUT", "DELETE"), where
+        assert route.segments[0] == "v1", where
+        assert all(route.segments), f"{where}: empty segment"
+        assert re.fullmatch(r"[a-z][A-Za-z]*", route.custom_verb or "x"), where
+        variables = route.variables
+        assert len(set(variables)) == len(variables), f"{where}: a variable twice"
+        for variable in variables:
+            field = request.fields_by_name.get(variable)
+            assert field is not None, f"{where}: {variable} is not a field of {request.name}"
+            assert field.type == field.TYPE_STRING, f"{where}: {variable} is not a string"
+            assert not field.is_repeated, f"{where}: {variable} is repeated"
+        if route.verb in ("GET", "DELETE"):
+            assert route.body == "", f"{where}: no body on {route.verb}"
+        else:
+            assert route.body == "*" or route.body in request.fields_by_name, where
+            assert route.body not in variables, where
+    # No two routes alike: not as templates, nor as Envoy's matcher sees them (a custom verb
+    # is one more literal segment there).
+    templates = Counter(
+        (r.verb, tuple("*" if s.startswith("{") else s for s in r.segments), r.custom_verb)
+        for r in found
+    )
+    assert [t for t, n in templates.items() if n > 1] == []
+    shapes = Counter(r.envoy_shape for r in found)
+    assert [s for s, n in shapes.items() if n > 1] == []
+    # Nor could one request match two routes (Envoy would take the literal one): then no
+    # session key, whatever its text, reaches another RPC than its route says.
+    overlapping = [
+        (a.rpc, a.template, b.rpc, b.template)
+        for i, a in enumerate(found)
+        for b in found[i + 1 :]
+        if len(a.envoy_shape) == len(b.envoy_shape)
+        and all(x == y or "*" in (x, y) for x, y in zip(a.envoy_shape, b.envoy_shape, strict=True))
+    ]
+    assert overlapping == []
+
+
+@pytest.mark.parametrize(
+    "doc", [ROOT / "docs" / "api.md", DEPLOY / "envoy" / "README.md"], ids=lambda p: p.name
+)
+def test_rest_tables_list_exactly_the_http_rules(doc: Path) -> None:
+    routes = http_rules.routes_of_modules(session_service_pb2, chat_service_pb2)
+    expected = {(r.method, r.verb, r.template, r.body) for r in routes}
+    documented = http_rules.documented_routes(doc)
+    assert documented - expected == set(), f"{doc.name} lists routes that do not exist"
+    assert expected - documented == set(), f"{doc.name} misses routes"
 
 
 async def test_health_probe_command_follows_drain(server: ServerHandle) -> None:

@@ -18,6 +18,10 @@ GRPCURL_VERSION            := v1.9.4
 KUBECONFORM_VERSION        := v0.8.0
 # ghz drives the unary load of `make bench` (bench/ghz.py) where Go is present.
 GHZ_VERSION                := v0.120.0
+# protoc-gen-grpc-gateway: tests/test_rest_gateway.py generates a REST gateway from the
+# google.api.http options and sends real HTTP calls through it (Envoy is not installable
+# here). The same version pins grpc-gateway's runtime in tests/rest_gateway/go.mod.
+GRPC_GATEWAY_VERSION       := v2.32.0
 # protoc (Maven Central's com.google.protobuf:protoc) drives buf's `protoc_builtin: java`.
 PROTOC_VERSION    := 4.36.2
 GRPC_JAVA_VERSION := 1.83.0
@@ -37,7 +41,7 @@ GEN_DIRS := clients/typescript/src/gen clients/go/gen clients/java/src/generated
 BREAKING_AGAINST ?=
 
 .PHONY: serve test lint typecheck proto-lint breaking generate check-generated gen-tools \
-	client-deps grpcurl kubeconform ghz bench bench-quick pytest clean
+	client-deps grpcurl kubeconform rest-gateway ghz bench bench-quick pytest clean
 
 $(STAMP): pyproject.toml clients/python/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -54,7 +58,7 @@ serve: $(STAMP)
 	$(BIN)/sessiond serve
 
 test: $(STAMP) lint typecheck proto-lint breaking check-generated client-deps grpcurl kubeconform \
-	pytest
+	rest-gateway pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check service tests scripts bench clients/python/src/sessiond/client
@@ -127,10 +131,12 @@ check-generated: $(STAMP) $(BUF) $(GEN_TOOLS)
 	if [ $$status -ne 0 ]; then echo "generated code is stale: run 'make generate' and commit it"; fi; \
 	exit $$status
 
-# Dependencies of the client examples and their tests (tests/test_clients.py).
+# Dependencies of the client examples and their tests (tests/test_clients.py) and of the REST
+# gateway that tests/test_rest_gateway.py builds.
 client-deps: $(TS_DEPS)
 	cd clients/go && go mod download
 	cd clients/java && $(MVN) dependency:go-offline
+	cd tests/rest_gateway && go mod download
 
 kubeconform: $(STAMPS)/kubeconform@$(KUBECONFORM_VERSION)
 $(STAMPS)/kubeconform@%:
@@ -140,6 +146,11 @@ $(STAMPS)/kubeconform@%:
 grpcurl: $(STAMPS)/grpcurl@$(GRPCURL_VERSION)
 $(STAMPS)/grpcurl@%:
 	GOBIN=$(GOBIN_DIR) go install github.com/fullstorydev/grpcurl/cmd/grpcurl@$*
+	mkdir -p $(STAMPS) && touch $@
+
+rest-gateway: $(STAMPS)/protoc-gen-grpc-gateway@$(GRPC_GATEWAY_VERSION)
+$(STAMPS)/protoc-gen-grpc-gateway@%:
+	GOBIN=$(GOBIN_DIR) go install github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-grpc-gateway@$*
 	mkdir -p $(STAMPS) && touch $@
 
 ghz: $(STAMPS)/ghz@$(GHZ_VERSION)

@@ -160,6 +160,7 @@ class SqliteStore:
             log.error("store.commit_failed", error=str(exc), writes=len(group))
             with contextlib.suppress(sqlite3.Error):
                 conn.execute("ROLLBACK")
+            tx.cache.clear()
             failure = Unavailable("storage write failed")
             outcomes = [(None, failure)] * len(group)
         for job, (result, error) in zip(group, outcomes, strict=True):
@@ -170,6 +171,7 @@ class SqliteStore:
         conn: sqlite3.Connection, tx: SqliteWriteTx, job: _Job
     ) -> tuple[Any, BaseException | None]:
         conn.execute("SAVEPOINT job")
+        tx.cache.begin()
         try:
             result = job.fn(tx)
         except Exception as exc:  # one failed write is rolled back alone; the group goes on
@@ -177,6 +179,8 @@ class SqliteStore:
                 log.exception("store.write_failed")
             conn.execute("ROLLBACK TO job")
             conn.execute("RELEASE job")
+            tx.cache.rollback()
             return None, exc
         conn.execute("RELEASE job")
+        tx.cache.release()
         return result, None

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from typing import Any
 
+import orjson
 from sessiond.core import codec
 from sessiond.core.models import (
     Archive,
@@ -26,19 +26,22 @@ _EVENT_COLUMNS = "global_seq, session_key, cursor, kind, ts, run_id, reason, pay
 
 
 def dumps(data: Any) -> str:
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    """Compact JSON text (orjson: records and payloads are encoded on every write)."""
+    return orjson.dumps(data).decode()
+
+
+loads = orjson.loads
 
 
 def _session(row: sqlite3.Row) -> Session:
-    data = json.loads(row[0])
-    data["message_count"] = row[1]
+    data = loads(row[0])
+    data["message_count"] = row[1]  # the transcript's, not the stored copy's
     return codec.session_from_dict(data)
 
 
 def session_data(session: Session) -> str:
-    data = codec.session_to_dict(session)
-    del data["message_count"]  # derived from the transcript on read
-    return dumps(data)
+    # orjson encodes the dataclass as session_to_dict would, without building the dict.
+    return dumps(session)
 
 
 def _event(row: sqlite3.Row) -> Event:
@@ -50,7 +53,7 @@ def _event(row: sqlite3.Row) -> Event:
         ts=row[4],
         run_id=row[5],
         reason=SessionEventReason(row[6]) if row[6] else None,
-        payload=json.loads(row[7]),
+        payload=loads(row[7]),
     )
 
 
@@ -125,7 +128,7 @@ class SqliteReadTx:
             sql += " AND silent = 0"
         sql += f" ORDER BY seq {'DESC' if newest_first else 'ASC'} LIMIT ?"
         rows = self.conn.execute(sql, (*params, limit))
-        return [codec.message_from_dict(json.loads(r[0])) for r in rows]
+        return [codec.message_from_dict(loads(r[0])) for r in rows]
 
     def list_archives(
         self, session_key: str, limit: int, after: tuple[int, str] | None
@@ -173,7 +176,7 @@ class SqliteReadTx:
 
     def get_run(self, run_id: str) -> Run | None:
         row = self._one("SELECT data FROM runs WHERE run_id = ?", (run_id,))
-        return codec.run_from_dict(json.loads(row[0])) if row else None
+        return codec.run_from_dict(loads(row[0])) if row else None
 
     def list_runs(
         self, session_key: str, status: RunStatus | None, limit: int, offset: int
@@ -185,10 +188,10 @@ class SqliteReadTx:
             params.append(status.value)
         sql += " ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?"
         rows = self.conn.execute(sql, (*params, limit, offset))
-        return [codec.run_from_dict(json.loads(r[0])) for r in rows]
+        return [codec.run_from_dict(loads(r[0])) for r in rows]
 
     def _runs(self, sql: str, params: tuple[Any, ...]) -> list[Run]:
-        return [codec.run_from_dict(json.loads(r[0])) for r in self.conn.execute(sql, params)]
+        return [codec.run_from_dict(loads(r[0])) for r in self.conn.execute(sql, params)]
 
     def find_run_by_idempotency(self, session_key: str, idempotency_key: str) -> Run | None:
         rows = self._runs(
@@ -222,11 +225,11 @@ class SqliteReadTx:
             " ORDER BY created_at DESC, rowid DESC",
             (session_key,),
         )
-        return [codec.checkpoint_from_dict(json.loads(r[0])) for r in rows]
+        return [codec.checkpoint_from_dict(loads(r[0])) for r in rows]
 
     def get_checkpoint(self, checkpoint_id: str) -> Checkpoint | None:
         row = self._one("SELECT data FROM checkpoints WHERE checkpoint_id = ?", (checkpoint_id,))
-        return codec.checkpoint_from_dict(json.loads(row[0])) if row else None
+        return codec.checkpoint_from_dict(loads(row[0])) if row else None
 
     def archives_before(self, archived_before: int) -> list[Archive]:
         """Archived transcripts older than the time and not preserved by a checkpoint."""

@@ -17,16 +17,48 @@ from sessiond.core.models import (
     Session,
     SessionEventReason,
 )
+from sessiond.store.sqlite.cache import WriterCache
 from sessiond.store.sqlite.tx import SqliteReadTx, dumps, session_data
 
 
 class SqliteWriteTx(SqliteReadTx):
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        super().__init__(conn)
+        self.cache = WriterCache()
+
+    def get_session(self, key: str) -> Session | None:
+        try:
+            return self.cache.session(key)
+        except KeyError:
+            pass
+        session = super().get_session(key)
+        if session is not None:
+            self.cache.put(self.cache.counts, session.session_id, session.message_count)
+        self.cache.put(self.cache.sessions, key, session)
+        return session
+
+    def get_run(self, run_id: str) -> Run | None:
+        run = self.cache.runs.get(run_id)
+        if run is None:
+            run = super().get_run(run_id)
+            if run is not None:
+                self.cache.put(self.cache.runs, run_id, run)
+        return run
+
+    def last_seq(self, session_id: str) -> int:
+        count = self.cache.counts.get(session_id)
+        return count if count is not None else super().last_seq(session_id)
+
     def _ensure_transcript(self, session: Session) -> None:
-        self.conn.execute(
+        if session.session_id in self.cache.counts:
+            return  # known, so it exists
+        created = self.conn.execute(
             "INSERT OR IGNORE INTO transcripts (session_id, session_key, created_at)"
             " VALUES (?, ?, ?)",
             (session.session_id, session.key, session.updated_at),
-        )
+        ).rowcount
+        if created:
+            self.cache.put(self.cache.counts, session.session_id, 0)
 
     def _write_session(self, session: Session, *, upsert: bool) -> None:
         self._ensure_transcript(session)
@@ -59,6 +91,7 @@ class SqliteWriteTx(SqliteReadTx):
             if "sessions.agent_id, sessions.label" in str(exc):
                 raise LabelInUse(session.label) from exc
             raise
+        self.cache.put(self.cache.sessions, session.key, session)
 
     def insert_session(self, session: Session) -> None:
         self._write_session(session, upsert=False)
@@ -68,6 +101,7 @@ class SqliteWriteTx(SqliteReadTx):
 
     def delete_session(self, key: str) -> None:
         self.conn.execute("DELETE FROM sessions WHERE key = ?", (key,))
+        self.cache.put(self.cache.sessions, key, None)
 
     def append_message(self, message: Message) -> Message:
         row = self._one(
@@ -78,6 +112,7 @@ class SqliteWriteTx(SqliteReadTx):
         if row is None:
             raise LookupError(f"no transcript {message.session_id}")
         stored = replace(message, seq=int(row[0]))
+        self.cache.put(self.cache.counts, stored.session_id, stored.seq)
         self.conn.execute(
             "INSERT INTO messages (session_id, seq, role, silent, created_at, data)"
             " VALUES (?, ?, ?, ?, ?, ?)",
@@ -135,15 +170,17 @@ class SqliteWriteTx(SqliteReadTx):
                 run.status.value,
                 run.idempotency_key,
                 run.created_at,
-                dumps(codec.run_to_dict(run)),
+                dumps(run),
             ),
         )
+        self.cache.put(self.cache.runs, run.run_id, run)
 
     def update_run(self, run: Run) -> None:
         self.conn.execute(
             "UPDATE runs SET status = ?, data = ? WHERE run_id = ?",
-            (run.status.value, dumps(codec.run_to_dict(run)), run.run_id),
+            (run.status.value, dumps(run), run.run_id),
         )
+        self.cache.put(self.cache.runs, run.run_id, run)
 
     def insert_checkpoint(self, checkpoint: Checkpoint) -> None:
         self.conn.execute(
@@ -170,3 +207,4 @@ class SqliteWriteTx(SqliteReadTx):
             "DELETE FROM transcripts WHERE session_id = ? AND archived_at IS NOT NULL",
             (session_id,),
         )
+        self.cache.drop(self.cache.counts, session_id)

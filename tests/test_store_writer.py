@@ -1,0 +1,132 @@
+"""The SQLite writer's memory of what it wrote (store/sqlite/cache.py) never outlives a
+rollback: a write function that raises, or a group whose commit fails, leaves the
+writer seeing exactly what the file holds."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from sessiond.core.errors import InvalidArgument, Unavailable
+from sessiond.core.models import Message, Role, Run, RunStatus, Session
+from sessiond.store.base import WriteTx
+from sessiond.store.sqlite.store import SqliteStore
+from sessiond.store.sqlite.write_tx import SqliteWriteTx
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
+    opened = SqliteStore(tmp_path / "writer.db")
+    await opened.open()
+    try:
+        yield opened
+    finally:
+        await opened.close()
+
+
+def _session(key: str = "k") -> Session:
+    return Session(
+        key=key, session_id=f"sid-{key}", agent_id="echo", created_at=1, updated_at=1, etag="e1"
+    )
+
+
+def _run(run_id: str = "r1") -> Run:
+    return Run(run_id, "k", "sid-k", RunStatus.RUNNING, created_at=2)
+
+
+async def _both_views(store: SqliteStore, key: str = "k") -> tuple[Session | None, Session | None]:
+    """The session as the writer sees it, and as a reader of the file does."""
+    written = await store.write(lambda tx: tx.get_session(key))
+    stored = await store.read(lambda tx: tx.get_session(key))
+    return written, stored
+
+
+async def test_the_writer_sees_its_own_writes_within_and_after_a_function(
+    store: SqliteStore,
+) -> None:
+    def write(tx: WriteTx) -> tuple[int, int]:
+        tx.insert_session(_session())
+        message = tx.append_message(Message("sid-k", 0, Role.USER, "hi", 2))
+        within = tx.get_session("k")
+        assert within is not None
+        return message.seq, within.message_count
+
+    assert await store.write(write) == (1, 1)
+    written, stored = await _both_views(store)
+    assert written == stored
+    assert written is not None
+    assert written.message_count == 1
+
+
+async def test_a_function_that_raises_leaves_no_trace_in_the_writer(store: SqliteStore) -> None:
+    await store.write(lambda tx: tx.insert_session(_session()))
+    await store.write(lambda tx: tx.insert_run(_run()))
+
+    def fail(tx: WriteTx) -> None:
+        current = tx.get_session("k")
+        assert current is not None
+        tx.update_session(replace(current, display_name="changed", etag="e2"))
+        tx.append_message(Message(current.session_id, 0, Role.USER, "hi", 2))
+        tx.update_run(replace(_run(), status=RunStatus.DONE))
+        tx.insert_run(_run("r2"))
+        changed = tx.get_session("k")
+        assert changed is not None
+        assert changed.message_count == 1
+        tx.delete_session("k")
+        raise InvalidArgument("text", "rejected after writing")
+
+    with pytest.raises(InvalidArgument):
+        await store.write(fail)
+    written, stored = await _both_views(store)
+    assert written == stored == _session()
+    runs = await store.write(lambda tx: (tx.get_run("r1"), tx.get_run("r2")))
+    assert runs == (_run(), None)
+
+
+async def test_a_failed_commit_forgets_the_whole_group(store: SqliteStore) -> None:
+    await store.write(lambda tx: tx.insert_session(_session()))
+
+    def breaks_commit(tx: WriteTx) -> None:
+        current = tx.get_session("k")
+        assert current is not None
+        tx.update_session(replace(current, display_name="never committed", etag="e2"))
+        tx.append_message(Message(current.session_id, 0, Role.USER, "hi", 2))
+        # A deferred foreign-key violation passes every statement and fails the COMMIT.
+        assert isinstance(tx, SqliteWriteTx)
+        tx.conn.execute("PRAGMA defer_foreign_keys = ON")
+        tx.conn.execute(
+            "INSERT INTO messages (session_id, seq, role, silent, created_at, data)"
+            " VALUES ('no-such-transcript', 1, 'user', 0, 3, '{}')"
+        )
+
+    with pytest.raises(Unavailable):
+        await store.write(breaks_commit)
+    written, stored = await _both_views(store)
+    assert written == stored == _session()
+    # The writer goes on: the next write lands on the committed state.
+    seq = await store.write(
+        lambda tx: tx.append_message(Message("sid-k", 0, Role.USER, "again", 4)).seq
+    )
+    assert seq == 1
+
+
+async def test_a_session_written_elsewhere_in_the_group_is_seen_by_the_next_function(
+    store: SqliteStore,
+) -> None:
+    """Functions of one group run one after another on one connection; the second
+    sees the first's session, message count included."""
+
+    def first(tx: WriteTx) -> None:
+        tx.insert_session(_session())
+        tx.append_message(Message("sid-k", 0, Role.USER, "one", 2))
+
+    def second(tx: WriteTx) -> int:
+        session = tx.get_session("k")
+        assert session is not None
+        return session.message_count
+
+    _, count = await asyncio.gather(store.write(first), store.write(second))
+    assert count == 1

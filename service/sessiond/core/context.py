@@ -5,7 +5,8 @@ and decoding all of them again for every run made the cost of a Send grow with t
 length of the conversation (a thousand JSON rows per reply). Transcripts are append-only
 under their `session_id` (reset, compaction and restore start a new one), so the entries
 read for one run stay valid: the next run of the session reads only the rows appended
-since. Reads run in the store's reader threads, hence the lock.
+since. Reads run in the store's reader threads and on its writer (a Send reads the
+context of the run it starts in its own transaction), hence the lock.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
+from operator import attrgetter
 
 from sessiond.core.models import Message
 from sessiond.store.base import ReadTx
@@ -30,12 +32,16 @@ class _Cached:
     """Ascending by seq: the newest `limit` entries up to `last_seq`."""
 
 
+_TEXT = attrgetter("text")
+_TOOL_INPUT = attrgetter("tool_input")
+_ATTACHMENTS = attrgetter("attachments")
+
+
 def _cacheable(messages: tuple[Message, ...]) -> bool:
-    chars = 0
-    for m in messages:
-        if m.attachments:
-            return False
-        chars += len(m.text) + len(m.tool_input)
+    # map() over attrgetter: every run checks up to CONTEXT_MESSAGES entries.
+    if any(map(_ATTACHMENTS, messages)):
+        return False
+    chars = sum(map(len, map(_TEXT, messages))) + sum(map(len, map(_TOOL_INPUT, messages)))
     return chars <= MAX_CACHED_CHARS
 
 
@@ -46,22 +52,28 @@ class TranscriptContext:
         self._cache: OrderedDict[str, _Cached] = OrderedDict()
         self._lock = threading.Lock()
 
-    def newest(self, tx: ReadTx, session_id: str) -> tuple[Message, ...]:
-        """The newest `limit` entries of the transcript, silent ones included, ascending."""
+    def newest(self, tx: ReadTx, session_id: str, *, remember: bool = True) -> tuple[Message, ...]:
+        """The newest `limit` entries of the transcript, silent ones included, ascending.
+
+        Inside a write transaction pass `remember=False` and call `remember` once it has
+        committed: only committed entries may be kept (a failed commit would otherwise
+        leave entries that the next writes reuse the seqs of)."""
         with self._lock:
             cached = self._cache.get(session_id)
         head = tx.last_seq(session_id)
         if cached is None or head < cached.last_seq:
-            return self._store(session_id, self._read_all(tx, session_id))
-        if head == cached.last_seq:
+            messages = self._read_all(tx, session_id)
+        elif head == cached.last_seq:
             return cached.messages
-        appended = tx.list_messages(
-            session_id, limit=self.limit, after_seq=cached.last_seq, include_silent=True
-        )
-        if len(appended) >= self.limit:
-            return self._store(session_id, self._read_all(tx, session_id))
-        messages = (*cached.messages, *appended)[-self.limit :]
-        return self._store(session_id, messages)
+        else:
+            appended = tx.list_messages(
+                session_id, limit=self.limit, after_seq=cached.last_seq, include_silent=True
+            )
+            if len(appended) >= self.limit:
+                messages = self._read_all(tx, session_id)
+            else:
+                messages = (*cached.messages, *appended)[-self.limit :]
+        return self.remember(session_id, messages) if remember else messages
 
     def _read_all(self, tx: ReadTx, session_id: str) -> tuple[Message, ...]:
         newest = tx.list_messages(
@@ -69,7 +81,8 @@ class TranscriptContext:
         )
         return tuple(reversed(newest))
 
-    def _store(self, session_id: str, messages: tuple[Message, ...]) -> tuple[Message, ...]:
+    def remember(self, session_id: str, messages: tuple[Message, ...]) -> tuple[Message, ...]:
+        """Keeps committed entries (from `newest`) for the next run of the transcript."""
         if not messages or not _cacheable(messages):
             with self._lock:
                 self._cache.pop(session_id, None)

@@ -43,6 +43,19 @@ log = structlog.get_logger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
+class RunInputs:
+    """What a run's agent request is built from, read in one transaction."""
+
+    session_id: str
+    agent_id: str
+    model: str
+    thinking: str
+    messages: tuple[Message, ...]
+    committed: bool = True
+    """False when read inside the write that starts the run (remembered once launched)."""
+
+
+@dataclass(frozen=True, slots=True)
 class RunSettings:
     delta_interval_s: float = 0.15
     silent_token: str = "NO_REPLY"
@@ -65,7 +78,23 @@ class RunExecutor:
         self.context = TranscriptContext(CONTEXT_MESSAGES)
         """The newest transcript entries of recent runs (read incrementally)."""
 
-    def launch(self, run: Run) -> ActiveRun:
+    def inputs(self, tx: ReadTx, run: Run, *, in_write: bool = False) -> RunInputs:
+        """Reads what `run`'s request needs. A write that starts a run calls this with
+        `in_write=True` and hands the result to `launch`, saving the run a read."""
+        session = tx.get_session(run.session_key)
+        return RunInputs(
+            session_id=run.session_id,
+            agent_id=session.agent_id if session else "",
+            model=session.model if session else "",
+            thinking=run.thinking or (session.thinking_level if session else ""),
+            messages=self.context.newest(tx, run.session_id, remember=not in_write),
+            committed=not in_write,
+        )
+
+    def launch(self, run: Run, inputs: RunInputs | None = None) -> ActiveRun:
+        """Starts executing `run` (committed as RUNNING); `inputs` from its starting write."""
+        if inputs is not None and not inputs.committed:
+            self.context.remember(inputs.session_id, inputs.messages)
         active = ActiveRun(
             run.run_id,
             run.session_key,
@@ -74,7 +103,9 @@ class RunExecutor:
         )
         self.registry.add(active)
         self.observer.run_started(run.run_id, run.session_key)
-        active.task = asyncio.create_task(self._execute(active, run), name=f"run-{run.run_id}")
+        active.task = asyncio.create_task(
+            self._execute(active, run, inputs), name=f"run-{run.run_id}"
+        )
         self._tasks.add(active.task)
         active.task.add_done_callback(self._tasks.discard)
         return active
@@ -86,11 +117,11 @@ class RunExecutor:
             active.request_stop(reason)
         await asyncio.gather(*(a.done.wait() for a in runs))
 
-    async def _execute(self, active: ActiveRun, run: Run) -> None:
+    async def _execute(self, active: ActiveRun, run: Run, inputs: RunInputs | None) -> None:
         outcome: Outcome | None = None
         started = time.monotonic()
         try:
-            outcome = await self._run_reply(active, run)
+            outcome = await self._run_reply(active, run, inputs)
         except asyncio.CancelledError:
             if not active.stop_reason:
                 raise
@@ -159,8 +190,10 @@ class RunExecutor:
         except Exception:
             log.exception("run.after_run_failed", session_key=session_key)
 
-    async def _run_reply(self, active: ActiveRun, run: Run) -> Outcome:
-        request, spec_cost = await self._request(run)
+    async def _run_reply(self, active: ActiveRun, run: Run, inputs: RunInputs | None) -> Outcome:
+        if inputs is None:
+            inputs = await self.log.store.read(lambda tx: self.inputs(tx, run))
+        request, spec_cost = self._request(run, inputs)
         timeout_s = (run.timeout_ms or self.settings.default_timeout_ms) / 1000
         usage = Usage()
         async with asyncio.timeout(timeout_s):
@@ -225,25 +258,22 @@ class RunExecutor:
                 with contextlib.suppress(Exception):
                     await aclose()
 
-    async def _request(self, run: Run) -> tuple[AgentRequest, Callable[[Usage], float]]:
-        def read(tx: ReadTx) -> tuple[str, str, str, tuple[Message, ...]]:
-            session = tx.get_session(run.session_key)
-            agent_id = session.agent_id if session else ""
-            model = session.model if session else ""
-            thinking = run.thinking or (session.thinking_level if session else "")
-            return agent_id, model, thinking, self.context.newest(tx, run.session_id)
-
-        agent_id, model, thinking, messages = await self.log.store.read(read)
-        spec = self.agents.get(agent_id)
-        transcript = tuple(
-            m for m in messages if m.role is not Role.USER or m.seq <= run.message_seq
-        )
+    def _request(
+        self, run: Run, inputs: RunInputs
+    ) -> tuple[AgentRequest, Callable[[Usage], float]]:
+        spec = self.agents.get(inputs.agent_id)
+        transcript = inputs.messages
+        if transcript and transcript[-1].seq > run.message_seq:
+            # Questions queued after this run's own stay for their runs.
+            transcript = tuple(
+                m for m in transcript if m.role is not Role.USER or m.seq <= run.message_seq
+            )
         request = AgentRequest(
-            agent_id=agent_id,
-            model=model or spec.model,
+            agent_id=inputs.agent_id,
+            model=inputs.model or spec.model,
             system_prompt=spec.system_prompt,
             transcript=transcript,
-            thinking_level=thinking,
+            thinking_level=inputs.thinking,
         )
         return request, spec.cost
 

@@ -19,7 +19,7 @@ from sessiond.core.errors import (
     SessiondError,
 )
 from sessiond.core.events import EventLog, session_changed
-from sessiond.core.executor import RunExecutor
+from sessiond.core.executor import RunExecutor, RunInputs
 from sessiond.core.models import (
     Attachment,
     Event,
@@ -63,6 +63,8 @@ class SendResult:
     status: str  # started | queued | duplicate
     session_key: str
     interrupted_run_id: str = ""
+    inputs: RunInputs | None = None
+    """A started run's request inputs, read by the write that started it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,7 +135,7 @@ class RunService(RunQueries):
                 pass
             else:
                 if result.status == "started":
-                    self.executor.launch(result.run)
+                    self.executor.launch(result.run, result.inputs)
                 return result
 
         def check(tx: ReadTx) -> tuple[Run | None, Session]:
@@ -164,7 +166,7 @@ class RunService(RunQueries):
                 await self.advance(key)
             raise
         if result.status == "started":
-            self.executor.launch(result.run)
+            self.executor.launch(result.run, result.inputs)
         return replace(result, interrupted_run_id=interrupted)
 
     @staticmethod
@@ -243,7 +245,8 @@ class RunService(RunQueries):
         if busy:
             return SendResult(run, "queued", key)
         append_run_started(tx, events, session, run, ts)
-        return SendResult(run, "started", key)
+        inputs = self.executor.inputs(tx, run, in_write=True)
+        return SendResult(run, "started", key, inputs=inputs)
 
     async def interrupt(self, key: str) -> str:
         """Stops the session's active run (stop reason `interrupted`) without starting the

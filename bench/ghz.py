@@ -31,7 +31,9 @@ CALLS = {
 
 
 def _proto_args(root: Path, proto: str) -> list[str]:
-    return ["--proto", str(root / proto), "-i", str(root / "proto")]
+    # proto/ and the vendored googleapis files it imports (google/api/annotations.proto).
+    roots = ",".join(str(r) for r in (root / "proto", root / "third_party" / "googleapis"))
+    return ["--proto", str(root / proto), "-i", roots]
 
 
 def find(root: Path) -> str | None:

@@ -10,6 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from helpers import assert_eventually
 from sessiond.core.errors import InvalidArgument, Unavailable
 from sessiond.core.models import Message, Role, Run, RunStatus, Session
 from sessiond.store.base import WriteTx
@@ -130,3 +131,25 @@ async def test_a_session_written_elsewhere_in_the_group_is_seen_by_the_next_func
 
     _, count = await asyncio.gather(store.write(first), store.write(second))
     assert count == 1
+
+
+async def test_wal_checkpoints_run_beside_the_writer(store: SqliteStore) -> None:
+    """The writer leaves checkpoints to the checkpointer thread, which copies the WAL into
+    the database once enough groups have committed."""
+    from sessiond.store.sqlite.checkpointer import COMMITS_PER_CHECKPOINT
+
+    checkpointer = store._checkpointer
+    await store.write(lambda tx: tx.insert_session(_session()))
+    for n in range(COMMITS_PER_CHECKPOINT):
+        await store.write(
+            lambda tx, n=n: tx.append_message(Message("sid-k", 0, Role.USER, f"m{n}", 2))
+        )
+
+    def checkpointed() -> None:
+        assert checkpointer.checkpoints > 0, "no checkpoint after a full batch of commits"
+
+    await assert_eventually(checkpointed, timeout=10)
+    written, stored = await _both_views(store)
+    assert stored == written
+    assert stored is not None
+    assert stored.message_count == COMMITS_PER_CHECKPOINT

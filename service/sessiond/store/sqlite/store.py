@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 import structlog
 from sessiond.core.errors import SessiondError, Unavailable
 from sessiond.store.base import ReadTx, WriteTx
+from sessiond.store.sqlite.checkpointer import Checkpointer
 from sessiond.store.sqlite.migrations import migrate
 from sessiond.store.sqlite.tx import SqliteReadTx
 from sessiond.store.sqlite.write_tx import SqliteWriteTx
@@ -34,7 +35,9 @@ class _Job:
     loop: asyncio.AbstractEventLoop
 
 
-def _connect(path: Path, synchronous: str, *, readonly: bool = False) -> sqlite3.Connection:
+def _connect(
+    path: Path, synchronous: str, *, readonly: bool = False, writer: bool = False
+) -> sqlite3.Connection:
     uri = f"file:{path}{'?mode=ro' if readonly else ''}"
     conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
     conn.execute("PRAGMA busy_timeout = 5000")
@@ -42,6 +45,8 @@ def _connect(path: Path, synchronous: str, *, readonly: bool = False) -> sqlite3
     if not readonly:
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute(f"PRAGMA synchronous = {synchronous}")
+    if writer:
+        conn.execute("PRAGMA wal_autocheckpoint = 0")  # the Checkpointer's job
     return conn
 
 
@@ -68,16 +73,18 @@ class SqliteStore:
         self._local = threading.local()
         self._reader_conns: list[sqlite3.Connection] = []
         self._conns_lock = threading.Lock()
+        self._checkpointer = Checkpointer(lambda: _connect(self.path, self.synchronous))
         self.generation = 0
         """Counts committed write groups (raised before their callers resume): a value read
         while this is unchanged is still current (core.events.EventLog.session)."""
 
     async def open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = await asyncio.to_thread(_connect, self.path, self.synchronous)
+        conn = await asyncio.to_thread(_connect, self.path, self.synchronous, writer=True)
         applied = await asyncio.to_thread(migrate, conn)
         if applied:
             log.info("store.migrated", path=str(self.path), applied=applied)
+        self._checkpointer.start()
         self._writer = threading.Thread(
             target=self._write_loop, args=(conn,), name="sqlite-writer", daemon=True
         )
@@ -89,6 +96,7 @@ class SqliteStore:
         self._jobs.put(None)
         await asyncio.to_thread(self._writer.join)
         self._writer = None
+        await asyncio.to_thread(self._checkpointer.stop)
         self._readers.shutdown(wait=True)
         with self._conns_lock:
             for conn in self._reader_conns:
@@ -156,6 +164,7 @@ class SqliteStore:
                 outcomes.append(self._run_in_savepoint(conn, tx, job))
             conn.execute("COMMIT")
             self.generation += 1
+            self._checkpointer.committed()
         except sqlite3.Error as exc:
             log.error("store.commit_failed", error=str(exc), writes=len(group))
             with contextlib.suppress(sqlite3.Error):

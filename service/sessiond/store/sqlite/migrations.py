@@ -86,6 +86,13 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE INDEX checkpoints_session ON checkpoints (session_key, created_at DESC);
         """,
     ),
+    (
+        # Starting a session's next run searched every run the session ever had.
+        "0002_queued_runs",
+        """
+        CREATE INDEX runs_queued ON runs (session_key, created_at) WHERE status = 'queued';
+        """,
+    ),
 ]
 
 

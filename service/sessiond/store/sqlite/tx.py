@@ -195,7 +195,9 @@ class SqliteReadTx:
 
     def find_run_by_idempotency(self, session_key: str, idempotency_key: str) -> Run | None:
         rows = self._runs(
-            "SELECT data FROM runs WHERE session_key = ? AND idempotency_key = ?",
+            # The != '' lets SQLite use the partial unique index (runs_idempotency).
+            "SELECT data FROM runs WHERE session_key = ? AND idempotency_key = ?"
+            " AND idempotency_key != ''",
             (session_key, idempotency_key),
         )
         return rows[0] if rows else None

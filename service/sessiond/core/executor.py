@@ -91,6 +91,15 @@ class RunExecutor:
             committed=not in_write,
         )
 
+    def finish_and_prepare(
+        self, tx: WriteTx, events: list[Event], run_id: str, outcome: Outcome
+    ) -> tuple[Run | None, RunInputs | None]:
+        """`finish_run`, plus the inputs of the queued run it starts (for `launch`)."""
+        next_run = finish_run(tx, events, run_id, outcome)
+        if next_run is None:
+            return None, None
+        return next_run, self.inputs(tx, next_run, in_write=True)
+
     def launch(self, run: Run, inputs: RunInputs | None = None) -> ActiveRun:
         """Starts executing `run` (committed as RUNNING); `inputs` from its starting write."""
         if inputs is not None and not inputs.committed:
@@ -169,14 +178,14 @@ class RunExecutor:
     async def _finish(self, active: ActiveRun, outcome: Outcome) -> None:
         # A stopped run publishes no more deltas: its partial reply is in the transcript.
         try:
-            next_run = await self.log.commit(
-                lambda tx, events: finish_run(tx, events, active.run_id, outcome)
+            next_run, inputs = await self.log.commit(
+                lambda tx, events: self.finish_and_prepare(tx, events, active.run_id, outcome)
             )
         except Exception:
             log.exception("run.finish_failed", run_id=active.run_id)
             return
         if next_run is not None:
-            self.launch(next_run)
+            self.launch(next_run, inputs)
         elif self.after_run is not None and outcome.stop_reason in ("completed", "silent"):
             # In its own task: the run is over and must not wait for what follows it.
             task = asyncio.create_task(self._after_run(self.after_run, active.session_key))

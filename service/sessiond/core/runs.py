@@ -271,13 +271,14 @@ class RunService(RunQueries):
             finish_run(tx, events, run.run_id, Outcome(stop_reason="aborted", advance=False))
 
     async def advance(self, key: str) -> None:
-        def write(tx: WriteTx, events: list[Event]) -> Run | None:
+        def write(tx: WriteTx, events: list[Event]) -> tuple[Run, RunInputs] | None:
             session = tx.get_session(key)
-            return start_next(tx, events, session) if session else None
+            run = start_next(tx, events, session) if session else None
+            return (run, self.executor.inputs(tx, run, in_write=True)) if run else None
 
-        run = await self.log.commit(write)
-        if run is not None:
-            self.executor.launch(run)
+        started = await self.log.commit(write)
+        if started is not None:
+            self.executor.launch(*started)
 
     # -- stopping ------------------------------------------------------------------------
 

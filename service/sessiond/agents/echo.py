@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from operator import attrgetter
 
 from sessiond.agents.base import AgentEvent, AgentRequest, TextDelta, UsageReport
 from sessiond.core.models import Role, Usage
@@ -13,7 +14,14 @@ SUMMARY_MAX_CHARS = 400
 
 def estimate_tokens(text: str) -> int:
     """About four characters a token; never zero for non-empty text."""
-    return (len(text) + 3) // 4
+    return estimate_tokens_of_length(len(text))
+
+
+def estimate_tokens_of_length(chars: int) -> int:
+    return (chars + 3) // 4
+
+
+_TEXT = attrgetter("text")
 
 
 class EchoBackend:
@@ -31,7 +39,8 @@ class EchoBackend:
             # runs and streams go on between its chunks.
             await asyncio.sleep(self.delay_s)
             yield TextDelta(prompt[start : start + self.chunk_chars])
-        context = sum(estimate_tokens(m.text) for m in request.transcript)
+        # One estimate over the whole context: it is up to 1,000 entries at every reply.
+        context = estimate_tokens_of_length(sum(map(len, map(_TEXT, request.transcript))))
         output = estimate_tokens(prompt)
         yield UsageReport(
             Usage(

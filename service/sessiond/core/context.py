@@ -30,6 +30,8 @@ class _Cached:
     last_seq: int
     messages: tuple[Message, ...]
     """Ascending by seq: the newest `limit` entries up to `last_seq`."""
+    chars: int
+    """Text and tool-input characters of `messages` (none has an attachment)."""
 
 
 _TEXT = attrgetter("text")
@@ -37,12 +39,30 @@ _TOOL_INPUT = attrgetter("tool_input")
 _ATTACHMENTS = attrgetter("attachments")
 
 
-def _cacheable(messages: tuple[Message, ...]) -> bool:
-    # map() over attrgetter: every run checks up to CONTEXT_MESSAGES entries.
+def _chars(messages: tuple[Message, ...]) -> int | None:
+    """Characters of the entries; None when one has an attachment (never cached)."""
     if any(map(_ATTACHMENTS, messages)):
-        return False
-    chars = sum(map(len, map(_TEXT, messages))) + sum(map(len, map(_TOOL_INPUT, messages)))
-    return chars <= MAX_CACHED_CHARS
+        return None
+    return sum(map(len, map(_TEXT, messages))) + sum(map(len, map(_TOOL_INPUT, messages)))
+
+
+def _chars_after(current: _Cached | None, messages: tuple[Message, ...]) -> int | None:
+    """`_chars(messages)`, counting only what changed when `messages` continues the
+    entries `current` holds (the same objects, appended to and trimmed at the front):
+    every run remembers up to CONTEXT_MESSAGES entries."""
+    if current is None or not current.messages:
+        return _chars(messages)
+    overlap = len(messages) - (messages[-1].seq - current.last_seq)
+    if (
+        not 0 < overlap <= len(current.messages)
+        or messages[overlap - 1] is not current.messages[-1]
+    ):
+        return _chars(messages)
+    appended = _chars(messages[overlap:])
+    if appended is None:
+        return None
+    dropped = current.messages[: len(current.messages) - overlap]
+    return current.chars + appended - (_chars(dropped) or 0)
 
 
 class TranscriptContext:
@@ -83,11 +103,14 @@ class TranscriptContext:
 
     def remember(self, session_id: str, messages: tuple[Message, ...]) -> tuple[Message, ...]:
         """Keeps committed entries (from `newest`) for the next run of the transcript."""
-        if not messages or not _cacheable(messages):
+        with self._lock:
+            current = self._cache.get(session_id)
+        chars = _chars_after(current, messages) if messages else None
+        if chars is None or chars > MAX_CACHED_CHARS:
             with self._lock:
                 self._cache.pop(session_id, None)
             return messages
-        entry = _Cached(messages[-1].seq, messages)
+        entry = _Cached(messages[-1].seq, messages, chars)
         with self._lock:
             current = self._cache.get(session_id)
             if current is None or current.last_seq <= entry.last_seq:

@@ -31,12 +31,12 @@ class EventLog:
     async def session(self, key: str) -> Session | None:
         """The session `key`, None when absent.
 
-        With a store that counts its committed writes (`generation`: the embedded SQLite,
-        the only writer of its file), a session read while no write has committed since
-        is answered from memory: a polled GetSession skips the reader thread and the
+        With a store that counts its committed writes (`Store.generation`: the embedded
+        SQLite, the only writer of its file), a session read while no write has committed
+        since is answered from memory: a polled GetSession skips the reader thread and the
         query. Any commit, of any session, makes every remembered one stale.
         """
-        generation: int | None = getattr(self.store, "generation", None)
+        generation = self.store.generation
         if generation is None:
             return await self.store.read(lambda tx: tx.get_session(key))
         hit = self._sessions.get(key)
@@ -50,6 +50,8 @@ class EventLog:
         return session
 
     async def commit(self, fn: Callable[[WriteTx, list[Event]], T]) -> T:
+        """Runs the write, then publishes its events once it has committed."""
+
         def run(tx: WriteTx) -> tuple[T, list[Event]]:
             events: list[Event] = []
             return fn(tx, events), events

@@ -72,28 +72,40 @@ class TranscriptContext:
         self._cache: OrderedDict[str, _Cached] = OrderedDict()
         self._lock = threading.Lock()
 
-    def newest(self, tx: ReadTx, session_id: str, *, remember: bool = True) -> tuple[Message, ...]:
-        """The newest `limit` entries of the transcript, silent ones included, ascending.
+    def newest(self, tx: ReadTx, session_id: str) -> tuple[Message, ...]:
+        """The newest `limit` entries of the transcript, silent ones included, ascending."""
+        messages = self._newest(tx, session_id, max_read=None)
+        assert messages is not None  # without max_read it always reads
+        return self.remember(session_id, messages)
 
-        Inside a write transaction pass `remember=False` and call `remember` once it has
-        committed: only committed entries may be kept (a failed commit would otherwise
-        leave entries that the next writes reuse the seqs of)."""
+    def newest_if_cached(
+        self, tx: ReadTx, session_id: str, max_read: int
+    ) -> tuple[Message, ...] | None:
+        """`newest` when the cache holds all but at most `max_read` entries, else None; not
+        remembered. For a write transaction, which must stay short: the caller calls
+        `remember` once it has committed (only committed entries may be kept: a failed
+        commit would leave entries whose seqs the next writes reuse)."""
+        return self._newest(tx, session_id, max_read=max_read)
+
+    def _newest(
+        self, tx: ReadTx, session_id: str, max_read: int | None
+    ) -> tuple[Message, ...] | None:
         with self._lock:
             cached = self._cache.get(session_id)
         head = tx.last_seq(session_id)
         if cached is None or head < cached.last_seq:
-            messages = self._read_all(tx, session_id)
-        elif head == cached.last_seq:
+            too_long = max_read is not None and head > max_read
+            return None if too_long else self._read_all(tx, session_id)
+        if head == cached.last_seq:
             return cached.messages
-        else:
-            appended = tx.list_messages(
-                session_id, limit=self.limit, after_seq=cached.last_seq, include_silent=True
-            )
-            if len(appended) >= self.limit:
-                messages = self._read_all(tx, session_id)
-            else:
-                messages = (*cached.messages, *appended)[-self.limit :]
-        return self.remember(session_id, messages) if remember else messages
+        if max_read is not None and head - cached.last_seq > max_read:
+            return None
+        appended = tx.list_messages(
+            session_id, limit=self.limit, after_seq=cached.last_seq, include_silent=True
+        )
+        if len(appended) >= self.limit:
+            return self._read_all(tx, session_id)
+        return (*cached.messages, *appended)[-self.limit :]
 
     def _read_all(self, tx: ReadTx, session_id: str) -> tuple[Message, ...]:
         newest = tx.list_messages(

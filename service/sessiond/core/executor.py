@@ -30,6 +30,7 @@ from sessiond.core.models import (
     Message,
     Role,
     Run,
+    Session,
     Usage,
     now_ms,
 )
@@ -40,6 +41,10 @@ from sessiond.core.shaping import DeltaOut, DeltaShaper
 from sessiond.store.base import ReadTx, WriteTx
 
 log = structlog.get_logger(__name__)
+
+
+IN_WRITE_READ = 32
+"""Transcript rows a write that starts a run may read for it (`inputs_in_write`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,17 +83,31 @@ class RunExecutor:
         self.context = TranscriptContext(CONTEXT_MESSAGES)
         """The newest transcript entries of recent runs (read incrementally)."""
 
-    def inputs(self, tx: ReadTx, run: Run, *, in_write: bool = False) -> RunInputs:
-        """Reads what `run`'s request needs. A write that starts a run calls this with
-        `in_write=True` and hands the result to `launch`, saving the run a read."""
+    def inputs(self, tx: ReadTx, run: Run) -> RunInputs:
+        """Reads what `run`'s request needs (on a reader, when the run starts)."""
         session = tx.get_session(run.session_key)
+        return self._inputs(run, session, self.context.newest(tx, run.session_id), True)
+
+    def inputs_in_write(self, tx: ReadTx, run: Run) -> RunInputs | None:
+        """The same, read by the write that starts `run`, for `launch`: saves the run a
+        read. None when the transcript would need more than a few rows read (a write
+        stays short); the run then reads them itself."""
+        messages = self.context.newest_if_cached(tx, run.session_id, IN_WRITE_READ)
+        if messages is None:
+            return None
+        return self._inputs(run, tx.get_session(run.session_key), messages, False)
+
+    @staticmethod
+    def _inputs(
+        run: Run, session: Session | None, messages: tuple[Message, ...], committed: bool
+    ) -> RunInputs:
         return RunInputs(
             session_id=run.session_id,
             agent_id=session.agent_id if session else "",
             model=session.model if session else "",
             thinking=run.thinking or (session.thinking_level if session else ""),
-            messages=self.context.newest(tx, run.session_id, remember=not in_write),
-            committed=not in_write,
+            messages=messages,
+            committed=committed,
         )
 
     def finish_and_prepare(
@@ -98,7 +117,7 @@ class RunExecutor:
         next_run = finish_run(tx, events, run_id, outcome)
         if next_run is None:
             return None, None
-        return next_run, self.inputs(tx, next_run, in_write=True)
+        return next_run, self.inputs_in_write(tx, next_run)
 
     def launch(self, run: Run, inputs: RunInputs | None = None) -> ActiveRun:
         """Starts executing `run` (committed as RUNNING); `inputs` from its starting write."""

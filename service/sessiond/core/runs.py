@@ -245,7 +245,7 @@ class RunService(RunQueries):
         if busy:
             return SendResult(run, "queued", key)
         append_run_started(tx, events, session, run, ts)
-        inputs = self.executor.inputs(tx, run, in_write=True)
+        inputs = self.executor.inputs_in_write(tx, run)
         return SendResult(run, "started", key, inputs=inputs)
 
     async def interrupt(self, key: str) -> str:
@@ -271,10 +271,10 @@ class RunService(RunQueries):
             finish_run(tx, events, run.run_id, Outcome(stop_reason="aborted", advance=False))
 
     async def advance(self, key: str) -> None:
-        def write(tx: WriteTx, events: list[Event]) -> tuple[Run, RunInputs] | None:
+        def write(tx: WriteTx, events: list[Event]) -> tuple[Run, RunInputs | None] | None:
             session = tx.get_session(key)
             run = start_next(tx, events, session) if session else None
-            return (run, self.executor.inputs(tx, run, in_write=True)) if run else None
+            return (run, self.executor.inputs_in_write(tx, run)) if run else None
 
         started = await self.log.commit(write)
         if started is not None:

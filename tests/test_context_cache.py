@@ -3,8 +3,12 @@ the count must match a full recount whatever was appended or trimmed."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from sessiond.core.context import MAX_CACHED_CHARS, TranscriptContext, _chars
-from sessiond.core.models import Attachment, Message, Role
+from sessiond.core.models import Attachment, Message, Role, Session
+from sessiond.store.base import WriteTx
+from sessiond.store.sqlite.store import SqliteStore
 
 
 def _message(seq: int, text: str, **fields: object) -> Message:
@@ -49,3 +53,42 @@ def test_attachments_and_oversized_transcripts_are_not_kept() -> None:
     assert _cached_chars(context) == 2
     context.remember("sid", (*plain, _message(2, "y" * MAX_CACHED_CHARS)))
     assert _cached_chars(context) is None
+
+
+async def test_a_starting_write_reads_only_a_few_rows(tmp_path: Path) -> None:
+    """`newest_if_cached` (used inside the write that starts a run) reads at most
+    `max_read` rows; past that it answers None and the run reads its context itself."""
+    store = SqliteStore(tmp_path / "context.db")
+    await store.open()
+    try:
+        session = Session(
+            key="k", session_id="sid", agent_id="echo", created_at=1, updated_at=1, etag="e"
+        )
+
+        def fill(tx: WriteTx) -> None:
+            tx.insert_session(session)
+            for seq in range(1, 11):
+                tx.append_message(_message(seq, f"m{seq}"))
+
+        await store.write(fill)
+        context = TranscriptContext(limit=100)
+        cold = await store.read(lambda tx: context.newest_if_cached(tx, "sid", 4))
+        assert cold is None  # ten rows, none cached
+        small = await store.read(lambda tx: context.newest_if_cached(tx, "sid", 10))
+        assert small is not None
+        assert [m.seq for m in small] == list(range(1, 11))
+        assert _cached_chars(context) is None  # not remembered until the caller commits
+        context.remember("sid", small)
+        await store.write(
+            lambda tx: [tx.append_message(_message(s, f"m{s}")) for s in range(11, 14)]
+        )
+        warm = await store.read(lambda tx: context.newest_if_cached(tx, "sid", 4))
+        assert warm is not None
+        assert [m.seq for m in warm][-4:] == [10, 11, 12, 13]
+        await store.write(
+            lambda tx: [tx.append_message(_message(s, f"m{s}")) for s in range(14, 20)]
+        )
+        behind = await store.read(lambda tx: context.newest_if_cached(tx, "sid", 4))
+        assert behind is None  # nine rows behind the cache
+    finally:
+        await store.close()

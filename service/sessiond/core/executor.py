@@ -119,10 +119,13 @@ class RunExecutor:
             return None, None
         return next_run, self.inputs_in_write(tx, next_run)
 
-    def launch(self, run: Run, inputs: RunInputs | None = None) -> ActiveRun:
-        """Starts executing `run` (committed as RUNNING); `inputs` from its starting write."""
+    def launch(self, run: Run, inputs: RunInputs | None = None) -> ActiveRun | None:
+        """Starts executing `run` (committed as RUNNING); `inputs` from its starting write.
+        None when the run was stopped between its commit and this call."""
         if inputs is not None and not inputs.committed:
             self.context.remember(inputs.session_id, inputs.messages)
+        if self.registry.take_closed(run.run_id):
+            return None
         active = ActiveRun(
             run.run_id,
             run.session_key,

@@ -31,9 +31,25 @@ class ActiveRun:
         return True
 
 
+CLOSED_MEMORY = 1024
+
+
 class RunRegistry:
     def __init__(self) -> None:
         self._runs: dict[str, ActiveRun] = {}
+        self._closed: dict[str, None] = {}
+        """Runs whose end was recorded before they were launched here (insertion order)."""
+
+    def closed_before_launch(self, run_id: str) -> None:
+        """A run committed RUNNING was stopped (its end recorded directly) before its writer
+        launched it: the launch, still to come, must not execute it."""
+        if len(self._closed) >= CLOSED_MEMORY:
+            del self._closed[next(iter(self._closed))]
+        self._closed[run_id] = None
+
+    def take_closed(self, run_id: str) -> bool:
+        """True (once) when the run was closed before its launch."""
+        return self._closed.pop(run_id, 0) is None
 
     def add(self, run: ActiveRun) -> None:
         self._runs[run.run_id] = run

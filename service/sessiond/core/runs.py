@@ -293,9 +293,17 @@ class RunService(RunQueries):
             active.request_stop(reason)
             await asyncio.shield(active.done.wait())
             return
-        # Not executing here (its process died): record the end directly.
+        # Not executing (yet): committed RUNNING by a write whose caller has not launched
+        # it, or left by a process that died. Record the end directly, and make sure the
+        # launch that may still come (or came while this was committing) stops.
         outcome = Outcome(stop_reason=reason, advance=reason != "interrupted")
         next_run = await self.log.commit(lambda tx, ev: finish_run(tx, ev, run_id, outcome))
+        launched = self.registry.get(run_id)
+        if launched is not None:
+            launched.request_stop(reason)
+            await asyncio.shield(launched.done.wait())
+        else:
+            self.registry.closed_before_launch(run_id)
         if next_run is not None:
             self.executor.launch(next_run)
 

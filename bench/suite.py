@@ -75,12 +75,13 @@ def _channels(streams: int) -> int:
 
 
 def plan(profile: dict[str, Any], targets: dict[str, str]) -> list[dict[str, Any]]:
-    """The scenarios, in order, with their bounds."""
+    """The scenarios, in order, with their bounds.
+
+    Each sessiond figure runs right after the baseline it is divided by (the machine's
+    speed drifts over minutes, and a ratio of two figures taken apart drifts with it)."""
     reps = profile["reps"]
     echo, sessiond = targets["echo"], targets["sessiond"]
     scenarios: list[dict[str, Any]] = []
-    subscribers = profile["subscribers"]
-    stream_conc = sorted({*CONCURRENCY, *subscribers, profile["concurrent_runs"]})
     for c in CONCURRENCY:
         for name, target, method in (
             ("echo_unary", echo, "echo"),
@@ -92,32 +93,33 @@ def plan(profile: dict[str, Any], targets: dict[str, str]) -> list[dict[str, Any
                 | {"concurrency": c, "reps": reps}
                 | profile["unary"]
             )
-    for c in stream_conc:
+        scenarios.append(
+            {"name": f"first_delta@{c}", "scenario": "first_delta", "target": sessiond}
+            | {"concurrency": c, "reps": reps, "text_chars": REPLY_TEXT}
+            | profile["ttfd"]
+        )
+    subscribers = profile["subscribers"]
+    runs = profile["concurrent_runs"]
+    for c in sorted({*CONCURRENCY, *subscribers, runs}):
         scenarios.append(
             {"name": f"echo_stream@{c}", "scenario": "echo_stream", "target": echo}
             | {"concurrency": c, "channels": _channels(c), "reps": reps}
             | {"text_chars": FANOUT_TEXT, "warmup_ops": min(c, 64)}
             | profile["stream"]
         )
-    for s in subscribers:
-        scenarios.append(
-            {"name": f"fanout@{s}", "scenario": "watch", "target": sessiond}
-            | {"sessions": 1, "subscribers": s, "channels": _channels(s), "reps": reps}
-            | {"runs": profile["watch_runs"][s], "text_chars": FANOUT_TEXT}
-            | {"max_seconds": profile["watch_seconds"]}
-        )
-    runs = profile["concurrent_runs"]
-    scenarios.append(
-        {"name": f"concurrent_runs@{runs}", "scenario": "watch", "target": sessiond}
-        | {"sessions": runs, "subscribers": 1, "channels": _channels(runs), "reps": reps}
-        | {"runs": 1, "text_chars": FANOUT_TEXT, "max_seconds": profile["watch_seconds"]}
-    )
-    for c in CONCURRENCY:
-        scenarios.append(
-            {"name": f"first_delta@{c}", "scenario": "first_delta", "target": sessiond}
-            | {"concurrency": c, "reps": reps, "text_chars": REPLY_TEXT}
-            | profile["ttfd"]
-        )
+        if c in subscribers:
+            scenarios.append(
+                {"name": f"fanout@{c}", "scenario": "watch", "target": sessiond}
+                | {"sessions": 1, "subscribers": c, "channels": _channels(c), "reps": reps}
+                | {"runs": profile["watch_runs"][c], "text_chars": FANOUT_TEXT}
+                | {"max_seconds": profile["watch_seconds"]}
+            )
+        if c == runs:
+            scenarios.append(
+                {"name": f"concurrent_runs@{runs}", "scenario": "watch", "target": sessiond}
+                | {"sessions": runs, "subscribers": 1, "channels": _channels(runs), "reps": reps}
+                | {"runs": 1, "text_chars": FANOUT_TEXT, "max_seconds": profile["watch_seconds"]}
+            )
     if "a2a" in targets:
         for c in CONCURRENCY:
             for peer in ("sessiond", "a2a"):

@@ -620,18 +620,18 @@ async def test_message_validation_rejects(sessions: Sessions, chat: Chat) -> Non
 async def test_message_text_is_cleaned(sessions: Sessions, chat: Chat) -> None:
     await create_session(sessions, key="clean")
     cleaned = await chat.Send(
-        cpb.SendRequest(session_key="clean", text="a\x07b\tc\nd\re\x1bf\x7fg")
+        cpb.SendRequest(session_key="clean", text="a\x07b\tc\nd\re\x1bf\x7fg\x85h\x9fi\xa0j")
     )
     await wait_run(chat, cleaned.run_id)
     composed = await chat.Send(cpb.SendRequest(session_key="clean", text="caf" + "e\u0301"))
     await wait_run(chat, composed.run_id)
     messages = await list_messages(sessions, "clean")
     users = [m for m in messages if m.role == R.ROLE_USER]
-    assert users[0].text == "ab\tc\nd\refg"
+    assert users[0].text == "ab\tc\nd\refghi\xa0j"  # C0 and C1 controls but tab, LF, CR
     assert users[1].text == "caf\u00e9"
     assert unicodedata.is_normalized("NFC", users[1].text)
     replies = [m.text for m in messages if m.role == R.ROLE_ASSISTANT]
-    assert replies == ["ab\tc\nd\refg", "caf\u00e9"]
+    assert replies == ["ab\tc\nd\refghi\xa0j", "caf\u00e9"]
 
 
 async def test_image_only_message_is_accepted(sessions: Sessions, chat: Chat) -> None:

@@ -305,6 +305,15 @@ def _git_commit() -> str:
         return ""
 
 
+def selected(name: str, patterns: list[str]) -> bool:
+    """`--only`: a pattern ending in @<count> names one scenario; any other is a prefix."""
+    for pattern in patterns:
+        exact = pattern.rpartition("@")[2].isdigit()
+        if name == pattern or (not exact and name.startswith(pattern)):
+            return True
+    return False
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", default=bool(os.environ.get("BENCH_QUICK")))
@@ -317,11 +326,24 @@ def main(argv: list[str] | None = None) -> int:
         action="append",
         default=[],
         metavar="PREFIX",
-        help="run only scenarios whose name starts with PREFIX (repeatable; for profiling "
-        "and before/after checks: no ghz, memory or loop comparison unless named)",
+        help="run only scenarios whose name starts with PREFIX, or is exactly PREFIX when it "
+        "ends in @<count> (send@1 is not send@16); repeatable; for profiling and "
+        "before/after checks: no ghz, memory or loop comparison unless named",
+    )
+    parser.add_argument(
+        "--reps",
+        type=int,
+        default=0,
+        metavar="N",
+        help="repetitions of every scenario (default: 3, or 1 with --quick); more steady the "
+        "medians on a busy machine, at N/3 times the run time",
     )
     args = parser.parse_args(argv)
+    if args.reps < 0:
+        parser.error("--reps must be positive")
     profile = _profile(args.quick)
+    if args.reps:
+        profile["reps"] = args.reps
     began = time.monotonic()
     args.out.mkdir(parents=True, exist_ok=True)
     with_a2a = a2a_available() and not args.no_a2a
@@ -334,7 +356,7 @@ def main(argv: list[str] | None = None) -> int:
             targets = {name: s.target for name, s in servers.items()}
             scenarios = plan(profile, targets)
             if args.only:
-                scenarios = [s for s in scenarios if s["name"].startswith(tuple(args.only))]
+                scenarios = [s for s in scenarios if selected(s["name"], args.only)]
             print(f"bench: {len(scenarios)} scenarios ({args.loop})", file=sys.stderr)
             for item in run_load(scenarios, servers, args.loop, timeout=600):
                 results[item["name"]] = item["result"]

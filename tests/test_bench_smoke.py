@@ -64,3 +64,19 @@ def test_bench_quick_runs_end_to_end(tmp_path: Path) -> None:
     table = (tmp_path / "quick.md").read_text()
     assert "| measurement |" in table
     assert table.strip() in done.stdout
+
+
+@pytest.mark.timeout(120)
+def test_bench_repetitions_can_be_raised(tmp_path: Path) -> None:
+    flags = ["--quick", "--reps", "2", "--only", "echo_unary@1", "--no-ghz", "--no-a2a"]
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", *flags, "--out", str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=100,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    scenarios = json.loads((tmp_path / "quick.json").read_text())["scenarios"]
+    assert list(scenarios) == ["echo_unary@1"]
+    assert len(scenarios["echo_unary@1"]["reps"]) == 2

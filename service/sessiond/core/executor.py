@@ -56,8 +56,6 @@ class RunInputs:
     model: str
     thinking: str
     messages: tuple[Message, ...]
-    committed: bool = True
-    """False when read inside the write that starts the run (remembered once launched)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +84,7 @@ class RunExecutor:
     def inputs(self, tx: ReadTx, run: Run) -> RunInputs:
         """Reads what `run`'s request needs (on a reader, when the run starts)."""
         session = tx.get_session(run.session_key)
-        return self._inputs(run, session, self.context.newest(tx, run.session_id), True)
+        return self._inputs(run, session, self.context.newest(tx, run.session_id))
 
     def inputs_in_write(self, tx: ReadTx, run: Run) -> RunInputs | None:
         """The same, read by the write that starts `run`, for `launch`: saves the run a
@@ -95,19 +93,16 @@ class RunExecutor:
         messages = self.context.newest_if_cached(tx, run.session_id, IN_WRITE_READ)
         if messages is None:
             return None
-        return self._inputs(run, tx.get_session(run.session_key), messages, False)
+        return self._inputs(run, tx.get_session(run.session_key), messages)
 
     @staticmethod
-    def _inputs(
-        run: Run, session: Session | None, messages: tuple[Message, ...], committed: bool
-    ) -> RunInputs:
+    def _inputs(run: Run, session: Session | None, messages: tuple[Message, ...]) -> RunInputs:
         return RunInputs(
             session_id=run.session_id,
             agent_id=session.agent_id if session else "",
             model=session.model if session else "",
             thinking=run.thinking or (session.thinking_level if session else ""),
             messages=messages,
-            committed=committed,
         )
 
     def finish_and_prepare(
@@ -120,9 +115,10 @@ class RunExecutor:
         return next_run, self.inputs_in_write(tx, next_run)
 
     def launch(self, run: Run, inputs: RunInputs | None = None) -> ActiveRun | None:
-        """Starts executing `run` (committed as RUNNING); `inputs` from its starting write.
-        None when the run was stopped between its commit and this call."""
-        if inputs is not None and not inputs.committed:
+        """Starts executing `run` (committed as RUNNING); `inputs` from its starting write
+        (`inputs_in_write`), now committed, so kept for the session's next run. None when
+        the run was stopped between its commit and this call."""
+        if inputs is not None:
             self.context.remember(inputs.session_id, inputs.messages)
         if self.registry.take_closed(run.run_id):
             return None

@@ -49,7 +49,10 @@ class RunRegistry:
 
     def take_closed(self, run_id: str) -> bool:
         """True (once) when the run was closed before its launch."""
-        return self._closed.pop(run_id, 0) is None
+        if run_id not in self._closed:
+            return False
+        del self._closed[run_id]
+        return True
 
     def add(self, run: ActiveRun) -> None:
         self._runs[run.run_id] = run

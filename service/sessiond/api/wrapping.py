@@ -122,6 +122,15 @@ async def _counted(requests: AsyncIterator[Any], call: Call) -> AsyncIterator[An
         yield request
 
 
+async def _started(call: Call, request: Any, request_streaming: bool) -> Any:
+    """Starts the observed call and counts the request (a stream's as each arrives)."""
+    await call.start()
+    if request_streaming:
+        return _counted(request, call)
+    call.received()
+    return request
+
+
 def _unary_response(
     behaviour: Callable[..., Any], factory: CallFactory, request_streaming: bool
 ) -> Callable[[Any, Ctx], Awaitable[Any]]:
@@ -130,11 +139,7 @@ def _unary_response(
     async def run(request: Any, context: Ctx) -> Any:
         call = factory(context)
         try:
-            await call.start()
-            if request_streaming:
-                request = _counted(request, call)
-            else:
-                call.received()
+            request = await _started(call, request, request_streaming)
             result = behaviour(request, context)
             if inspect.isawaitable(result):
                 result = await result
@@ -155,11 +160,7 @@ def _generator_response(
     async def run(request: Any, context: Ctx) -> AsyncIterator[Any]:
         call = factory(context)
         try:
-            await call.start()
-            if request_streaming:
-                request = _counted(request, call)
-            else:
-                call.received()
+            request = await _started(call, request, request_streaming)
             async for response in behaviour(request, context):
                 call.sent()
                 yield response

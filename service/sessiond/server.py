@@ -16,11 +16,13 @@ from sessiond.agents.base import AgentBackend
 from sessiond.agents.echo import EchoBackend
 from sessiond.agents.openai_backend import OpenAIBackend
 from sessiond.api import reflection
-from sessiond.api.auth import AuthInterceptor, TokenTable
+from sessiond.api.auth import TokenTable, auth_layer
 from sessiond.api.chat_servicer import ChatServicer
 from sessiond.api.maintenance import Maintenance
-from sessiond.api.observability import ObservabilityInterceptor
+from sessiond.api.observability import observability_layer
+from sessiond.api.registration import LayeredRegistration
 from sessiond.api.session_servicer import SessionServicer
+from sessiond.api.wrapping import Layer
 from sessiond.bus.memory import MemoryBus
 from sessiond.config import AgentConfig, Config, ConfigError, exposure_problem
 from sessiond.core.chatfeed import ChatFeed
@@ -150,23 +152,23 @@ class RunningServer:
             await close()
 
 
-def interceptors(
-    config: Config, prometheus: CollectorRegistry
-) -> tuple[list[Any], list[Callable[[], Awaitable[None]]]]:
-    """Outermost first: tracing (optional), request id + access log + metrics, auth."""
-    chain: list[Any] = []
-    closers: list[Callable[[], Awaitable[None]]] = []
-    if config.tracing:
-        from sessiond.telemetry.tracing import tracing_interceptor
+def interceptors(config: Config) -> tuple[list[Any], list[Callable[[], Awaitable[None]]]]:
+    """Server interceptors (tracing, when on) and what to run at stop to flush them."""
+    if not config.tracing:
+        return [], []
+    from sessiond.telemetry.tracing import tracing_interceptor
 
-        tracer, close = tracing_interceptor(config)
-        chain.append(tracer)
-        closers.append(close)
-    chain.append(ObservabilityInterceptor(GrpcMetrics(prometheus)))
+    tracer, close = tracing_interceptor(config)
+    return [tracer], [close]
+
+
+def call_layers(config: Config, prometheus: CollectorRegistry) -> list[Layer]:
+    """Outermost first, inside any interceptor: request id + access log + metrics, auth."""
+    layers = [observability_layer(GrpcMetrics(prometheus))]
     tokens = TokenTable(config.auth.tokens)
     if tokens:
-        chain.append(AuthInterceptor(tokens))
-    return chain, closers
+        layers.append(auth_layer(tokens))
+    return layers
 
 
 def check_serving_config(config: Config) -> None:
@@ -212,21 +214,23 @@ async def start_server(config: Config) -> RunningServer:
     prometheus = CollectorRegistry(auto_describe=True)
     executor.observer = RunMetrics(prometheus)
     subscribers_gauge(prometheus, bus.subscriber_count)
-    chain, closers = interceptors(config, prometheus)
+    chain, closers = interceptors(config)
     server = grpc.aio.server(
         interceptors=chain,
         options=channel_options(config),
         maximum_concurrent_rpcs=config.transport.max_concurrent_rpcs or None,
     )
+    # The generated `add_*_to_server` accept anything with the server's two add methods.
+    registration: Any = LayeredRegistration(server, call_layers(config, prometheus))
     session_service_pb2_grpc.add_SessionServiceServicer_to_server(
-        SessionServicer(manager, SessionQueries(store, rules), runs, maintenance), server
+        SessionServicer(manager, SessionQueries(store, rules), runs, maintenance), registration
     )
     chat_service_pb2_grpc.add_ChatServiceServicer_to_server(
-        ChatServicer(manager, runs, feed), server
+        ChatServicer(manager, runs, feed), registration
     )
     health_servicer = health.aio.HealthServicer()
-    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    reflection.enable(server, (*SERVICE_NAMES, health.SERVICE_NAME))
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, registration)
+    reflection.enable(registration, (*SERVICE_NAMES, health.SERVICE_NAME))
 
     try:
         port = bind(server, config)

@@ -1,4 +1,4 @@
-"""Bearer-token auth: the one table of required scopes and the interceptor enforcing it.
+"""Bearer-token auth: the one table of required scopes and the layer enforcing it.
 
 Tokens arrive as `authorization: Bearer <token>` metadata. Each configured token grants
 one scope level (admin ⊃ write ⊃ read). Health and reflection stay open so probes and
@@ -17,7 +17,7 @@ import grpc
 import structlog
 from sessiond.api import wrapping
 from sessiond.api.errors import abort_status, rich_status
-from sessiond.api.wrapping import Req, Resp
+from sessiond.api.wrapping import Layer, Req, Resp
 from sessiond.settings import TokenConfig
 
 
@@ -145,50 +145,69 @@ def _deny(code: grpc.StatusCode, message: str, reason: str, **metadata: str) -> 
     return deny
 
 
-class AuthInterceptor(grpc.aio.ServerInterceptor):
+_MISSING = _deny(grpc.StatusCode.UNAUTHENTICATED, "missing bearer token", "TOKEN_MISSING")
+_INVALID = _deny(grpc.StatusCode.UNAUTHENTICATED, "invalid bearer token", "TOKEN_INVALID")
+
+
+class _Guard:
+    """What every call of one guarded method shares."""
+
+    __slots__ = ("required", "tokens", "too_low")
+
+    def __init__(self, tokens: TokenTable, method: str, required: Scope) -> None:
+        self.tokens = tokens
+        self.required = required
+        scope = required.name.lower()
+        self.too_low = {
+            granted: _deny(
+                grpc.StatusCode.PERMISSION_DENIED,
+                f"{method.rsplit('/', 1)[-1]} needs the {scope} scope",
+                "INSUFFICIENT_SCOPE",
+                required_scope=scope,
+                granted_scope=granted.name.lower(),
+            )
+            for granted in Scope
+            if granted < required
+        }
+
+
+class _GuardedCall:
+    __slots__ = ("context", "guard")
+
+    def __init__(self, context: wrapping.Ctx, guard: _Guard) -> None:
+        self.context = context
+        self.guard = guard
+
+    async def start(self) -> None:
+        token = bearer_token(self.context.invocation_metadata())
+        principal = self.guard.tokens.authenticate(token) if token else None
+        if principal is None:
+            await (_MISSING if token is None else _INVALID)(self.context)
+            return
+        if principal.scope < self.guard.required:
+            await self.guard.too_low[principal.scope](self.context)
+            return
+        structlog.contextvars.bind_contextvars(principal=principal.name)
+
+    def received(self) -> None:
+        pass
+
+    def sent(self) -> None:
+        pass
+
+    def finish(self, error: BaseException | None) -> None:
+        pass
+
+
+def auth_layer(tokens: TokenTable) -> Layer:
     """Rejects calls without a valid token (UNAUTHENTICATED) or with too low a scope
     (PERMISSION_DENIED, ErrorInfo `INSUFFICIENT_SCOPE`) before the servicer runs."""
 
-    def __init__(self, tokens: TokenTable) -> None:
-        self.tokens = tokens
-
-    async def intercept_service(
-        self,
-        continuation: Callable[
-            [grpc.HandlerCallDetails], Awaitable[wrapping.Handler[Req, Resp] | None]
-        ],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> wrapping.Handler[Req, Resp] | None:
-        handler = await continuation(handler_call_details)
-        method: str = handler_call_details.method
+    def layer(method: str, handler: wrapping.Handler[Req, Resp]) -> wrapping.Handler[Req, Resp]:
         required = required_scope(method)
-        if handler is None or required is None:
+        if required is None:
             return handler
-        metadata = handler_call_details.invocation_metadata
-        token = bearer_token(metadata)
-        principal = self.tokens.authenticate(token) if token else None
-        if principal is None:
-            missing = token is None
-            return wrapping.replace_behaviour(
-                handler,
-                _deny(
-                    grpc.StatusCode.UNAUTHENTICATED,
-                    "missing bearer token" if missing else "invalid bearer token",
-                    "TOKEN_MISSING" if missing else "TOKEN_INVALID",
-                ),
-            )
-        if principal.scope < required:
-            scope = required.name.lower()
-            return wrapping.replace_behaviour(
-                handler,
-                _deny(
-                    grpc.StatusCode.PERMISSION_DENIED,
-                    f"{method.rsplit('/', 1)[-1]} needs the {scope} scope",
-                    "INSUFFICIENT_SCOPE",
-                    required_scope=scope,
-                    granted_scope=principal.scope.name.lower(),
-                ),
-            )
-        return wrapping.before(
-            handler, lambda: structlog.contextvars.bind_contextvars(principal=principal.name)
-        )
+        guard = _Guard(tokens, method, required)
+        return wrapping.wrap(handler, lambda context: _GuardedCall(context, guard))
+
+    return layer

@@ -1,4 +1,4 @@
-"""Request ids, the access log and per-call metrics: one interceptor, outermost.
+"""Request ids, the access log and per-call metrics: the outermost layer of every call.
 
 * `x-request-id`: taken from the call's metadata when it looks sane, else generated;
   returned in the trailing metadata and bound (structlog contextvars) to every log line
@@ -12,50 +12,66 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
+import os
 import re
 import time
-import uuid
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Iterable
 from typing import Protocol
 
 import grpc
 import structlog
 from sessiond.api import wrapping
-from sessiond.api.wrapping import Req, Resp
+from sessiond.api.wrapping import Layer, Req, Resp
 
 log = structlog.get_logger("sessiond.access")
 
 REQUEST_ID_KEY = "x-request-id"
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:/+=-]{1,128}")
-# Probes and tooling call these constantly; their lines are logged at debug level.
-_QUIET_PREFIXES = ("grpc.health.", "grpc.reflection.")
+# Generated ids: a random prefix per process and a counter, unique across replicas and
+# restarts without a uuid4 (16 bytes from the OS) per call.
+_ID_PREFIX = os.urandom(8).hex()
+_ID_COUNTER = itertools.count(1)
+_QUIET_PREFIXES = ("/grpc.health.", "/grpc.reflection.")
+
+
+class MethodMetrics(Protocol):
+    """One method's counts (go-grpc-prometheus style); updated on the event loop."""
+
+    def started(self) -> None: ...
+
+    def received(self) -> None: ...
+
+    def sent(self) -> None: ...
+
+    def handled(self, code: str, seconds: float) -> None:
+        """The call ended with `code` (a StatusCode name) after `seconds`."""
 
 
 class RpcMetrics(Protocol):
     """Counts of calls by `grpc_type`, `grpc_service`, `grpc_method` (and `grpc_code`)."""
 
-    def started(self, kind: str, service: str, method: str) -> None: ...
+    def method(self, kind: str, service: str, method: str) -> MethodMetrics:
+        """The counts of one method, asked for once when its handler is wrapped."""
 
-    def received(self, kind: str, service: str, method: str) -> None: ...
 
-    def sent(self, kind: str, service: str, method: str) -> None: ...
+class _NoMethodMetrics:
+    def started(self) -> None:
+        pass
 
-    def handled(self, kind: str, service: str, method: str, code: str, seconds: float) -> None:
-        """The call ended with `code` (a StatusCode name) after `seconds`."""
+    def received(self) -> None:
+        pass
+
+    def sent(self) -> None:
+        pass
+
+    def handled(self, code: str, seconds: float) -> None:
+        pass
 
 
 class NoRpcMetrics:
-    def started(self, kind: str, service: str, method: str) -> None:
-        pass
-
-    def received(self, kind: str, service: str, method: str) -> None:
-        pass
-
-    def sent(self, kind: str, service: str, method: str) -> None:
-        pass
-
-    def handled(self, kind: str, service: str, method: str, code: str, seconds: float) -> None:
-        pass
+    def method(self, kind: str, service: str, method: str) -> MethodMetrics:
+        return _NoMethodMetrics()
 
 
 def request_id_of(metadata: Iterable[tuple[str, str | bytes]] | None) -> str:
@@ -63,7 +79,7 @@ def request_id_of(metadata: Iterable[tuple[str, str | bytes]] | None) -> str:
     for key, value in metadata or ():
         if key == REQUEST_ID_KEY and isinstance(value, str) and _REQUEST_ID.fullmatch(value):
             return value
-    return uuid.uuid4().hex
+    return f"{_ID_PREFIX}{next(_ID_COUNTER):016x}"
 
 
 def status_of(context: wrapping.Ctx, error: BaseException | None) -> grpc.StatusCode:
@@ -84,12 +100,12 @@ def status_of(context: wrapping.Ctx, error: BaseException | None) -> grpc.Status
 
 
 class _ObservedCall:
-    def __init__(
-        self, context: wrapping.Ctx, labels: tuple[str, str, str], metrics: RpcMetrics
-    ) -> None:
+    __slots__ = ("context", "method", "metrics", "peer", "request_id", "started_at")
+
+    def __init__(self, context: wrapping.Ctx, method: _Method) -> None:
         self.context = context
-        self.labels = labels
-        self.metrics = metrics
+        self.method = method
+        self.metrics = method.metrics
         self.request_id = ""
         self.started_at = time.perf_counter()
         self.peer = ""
@@ -101,57 +117,50 @@ class _ObservedCall:
         self.request_id = request_id_of(self.context.invocation_metadata())
         structlog.contextvars.bind_contextvars(request_id=self.request_id)
         self.context.set_trailing_metadata(((REQUEST_ID_KEY, self.request_id),))
-        self.metrics.started(*self.labels)
+        self.metrics.started()
 
     def received(self) -> None:
-        self.metrics.received(*self.labels)
+        self.metrics.received()
 
     def sent(self) -> None:
-        self.metrics.sent(*self.labels)
+        self.metrics.sent()
 
     def finish(self, error: BaseException | None) -> None:
         seconds = time.perf_counter() - self.started_at
-        code = status_of(self.context, error)
-        kind, service, method = self.labels
-        self.metrics.handled(kind, service, method, code.name, seconds)
-        level = log.debug if service.startswith(_QUIET_PREFIXES) else log.info
-        level(
+        code = status_of(self.context, error).name
+        self.metrics.handled(code, seconds)
+        method = self.method
+        (log.debug if method.quiet else log.info)(
             "rpc",
-            method=f"/{service}/{method}",
-            grpc_type=kind,
-            code=code.name,
+            method=method.name,
+            grpc_type=method.kind,
+            code=code,
             duration_ms=round(seconds * 1000, 3),
             peer=self.peer,
         )
 
 
-class ObservabilityInterceptor(grpc.aio.ServerInterceptor):
-    def __init__(self, metrics: RpcMetrics | None = None) -> None:
-        self.metrics: RpcMetrics = metrics or NoRpcMetrics()
-        # The wrapped handler of each method, reused while the inner handler is the same
-        # object (it is, unless an inner interceptor makes one per call): wrapping rebuilt
-        # a method handler on every call. The request id is read per call, in `start`.
-        self._wrapped: dict[str, tuple[object, object]] = {}
+class _Method:
+    """What every call of one method shares."""
 
-    async def intercept_service(
-        self,
-        continuation: Callable[
-            [grpc.HandlerCallDetails], Awaitable[wrapping.Handler[Req, Resp] | None]
-        ],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> wrapping.Handler[Req, Resp] | None:
-        handler = await continuation(handler_call_details)
-        if handler is None:
-            return handler
-        full: str = handler_call_details.method
-        cached = self._wrapped.get(full)
-        if cached is not None and cached[0] is handler:
-            return cached[1]  # type: ignore[return-value]
-        service, _, method = full.lstrip("/").rpartition("/")
-        labels = (wrapping.kind(handler), service, method)
-        metrics = self.metrics
-        wrapped = wrapping.wrap(handler, lambda context: _ObservedCall(context, labels, metrics))
-        if len(self._wrapped) > 1024:
-            self._wrapped.clear()
-        self._wrapped[full] = (handler, wrapped)
-        return wrapped
+    __slots__ = ("kind", "metrics", "name", "quiet")
+
+    def __init__(self, name: str, kind: str, metrics: MethodMetrics) -> None:
+        self.name = name
+        self.kind = kind
+        self.metrics = metrics
+        # Probes and tooling call these constantly; their lines are logged at debug level.
+        self.quiet = name.startswith(_QUIET_PREFIXES)
+
+
+def observability_layer(metrics: RpcMetrics | None = None) -> Layer:
+    """The outermost layer: request id, access log line and metrics of every call."""
+    rpc_metrics: RpcMetrics = metrics or NoRpcMetrics()
+
+    def layer(name: str, handler: wrapping.Handler[Req, Resp]) -> wrapping.Handler[Req, Resp]:
+        kind = wrapping.kind(handler)
+        service, _, method_name = name.lstrip("/").rpartition("/")
+        method = _Method(name, kind, rpc_metrics.method(kind, service, method_name))
+        return wrapping.wrap(handler, lambda context: _ObservedCall(context, method))
+
+    return layer

@@ -1,8 +1,9 @@
-"""Wrapping grpc.aio method handlers of all four kinds, for the server interceptors.
+"""Wrapping grpc.aio method handlers of all four kinds, for the per-call layers.
 
-An interceptor gets the handler the call would run and returns another one; the wrapper
-runs a `Call` around the original behaviour: `start` first (it may abort the call),
-`received`/`sent` per message, `finish` once with whatever ended the call.
+A `Layer` gets a method's name and handler when services are registered and returns the
+handler to serve; `wrap` runs a `Call` around the original behaviour: `start` first (it
+may abort the call), `received`/`sent` per message, `finish` once with whatever ended
+the call.
 """
 
 from __future__ import annotations
@@ -36,6 +37,9 @@ class Call(Protocol):
 
 
 CallFactory = Callable[[Ctx], Call]
+Layer: TypeAlias = Callable[[str, "Handler[Any, Any]"], "Handler[Any, Any]"]
+"""Given a method's full name (`/package.Service/Method`) and handler, the handler to
+serve in its place."""
 
 
 def kind(handler: grpc.RpcMethodHandler[Any, Any]) -> str:
@@ -54,45 +58,6 @@ def wrap(handler: Handler[Req, Resp], factory: CallFactory) -> Handler[Req, Resp
     if inspect.isasyncgenfunction(behaviour):
         return _rebuild(handler, _generator_response(behaviour, factory, request_streaming))
     return _rebuild(handler, _unary_response(behaviour, factory, request_streaming))
-
-
-class _Before:
-    def __init__(self, action: Callable[[], object]) -> None:
-        self.action = action
-
-    async def start(self) -> None:
-        self.action()
-
-    def received(self) -> None:
-        pass
-
-    def sent(self) -> None:
-        pass
-
-    def finish(self, error: BaseException | None) -> None:
-        pass
-
-
-class _Reject(_Before):
-    def __init__(self, reject: Callable[[Ctx], Awaitable[None]], context: Ctx) -> None:
-        super().__init__(lambda: None)
-        self.reject = reject
-        self.context = context
-
-    async def start(self) -> None:
-        await self.reject(self.context)
-
-
-def before(handler: Handler[Req, Resp], action: Callable[[], object]) -> Handler[Req, Resp]:
-    """`handler` running `action` first, in the call's task (for contextvars)."""
-    return wrap(handler, lambda context: _Before(action))
-
-
-def replace_behaviour(
-    handler: Handler[Req, Resp], reject: Callable[[Ctx], Awaitable[None]]
-) -> Handler[Req, Resp]:
-    """`handler` that never runs: `reject` aborts the call first (same kind and codecs)."""
-    return wrap(handler, lambda context: _Reject(reject, context))
 
 
 def _behaviour(handler: grpc.RpcMethodHandler[Any, Any]) -> Callable[..., Any]:

@@ -6,79 +6,124 @@ as in the tests) served by a small HTTP thread on `metrics_port`.
 
 from __future__ import annotations
 
+import bisect
+import itertools
+import math
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
 from wsgiref.simple_server import WSGIServer
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from prometheus_client.metrics_core import CounterMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.registry import Collector
 from sessiond.core.observe import RunReport
 
 _RPC_LABELS = ("grpc_type", "grpc_service", "grpc_method")
 # Runs last from well under a second (echo) to the 10-minute default timeout.
+_SECONDS_BUCKETS = Histogram.DEFAULT_BUCKETS
+_BUCKET_BOUNDS = tuple("+Inf" if math.isinf(b) else str(b) for b in _SECONDS_BUCKETS)
 RUN_BUCKETS = (0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800)
 
 
-class GrpcMetrics:
-    """The go-grpc-prometheus server metrics (`api.observability.RpcMetrics`)."""
+class _MethodCounts:
+    """One method's go-grpc-prometheus counts as plain numbers (`api.observability.
+    MethodMetrics`), read by `GrpcMetrics.collect` at scrape time.
+
+    Updated on the event loop only; prometheus_client's labelled metrics take a lock and
+    do several calls per update, which cost a busy server ~60 µs per call."""
+
+    __slots__ = (
+        "buckets",
+        "codes",
+        "labels",
+        "received_count",
+        "seconds_sum",
+        "sent_count",
+        "started_count",
+    )
+
+    def __init__(self, labels: tuple[str, str, str]) -> None:
+        self.labels = labels
+        self.started_count = 0
+        self.received_count = 0
+        self.sent_count = 0
+        self.codes: dict[str, int] = {}
+        self.buckets = [0] * len(_SECONDS_BUCKETS)
+        self.seconds_sum = 0.0
+
+    def started(self) -> None:
+        self.started_count += 1
+
+    def received(self) -> None:
+        self.received_count += 1
+
+    def sent(self) -> None:
+        self.sent_count += 1
+
+    def handled(self, code: str, seconds: float) -> None:
+        self.codes[code] = self.codes.get(code, 0) + 1
+        self.buckets[bisect.bisect_left(_SECONDS_BUCKETS, seconds)] += 1
+        self.seconds_sum += seconds
+
+
+class GrpcMetrics(Collector):
+    """The go-grpc-prometheus server metrics (`api.observability.RpcMetrics`): a method's
+    series appear once it has been called."""
 
     def __init__(self, registry: CollectorRegistry) -> None:
-        self._started = Counter(
-            "grpc_server_started_total",
+        self._methods: list[_MethodCounts] = []
+        registry.register(self)
+
+    def method(self, kind: str, service: str, method: str) -> _MethodCounts:
+        counts = _MethodCounts((kind, service, method))
+        self._methods.append(counts)
+        return counts
+
+    def describe(self) -> list[Metric]:
+        return list(self._families([]))
+
+    def collect(self) -> list[Metric]:
+        return list(self._families([m for m in list(self._methods) if m.started_count]))
+
+    def _families(self, methods: list[_MethodCounts]) -> Iterator[Metric]:
+        started = CounterMetricFamily(
+            "grpc_server_started",
             "Total number of RPCs started on the server.",
-            _RPC_LABELS,
-            registry=registry,
+            labels=_RPC_LABELS,
         )
-        self._handled = Counter(
-            "grpc_server_handled_total",
+        handled = CounterMetricFamily(
+            "grpc_server_handled",
             "Total number of RPCs completed on the server, regardless of success or failure.",
-            (*_RPC_LABELS, "grpc_code"),
-            registry=registry,
+            labels=(*_RPC_LABELS, "grpc_code"),
         )
-        self._seconds = Histogram(
+        seconds = HistogramMetricFamily(
             "grpc_server_handling_seconds",
             "Histogram of response latency (seconds) of gRPC that had been application-level "
             "handled by the server.",
-            _RPC_LABELS,
-            registry=registry,
+            labels=_RPC_LABELS,
         )
-        self._received = Counter(
-            "grpc_server_msg_received_total",
+        received = CounterMetricFamily(
+            "grpc_server_msg_received",
             "Total number of RPC stream messages received on the server.",
-            _RPC_LABELS,
-            registry=registry,
+            labels=_RPC_LABELS,
         )
-        self._sent = Counter(
-            "grpc_server_msg_sent_total",
+        sent = CounterMetricFamily(
+            "grpc_server_msg_sent",
             "Total number of gRPC stream messages sent by the server.",
-            _RPC_LABELS,
-            registry=registry,
+            labels=_RPC_LABELS,
         )
-
-        # Labelled children by label values: `labels()` takes a lock and builds keys on
-        # every call, and `sent` runs once per streamed message.
-        self._children: dict[tuple[object, tuple[str, ...]], Any] = {}
-
-    def _child(self, metric: Counter | Histogram, *labels: str) -> Any:
-        key = (metric, labels)
-        child = self._children.get(key)
-        if child is None:
-            child = self._children[key] = metric.labels(*labels)
-        return child
-
-    def started(self, kind: str, service: str, method: str) -> None:
-        self._child(self._started, kind, service, method).inc()
-
-    def received(self, kind: str, service: str, method: str) -> None:
-        self._child(self._received, kind, service, method).inc()
-
-    def sent(self, kind: str, service: str, method: str) -> None:
-        self._child(self._sent, kind, service, method).inc()
-
-    def handled(self, kind: str, service: str, method: str, code: str, seconds: float) -> None:
-        self._child(self._handled, kind, service, method, code).inc()
-        self._child(self._seconds, kind, service, method).observe(seconds)
+        for counts in methods:
+            labels = list(counts.labels)
+            started.add_metric(labels, counts.started_count)
+            received.add_metric(labels, counts.received_count)
+            sent.add_metric(labels, counts.sent_count)
+            for code, count in list(counts.codes.items()):
+                handled.add_metric([*labels, code], count)
+            cumulative = list(itertools.accumulate(counts.buckets))
+            buckets = list(zip(_BUCKET_BOUNDS, cumulative, strict=True))
+            seconds.add_metric(labels, buckets, counts.seconds_sum)
+        yield from (started, handled, seconds, received, sent)
 
 
 class RunMetrics:

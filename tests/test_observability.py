@@ -265,3 +265,18 @@ async def test_tracing_exports_a_span_per_call(
         await running.stop(0)  # flushes the spans
     names = {span.name for span in spans}
     assert f"/{SESSION}/CreateSession" in names
+
+
+def test_log_timestamps_match_structlogs_iso_utc_format() -> None:
+    from datetime import datetime
+
+    from sessiond.logging_setup import IsoUtcStamper
+
+    stamp = IsoUtcStamper()
+    reference = structlog.processors.TimeStamper(fmt="iso", utc=True)
+    for _ in range(3):  # the second call reuses the formatted second
+        ours = stamp(None, "info", {})["timestamp"]
+        theirs = reference(None, "info", {})["timestamp"]
+        assert len(ours) == len(theirs) and ours.endswith("Z")
+        parsed = [datetime.fromisoformat(t.removesuffix("Z")) for t in (ours, theirs)]
+        assert abs((parsed[1] - parsed[0]).total_seconds()) < 1

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, replace
+from operator import attrgetter
 
 import structlog
 from sessiond.agents.base import (
@@ -43,6 +45,7 @@ from sessiond.store.base import ReadTx, WriteTx
 log = structlog.get_logger(__name__)
 
 
+_SEQ = attrgetter("seq")
 IN_WRITE_READ = 32
 """Transcript rows a write that starts a run may read for it (`inputs_in_write`)."""
 
@@ -291,9 +294,12 @@ class RunExecutor:
         spec = self.agents.get(inputs.agent_id)
         transcript = inputs.messages
         if transcript and transcript[-1].seq > run.message_seq:
-            # Questions queued after this run's own stay for their runs.
-            transcript = tuple(
-                m for m in transcript if m.role is not Role.USER or m.seq <= run.message_seq
+            # Questions queued after this run's own stay for their runs. Entries ascend by
+            # seq: only the tail after the run's message is filtered (the transcript is up
+            # to CONTEXT_MESSAGES entries, read at every run of a queue).
+            cut = bisect.bisect_right(transcript, run.message_seq, key=_SEQ)
+            transcript = transcript[:cut] + tuple(
+                m for m in transcript[cut:] if m.role is not Role.USER
             )
         request = AgentRequest(
             agent_id=inputs.agent_id,

@@ -12,6 +12,7 @@ import math
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 from wsgiref.simple_server import WSGIServer
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
@@ -152,17 +153,32 @@ class RunMetrics:
             ("agent",),
             registry=registry,
         )
+        self._labelled: dict[tuple[str, str], tuple[Any, Any, Any, Any]] = {}
 
     def run_started(self, run_id: str, session_key: str) -> None:
         self._active.inc()
 
     def run_ended(self, report: RunReport) -> None:
         self._active.dec()
-        agent = report.agent_id
-        self._duration.labels(agent, report.stop_reason).observe(report.duration_s)
-        self._tokens.labels(agent, "input").inc(report.usage.input_tokens)
-        self._tokens.labels(agent, "output").inc(report.usage.output_tokens)
-        self._cost.labels(agent).inc(report.usage.estimated_cost_usd)
+        duration, tokens_in, tokens_out, cost = self._children(report.agent_id, report.stop_reason)
+        duration.observe(report.duration_s)
+        tokens_in.inc(report.usage.input_tokens)
+        tokens_out.inc(report.usage.output_tokens)
+        cost.inc(report.usage.estimated_cost_usd)
+
+    def _children(self, agent: str, stop_reason: str) -> tuple[Any, Any, Any, Any]:
+        # `labels()` takes a lock and builds its key on every call: once per agent and
+        # stop reason instead (a handful of each).
+        key = (agent, stop_reason)
+        found = self._labelled.get(key)
+        if found is None:
+            found = self._labelled[key] = (
+                self._duration.labels(agent, stop_reason),
+                self._tokens.labels(agent, "input"),
+                self._tokens.labels(agent, "output"),
+                self._cost.labels(agent),
+            )
+        return found
 
 
 def subscribers_gauge(registry: CollectorRegistry, count: Callable[[], int]) -> None:

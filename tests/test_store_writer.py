@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from helpers import assert_eventually
 from sessiond.core.errors import InvalidArgument, Unavailable
-from sessiond.core.models import Message, Role, Run, RunStatus, Session
+from sessiond.core.models import EventKind, Message, Role, Run, RunStatus, Session
 from sessiond.store.base import WriteTx
 from sessiond.store.sqlite.store import SqliteStore
 from sessiond.store.sqlite.write_tx import SqliteWriteTx
@@ -153,3 +153,52 @@ async def test_wal_checkpoints_run_beside_the_writer(store: SqliteStore) -> None
     assert stored == written
     assert stored is not None
     assert stored.message_count == COMMITS_PER_CHECKPOINT
+
+
+async def test_event_cursors_and_seqs_go_on_from_what_was_committed(store: SqliteStore) -> None:
+    """The writer moves a session's event cursor and a transcript's length from what it
+    remembers; a rollback or a failed commit must not leave it counting from lost rows."""
+    await store.write(lambda tx: tx.insert_session(_session()))
+
+    def events(tx: WriteTx, count: int) -> list[int]:
+        return [tx.append_event("k", EventKind.SESSION_CHANGED, 5).cursor for _ in range(count)]
+
+    def fail(tx: WriteTx) -> None:
+        events(tx, 3)
+        tx.append_message(Message("sid-k", 0, Role.USER, "lost", 2))
+        raise InvalidArgument("text", "rejected after writing")
+
+    def breaks_commit(tx: WriteTx) -> None:
+        events(tx, 2)
+        tx.append_message(Message("sid-k", 0, Role.USER, "lost too", 2))
+        assert isinstance(tx, SqliteWriteTx)
+        tx.conn.execute("PRAGMA defer_foreign_keys = ON")
+        tx.conn.execute(
+            "INSERT INTO messages (session_id, seq, role, silent, created_at, data)"
+            " VALUES ('no-such-transcript', 1, 'user', 0, 3, '{}')"
+        )
+
+    def more(tx: WriteTx) -> tuple[int, int, int]:
+        event = tx.append_event("k", EventKind.SESSION_CHANGED, 6)
+        message = tx.append_message(Message("sid-k", 0, Role.USER, "kept", 4))
+        return event.cursor, message.seq, event.global_seq
+
+    assert await store.write(lambda tx: events(tx, 2)) == [1, 2]
+    with pytest.raises(InvalidArgument):
+        await store.write(fail)
+    with pytest.raises(Unavailable):
+        await store.write(breaks_commit)
+    cursor, seq, global_seq = await store.write(more)
+    assert (cursor, seq) == (3, 1)
+    stored = await store.read(lambda tx: tx.events_after("k", 0, 10))
+    assert [e.cursor for e in stored] == [1, 2, 3]
+    assert stored[-1].global_seq == global_seq
+
+    def bumped_elsewhere(tx: WriteTx) -> int:
+        # A change the writer did not make through append_message: the check on the old
+        # value fails and the length is read back instead.
+        assert isinstance(tx, SqliteWriteTx)
+        tx.conn.execute("UPDATE transcripts SET message_count = message_count + 5")
+        return tx.append_message(Message("sid-k", 0, Role.USER, "after", 7)).seq
+
+    assert await store.write(bumped_elsewhere) == 7

@@ -1,4 +1,5 @@
-"""The writer's memory of the rows it wrote or read: sessions, runs, transcript lengths.
+"""The writer's memory of the rows it wrote or read: sessions, runs, transcript lengths,
+event cursors.
 
 Every Send and every run end reads back the session and the run it wrote a moment
 before; decoding them from JSON again cost more than the SQL. The writer is the only
@@ -29,6 +30,8 @@ class WriterCache:
         self.runs: dict[str, Run] = {}
         self.counts: dict[str, int] = {}
         """message_count by transcript id (session_id); a known id's transcript exists."""
+        self.heads: dict[str, int] = {}
+        """The last event cursor by session key."""
         self._undo: list[tuple[dict[str, Any], str, Any]] = []
         self._journaling = False
 
@@ -70,6 +73,7 @@ class WriterCache:
         self.sessions.clear()
         self.runs.clear()
         self.counts.clear()
+        self.heads.clear()
         self.release()
 
     def session(self, key: str) -> Session | None:

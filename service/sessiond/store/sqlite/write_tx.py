@@ -104,15 +104,7 @@ class SqliteWriteTx(SqliteReadTx):
         self.cache.put(self.cache.sessions, key, None)
 
     def append_message(self, message: Message) -> Message:
-        row = self._one(
-            "UPDATE transcripts SET message_count = message_count + 1 WHERE session_id = ?"
-            " RETURNING message_count",
-            (message.session_id,),
-        )
-        if row is None:
-            raise LookupError(f"no transcript {message.session_id}")
-        stored = replace(message, seq=int(row[0]))
-        self.cache.put(self.cache.counts, stored.session_id, stored.seq)
+        stored = replace(message, seq=self._next_seq(message.session_id))
         self.conn.execute(
             "INSERT INTO messages (session_id, seq, role, silent, created_at, data)"
             " VALUES (?, ?, ?, ?, ?, ?)",
@@ -144,21 +136,64 @@ class SqliteWriteTx(SqliteReadTx):
         reason: SessionEventReason | None = None,
         payload: dict[str, Any] | None = None,
     ) -> Event:
-        row = self._one(
-            "INSERT INTO event_heads (session_key, last_cursor) VALUES (?, 1)"
-            " ON CONFLICT (session_key) DO UPDATE SET last_cursor = last_cursor + 1"
-            " RETURNING last_cursor",
-            (session_key,),
-        )
-        cursor = int(row[0])
+        cursor = self._next_cursor(session_key)
         body = payload or {}
         reason_text = reason.value if reason else None
-        global_row = self._one(
+        # global_seq is the rowid: lastrowid instead of RETURNING (SQLite gathers RETURNING
+        # rows in a table of their own).
+        global_seq = self.conn.execute(
             "INSERT INTO events (session_key, cursor, kind, run_id, reason, ts, payload)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING global_seq",
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
             (session_key, cursor, kind.value, run_id, reason_text, ts, dumps(body)),
-        )
-        return Event(int(global_row[0]), session_key, cursor, kind, ts, run_id, reason, body)
+        ).lastrowid
+        assert global_seq is not None
+        return Event(global_seq, session_key, cursor, kind, ts, run_id, reason, body)
+
+    # A transcript's length and a session's last cursor are counters the writer alone
+    # moves: when it knows the current value it sets the next one with a plain UPDATE
+    # that checks the old value (no RETURNING), else it reads it back as it increments.
+
+    def _next_seq(self, session_id: str) -> int:
+        known = self.cache.counts.get(session_id)
+        if known is not None and self._advance(
+            "UPDATE transcripts SET message_count = ? WHERE session_id = ? AND message_count = ?",
+            session_id,
+            known,
+        ):
+            seq = known + 1
+        else:
+            row = self._one(
+                "UPDATE transcripts SET message_count = message_count + 1 WHERE session_id = ?"
+                " RETURNING message_count",
+                (session_id,),
+            )
+            if row is None:
+                raise LookupError(f"no transcript {session_id}")
+            seq = int(row[0])
+        self.cache.put(self.cache.counts, session_id, seq)
+        return seq
+
+    def _next_cursor(self, session_key: str) -> int:
+        known = self.cache.heads.get(session_key)
+        if known is not None and self._advance(
+            "UPDATE event_heads SET last_cursor = ? WHERE session_key = ? AND last_cursor = ?",
+            session_key,
+            known,
+        ):
+            cursor = known + 1
+        else:
+            row = self._one(
+                "INSERT INTO event_heads (session_key, last_cursor) VALUES (?, 1)"
+                " ON CONFLICT (session_key) DO UPDATE SET last_cursor = last_cursor + 1"
+                " RETURNING last_cursor",
+                (session_key,),
+            )
+            cursor = int(row[0])
+        self.cache.put(self.cache.heads, session_key, cursor)
+        return cursor
+
+    def _advance(self, sql: str, key: str, known: int) -> bool:
+        return self.conn.execute(sql, (known + 1, key, known)).rowcount == 1
 
     def insert_run(self, run: Run) -> None:
         self.conn.execute(

@@ -78,7 +78,8 @@ def plan(profile: dict[str, Any], targets: dict[str, str]) -> list[dict[str, Any
     """The scenarios, in order, with their bounds.
 
     Each sessiond figure runs right after the baseline it is divided by (the machine's
-    speed drifts over minutes, and a ratio of two figures taken apart drifts with it)."""
+    speed drifts over minutes, and a ratio of two figures taken apart drifts with it);
+    `main` runs the plan once per repetition (`merge_round`)."""
     reps = profile["reps"]
     echo, sessiond = targets["echo"], targets["sessiond"]
     scenarios: list[dict[str, Any]] = []
@@ -314,6 +315,29 @@ def selected(name: str, patterns: list[str]) -> bool:
     return False
 
 
+def merge_round(results: dict[str, Any], name: str, result: dict[str, Any]) -> None:
+    """Adds one round's result of a scenario: its repetitions are appended, its CPU and
+    wall times summed, send statuses counted together.
+
+    The plan runs once per repetition, so every repetition of a sessiond figure sits
+    right beside one of its baseline's: a drift of the machine's speed over the minutes
+    of a run moves both alike instead of the ratio."""
+    merged = results.get(name)
+    if merged is None:
+        results[name] = result
+        return
+    merged["reps"].extend(result["reps"])
+    merged["wall_s"] = merged.get("wall_s", 0.0) + result.get("wall_s", 0.0)
+    merged["load_cpu_s"] = merged.get("load_cpu_s", 0.0) + result.get("load_cpu_s", 0.0)
+    servers = merged.setdefault("server_cpu_s", {})
+    for server, seconds in result.get("server_cpu_s", {}).items():
+        servers[server] = servers.get(server, 0.0) + seconds
+    statuses = merged.get("send_status")
+    for status, count in result.get("send_status", {}).items():
+        assert statuses is not None
+        statuses[status] = statuses.get(status, 0) + count
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", default=bool(os.environ.get("BENCH_QUICK")))
@@ -357,9 +381,15 @@ def main(argv: list[str] | None = None) -> int:
             scenarios = plan(profile, targets)
             if args.only:
                 scenarios = [s for s in scenarios if selected(s["name"], args.only)]
-            print(f"bench: {len(scenarios)} scenarios ({args.loop})", file=sys.stderr)
-            for item in run_load(scenarios, servers, args.loop, timeout=600):
-                results[item["name"]] = item["result"]
+            rounds = profile["reps"]
+            print(
+                f"bench: {len(scenarios)} scenarios x {rounds} rounds ({args.loop})",
+                file=sys.stderr,
+            )
+            for _ in range(rounds):
+                one_each = [s | {"reps": 1} for s in scenarios]
+                for item in run_load(one_each, servers, args.loop, timeout=600):
+                    merge_round(results, item["name"], item["result"])
             ghz_results = (
                 {} if args.no_ghz else ghz.run_all(ROOT, servers, CONCURRENCY, profile["ghz"], work)
             )

@@ -68,7 +68,8 @@ def test_bench_quick_runs_end_to_end(tmp_path: Path) -> None:
 
 @pytest.mark.timeout(120)
 def test_bench_repetitions_can_be_raised(tmp_path: Path) -> None:
-    flags = ["--quick", "--reps", "2", "--only", "echo_unary@1", "--no-ghz", "--no-a2a"]
+    flags = ["--quick", "--reps", "2", "--only", "echo_unary@1", "--only", "send@1"]
+    flags += ["--no-ghz", "--no-a2a"]
     done = subprocess.run(
         [sys.executable, "-m", "bench", *flags, "--out", str(tmp_path)],
         cwd=ROOT,
@@ -78,5 +79,11 @@ def test_bench_repetitions_can_be_raised(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr[-3000:]
     scenarios = json.loads((tmp_path / "quick.json").read_text())["scenarios"]
-    assert list(scenarios) == ["echo_unary@1"]
+    assert list(scenarios) == ["echo_unary@1", "send@1"]
     assert len(scenarios["echo_unary@1"]["reps"]) == 2
+    send = scenarios["send@1"]
+    assert len(send["reps"]) == 2
+    assert sum(send["send_status"].values()) == sum(rep["ops"] for rep in send["reps"])
+    # One repetition of each per round: every sessiond figure sits beside its baseline's.
+    ran = [line.split(":")[0].strip() for line in done.stderr.splitlines() if "@1:" in line]
+    assert ran == ["echo_unary@1", "send@1", "echo_unary@1", "send@1"]

@@ -277,6 +277,7 @@ def test_log_timestamps_match_structlogs_iso_utc_format() -> None:
     for _ in range(3):  # the second call reuses the formatted second
         ours = stamp(None, "info", {})["timestamp"]
         theirs = reference(None, "info", {})["timestamp"]
-        assert len(ours) == len(theirs) and ours.endswith("Z")
+        assert len(ours) == len(theirs)
+        assert ours.endswith("Z")
         parsed = [datetime.fromisoformat(t.removesuffix("Z")) for t in (ours, theirs)]
         assert abs((parsed[1] - parsed[0]).total_seconds()) < 1

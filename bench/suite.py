@@ -56,7 +56,7 @@ def _profile(quick: bool) -> dict[str, Any]:
         "reps": 3,
         "unary": {"max_ops": 20_000, "max_seconds": 1.0, "warmup_ops": 300},
         "stream": {"max_ops": 20_000, "max_seconds": 1.5},
-        "watch_runs": {1: 20, 100: 4, 1000: 2},
+        "watch_runs": {1: 100, 100: 10, 1000: 2},
         "subscribers": SUBSCRIBERS,
         "concurrent_runs": 100,
         "watch_seconds": 10.0,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bench.stats import ratio, summary
+from bench.stats import paired_ratio, ratio, summary
 
 KB = 1024
 MAX_BYTES_PER_STREAM = 50 * KB
@@ -22,7 +22,7 @@ def _find(results: dict[str, Any], base: str) -> list[int]:
     return sorted(n for b, n in (_at(k) for k in results if "@" in k) if b == base)
 
 
-def _metric(results: dict[str, Any], name: str, key: str) -> dict[str, float] | None:
+def _metric(results: dict[str, Any], name: str, key: str) -> dict[str, Any] | None:
     result = results.get(name)
     if result is None:
         return None
@@ -33,14 +33,14 @@ def _row(
     measurement: str,
     in_flight: int | str,
     unit: str,
-    value: dict[str, float] | None,
-    baseline: dict[str, float] | None,
+    value: dict[str, Any] | None,
+    baseline: dict[str, Any] | None,
     baseline_name: str,
     target: tuple[str, float] | None = None,
     *,
     group: str,
 ) -> Doc:
-    r = ratio(value["median"], baseline["median"]) if value and baseline else None
+    r = paired_ratio(value, baseline) if value and baseline else None
     met = None
     if target is not None and r is not None:
         op, bound = target
@@ -284,7 +284,8 @@ def markdown(doc: Doc) -> str:
         f"{machine['cores']} cores ({machine['cpu']}), {machine['memory_gb']} GB, "
         f"Python {machine['python']}, grpcio {machine['grpcio']}, event loop {meta['loop']}"
         f"{', QUICK (tiny counts, not figures)' if meta['quick'] else ''}; "
-        f"suite took {meta['duration_s']} s. Values: median of the repetitions (min–max).",
+        f"suite took {meta['duration_s']} s. Values: median of the repetitions (min–max); "
+        "ratio: median of the per-round ratios (each repetition runs beside its baseline's).",
         "",
     ]
     lines = [

@@ -17,17 +17,28 @@ def percentile(values: Sequence[float], pct: float) -> float:
     return ordered[min(rank, len(ordered)) - 1]
 
 
-def summary(reps: Sequence[dict[str, Any]], key: str) -> dict[str, float]:
-    """Median, min and max of `key` over the repetitions."""
+def summary(reps: Sequence[dict[str, Any]], key: str) -> dict[str, Any]:
+    """Median, min and max of `key` over the repetitions, and the values in order."""
     values = [float(r[key]) for r in reps if key in r]
     if not values:
-        return {"median": 0.0, "min": 0.0, "max": 0.0}
+        return {"median": 0.0, "min": 0.0, "max": 0.0, "values": []}
     return {
         "median": statistics.median(values),
         "min": min(values),
         "max": max(values),
+        "values": values,
     }
 
 
 def ratio(value: float, baseline: float) -> float | None:
     return value / baseline if baseline else None
+
+
+def paired_ratio(value: dict[str, Any], baseline: dict[str, Any]) -> float | None:
+    """The median of the per-round ratios when both have one value per round of the
+    plan (each repetition beside its baseline's), else the ratio of the medians."""
+    values: list[float] = value.get("values", [])
+    bases: list[float] = baseline.get("values", [])
+    if len(values) > 1 and len(values) == len(bases) and all(bases):
+        return statistics.median(v / b for v, b in zip(values, bases, strict=True))
+    return ratio(value["median"], baseline["median"])

@@ -154,46 +154,44 @@ class SqliteWriteTx(SqliteReadTx):
     # that checks the old value (no RETURNING), else it reads it back as it increments.
 
     def _next_seq(self, session_id: str) -> int:
-        known = self.cache.counts.get(session_id)
-        if known is not None and self._advance(
-            "UPDATE transcripts SET message_count = ? WHERE session_id = ? AND message_count = ?",
+        seq = self._next(
+            self.cache.counts,
             session_id,
-            known,
-        ):
-            seq = known + 1
-        else:
-            row = self._one(
-                "UPDATE transcripts SET message_count = message_count + 1 WHERE session_id = ?"
-                " RETURNING message_count",
-                (session_id,),
-            )
-            if row is None:
-                raise LookupError(f"no transcript {session_id}")
-            seq = int(row[0])
-        self.cache.put(self.cache.counts, session_id, seq)
+            "UPDATE transcripts SET message_count = ? WHERE session_id = ? AND message_count = ?",
+            "UPDATE transcripts SET message_count = message_count + 1 WHERE session_id = ?"
+            " RETURNING message_count",
+        )
+        if seq is None:
+            raise LookupError(f"no transcript {session_id}")
         return seq
 
     def _next_cursor(self, session_key: str) -> int:
-        known = self.cache.heads.get(session_key)
-        if known is not None and self._advance(
-            "UPDATE event_heads SET last_cursor = ? WHERE session_key = ? AND last_cursor = ?",
+        cursor = self._next(
+            self.cache.heads,
             session_key,
-            known,
-        ):
-            cursor = known + 1
-        else:
-            row = self._one(
-                "INSERT INTO event_heads (session_key, last_cursor) VALUES (?, 1)"
-                " ON CONFLICT (session_key) DO UPDATE SET last_cursor = last_cursor + 1"
-                " RETURNING last_cursor",
-                (session_key,),
-            )
-            cursor = int(row[0])
-        self.cache.put(self.cache.heads, session_key, cursor)
+            "UPDATE event_heads SET last_cursor = ? WHERE session_key = ? AND last_cursor = ?",
+            "INSERT INTO event_heads (session_key, last_cursor) VALUES (?, 1)"
+            " ON CONFLICT (session_key) DO UPDATE SET last_cursor = last_cursor + 1"
+            " RETURNING last_cursor",
+        )
+        assert cursor is not None  # the upsert always returns its row
         return cursor
 
-    def _advance(self, sql: str, key: str, known: int) -> bool:
-        return self.conn.execute(sql, (known + 1, key, known)).rowcount == 1
+    def _next(
+        self, known_values: dict[str, int], key: str, checked: str, counting: str
+    ) -> int | None:
+        """The counter's next value: `checked` (new, key, old) when the old one is known
+        and still stored, else `counting` (key) returning it; None when no row counts."""
+        known = known_values.get(key)
+        if known is not None and self.conn.execute(checked, (known + 1, key, known)).rowcount:
+            value = known + 1
+        else:
+            row = self._one(counting, (key,))
+            if row is None:
+                return None
+            value = int(row[0])
+        self.cache.put(known_values, key, value)
+        return value
 
     def insert_run(self, run: Run) -> None:
         self.conn.execute(

@@ -281,3 +281,15 @@ def test_log_timestamps_match_structlogs_iso_utc_format() -> None:
         assert ours.endswith("Z")
         parsed = [datetime.fromisoformat(t.removesuffix("Z")) for t in (ours, theirs)]
         assert abs((parsed[1] - parsed[0]).total_seconds()) < 1
+
+
+def test_a_method_wrapped_twice_shares_one_set_of_counts() -> None:
+    # Generated servicers register each handler by name and generically; both wrappings
+    # must count into one series, or a scrape would show the labels twice.
+    from prometheus_client import CollectorRegistry
+    from sessiond.telemetry.metrics import GrpcMetrics
+
+    metrics = GrpcMetrics(CollectorRegistry())
+    first = metrics.method("unary", SESSION, "GetSession")
+    assert metrics.method("unary", SESSION, "GetSession") is first
+    assert metrics.method("unary", SESSION, "ListSessions") is not first

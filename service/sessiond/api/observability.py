@@ -100,12 +100,11 @@ def status_of(context: wrapping.Ctx, error: BaseException | None) -> grpc.Status
 
 
 class _ObservedCall:
-    __slots__ = ("context", "method", "metrics", "peer", "request_id", "started_at")
+    __slots__ = ("context", "method", "peer", "request_id", "started_at")
 
     def __init__(self, context: wrapping.Ctx, method: _Method) -> None:
         self.context = context
         self.method = method
-        self.metrics = method.metrics
         self.request_id = ""
         self.started_at = time.perf_counter()
         self.peer = ""
@@ -117,19 +116,19 @@ class _ObservedCall:
         self.request_id = request_id_of(self.context.invocation_metadata())
         structlog.contextvars.bind_contextvars(request_id=self.request_id)
         self.context.set_trailing_metadata(((REQUEST_ID_KEY, self.request_id),))
-        self.metrics.started()
+        self.method.metrics.started()
 
     def received(self) -> None:
-        self.metrics.received()
+        self.method.metrics.received()
 
     def sent(self) -> None:
-        self.metrics.sent()
+        self.method.metrics.sent()
 
     def finish(self, error: BaseException | None) -> None:
         seconds = time.perf_counter() - self.started_at
         code = status_of(self.context, error).name
-        self.metrics.handled(code, seconds)
         method = self.method
+        method.metrics.handled(code, seconds)
         (log.debug if method.quiet else log.info)(
             "rpc",
             method=method.name,

@@ -21,9 +21,9 @@ from prometheus_client.registry import Collector
 from sessiond.core.observe import RunReport
 
 _RPC_LABELS = ("grpc_type", "grpc_service", "grpc_method")
-# Runs last from well under a second (echo) to the 10-minute default timeout.
 _SECONDS_BUCKETS = Histogram.DEFAULT_BUCKETS
 _BUCKET_BOUNDS = tuple("+Inf" if math.isinf(b) else str(b) for b in _SECONDS_BUCKETS)
+# Runs last from well under a second (echo) to the 10-minute default timeout.
 RUN_BUCKETS = (0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800)
 
 
@@ -73,19 +73,24 @@ class GrpcMetrics(Collector):
     series appear once it has been called."""
 
     def __init__(self, registry: CollectorRegistry) -> None:
-        self._methods: list[_MethodCounts] = []
+        self._methods: dict[tuple[str, str, str], _MethodCounts] = {}
         registry.register(self)
 
     def method(self, kind: str, service: str, method: str) -> _MethodCounts:
-        counts = _MethodCounts((kind, service, method))
-        self._methods.append(counts)
+        # One set of counts per label set, however often its handler is wrapped (a
+        # generated servicer registers each handler twice: by name and generically).
+        labels = (kind, service, method)
+        counts = self._methods.get(labels)
+        if counts is None:
+            counts = self._methods[labels] = _MethodCounts(labels)
         return counts
 
     def describe(self) -> list[Metric]:
         return list(self._families([]))
 
     def collect(self) -> list[Metric]:
-        return list(self._families([m for m in list(self._methods) if m.started_count]))
+        methods = list(self._methods.values())
+        return list(self._families([m for m in methods if m.started_count]))
 
     def _families(self, methods: list[_MethodCounts]) -> Iterator[Metric]:
         started = CounterMetricFamily(

@@ -332,10 +332,10 @@ def merge_round(results: dict[str, Any], name: str, result: dict[str, Any]) -> N
     servers = merged.setdefault("server_cpu_s", {})
     for server, seconds in result.get("server_cpu_s", {}).items():
         servers[server] = servers.get(server, 0.0) + seconds
-    statuses = merged.get("send_status")
-    for status, count in result.get("send_status", {}).items():
-        assert statuses is not None
-        statuses[status] = statuses.get(status, 0) + count
+    if "send_status" in result:
+        statuses = merged.setdefault("send_status", {})
+        for status, count in result["send_status"].items():
+            statuses[status] = statuses.get(status, 0) + count
 
 
 def main(argv: list[str] | None = None) -> int:

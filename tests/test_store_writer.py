@@ -38,6 +38,24 @@ def _run(run_id: str = "r1") -> Run:
     return Run(run_id, "k", "sid-k", RunStatus.RUNNING, created_at=2)
 
 
+def _change_session(tx: WriteTx, display_name: str) -> None:
+    """Renames session "k" and appends a message to it."""
+    current = tx.get_session("k")
+    assert current is not None
+    tx.update_session(replace(current, display_name=display_name, etag="e2"))
+    tx.append_message(Message(current.session_id, 0, Role.USER, "hi", 2))
+
+
+def _fail_the_commit(tx: WriteTx) -> None:
+    # A deferred foreign-key violation passes every statement and fails the COMMIT.
+    assert isinstance(tx, SqliteWriteTx)
+    tx.conn.execute("PRAGMA defer_foreign_keys = ON")
+    tx.conn.execute(
+        "INSERT INTO messages (session_id, seq, role, silent, created_at, data)"
+        " VALUES ('no-such-transcript', 1, 'user', 0, 3, '{}')"
+    )
+
+
 async def _both_views(store: SqliteStore, key: str = "k") -> tuple[Session | None, Session | None]:
     """The session as the writer sees it, and as a reader of the file does."""
     written = await store.write(lambda tx: tx.get_session(key))
@@ -67,10 +85,7 @@ async def test_a_function_that_raises_leaves_no_trace_in_the_writer(store: Sqlit
     await store.write(lambda tx: tx.insert_run(_run()))
 
     def fail(tx: WriteTx) -> None:
-        current = tx.get_session("k")
-        assert current is not None
-        tx.update_session(replace(current, display_name="changed", etag="e2"))
-        tx.append_message(Message(current.session_id, 0, Role.USER, "hi", 2))
+        _change_session(tx, "changed")
         tx.update_run(replace(_run(), status=RunStatus.DONE))
         tx.insert_run(_run("r2"))
         changed = tx.get_session("k")
@@ -91,17 +106,8 @@ async def test_a_failed_commit_forgets_the_whole_group(store: SqliteStore) -> No
     await store.write(lambda tx: tx.insert_session(_session()))
 
     def breaks_commit(tx: WriteTx) -> None:
-        current = tx.get_session("k")
-        assert current is not None
-        tx.update_session(replace(current, display_name="never committed", etag="e2"))
-        tx.append_message(Message(current.session_id, 0, Role.USER, "hi", 2))
-        # A deferred foreign-key violation passes every statement and fails the COMMIT.
-        assert isinstance(tx, SqliteWriteTx)
-        tx.conn.execute("PRAGMA defer_foreign_keys = ON")
-        tx.conn.execute(
-            "INSERT INTO messages (session_id, seq, role, silent, created_at, data)"
-            " VALUES ('no-such-transcript', 1, 'user', 0, 3, '{}')"
-        )
+        _change_session(tx, "never committed")
+        _fail_the_commit(tx)
 
     with pytest.raises(Unavailable):
         await store.write(breaks_commit)
@@ -171,12 +177,7 @@ async def test_event_cursors_and_seqs_go_on_from_what_was_committed(store: Sqlit
     def breaks_commit(tx: WriteTx) -> None:
         events(tx, 2)
         tx.append_message(Message("sid-k", 0, Role.USER, "lost too", 2))
-        assert isinstance(tx, SqliteWriteTx)
-        tx.conn.execute("PRAGMA defer_foreign_keys = ON")
-        tx.conn.execute(
-            "INSERT INTO messages (session_id, seq, role, silent, created_at, data)"
-            " VALUES ('no-such-transcript', 1, 'user', 0, 3, '{}')"
-        )
+        _fail_the_commit(tx)
 
     def more(tx: WriteTx) -> tuple[int, int, int]:
         event = tx.append_event("k", EventKind.SESSION_CHANGED, 6)

@@ -36,7 +36,7 @@ class Checkpointer:
         self._thread.start()
 
     def committed(self) -> None:
-        """Called by the writer after each group commit (its thread only)."""
+        """Called after each group commit, under the store's group lock (one caller at a time)."""
         self._commits += 1
         self._dirty = True
         if self._commits >= COMMITS_PER_CHECKPOINT:

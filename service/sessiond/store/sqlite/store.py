@@ -1,4 +1,12 @@
-"""SQLite store: one writer thread that group-commits, reader threads, WAL."""
+"""SQLite store: one writer thread that group-commits, reader threads, WAL.
+
+While the load is light (recent loop turns that wrote had about one task writing), the
+writes of a turn's first writing task commit right there on the loop if the writer thread
+has nothing of this loop's: that saves two thread hops and their GIL hand-offs, about a
+fifth of a quiet Send's server CPU. Other writes go to the writer thread, which
+group-commits them while the loop serves other calls (committing a busy loop's writes on
+the loop measured slower).
+"""
 
 from __future__ import annotations
 
@@ -26,6 +34,11 @@ log = structlog.get_logger(__name__)
 
 # A group commit takes at most this many queued writes; bounds the latency of the first.
 MAX_GROUP = 256
+BUSY_TIMEOUT_MS = 5000
+LONE_WRITER = 1.1
+"""Writes commit on the loop while recent turns averaged fewer writing tasks than this."""
+TURN_WEIGHT = 0.1
+"""The weight of the newest turn in that average (about the last ten turns count)."""
 
 
 @dataclass(slots=True)
@@ -40,7 +53,7 @@ def _connect(
 ) -> sqlite3.Connection:
     uri = f"file:{path}{'?mode=ro' if readonly else ''}"
     conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
-    conn.execute("PRAGMA busy_timeout = 5000")
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     conn.execute("PRAGMA foreign_keys = ON")
     if not readonly:
         conn.execute("PRAGMA journal_mode = WAL")
@@ -48,6 +61,22 @@ def _connect(
     if writer:
         conn.execute("PRAGMA wal_autocheckpoint = 0")  # the Checkpointer's job
     return conn
+
+
+def _begin_at_once(conn: sqlite3.Connection) -> bool:
+    """BEGIN IMMEDIATE without waiting: False when another connection (another process)
+    holds the write lock, or beginning failed; the writer thread then waits or reports."""
+    try:
+        conn.execute("PRAGMA busy_timeout = 0")
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        finally:
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    except sqlite3.Error:
+        with contextlib.suppress(sqlite3.Error):
+            conn.execute("ROLLBACK")  # begun, but the timeout was not restored
+        return False
+    return True
 
 
 def _resolve(job: _Job, result: Any, error: BaseException | None) -> None:
@@ -69,6 +98,16 @@ class SqliteStore:
         self.synchronous = synchronous
         self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._writer: threading.Thread | None = None
+        self._write_tx: SqliteWriteTx | None = None
+        self._group_lock = threading.Lock()
+        """Held while a group runs: by the writer thread, or by the loop for its write."""
+        self._turn_task: asyncio.Task[Any] | None = None
+        """The first task that wrote in the current loop turn."""
+        self._turn_writers = 0
+        """Tasks that wrote in the current loop turn (`_end_turn` averages and resets it)."""
+        self._writers_per_turn = 1.0
+        self._with_writer = 0
+        """Writes handed to the writer thread and not yet resolved (loop thread only)."""
         self._readers = ThreadPoolExecutor(readers, thread_name_prefix="sqlite-read")
         self._local = threading.local()
         self._reader_conns: list[sqlite3.Connection] = []
@@ -85,17 +124,18 @@ class SqliteStore:
         if applied:
             log.info("store.migrated", path=str(self.path), applied=applied)
         self._checkpointer.start()
+        self._write_tx = SqliteWriteTx(conn)
         self._writer = threading.Thread(
-            target=self._write_loop, args=(conn,), name="sqlite-writer", daemon=True
+            target=self._write_loop, args=(conn, self._write_tx), name="sqlite-writer", daemon=True
         )
         self._writer.start()
 
     async def close(self) -> None:
         if self._writer is None:
             return
+        writer, self._writer = self._writer, None  # from here on a write is UNAVAILABLE
         self._jobs.put(None)
-        await asyncio.to_thread(self._writer.join)
-        self._writer = None
+        await asyncio.to_thread(writer.join)
         await asyncio.to_thread(self._checkpointer.stop)
         self._readers.shutdown(wait=True)
         with self._conns_lock:
@@ -108,8 +148,51 @@ class SqliteStore:
             raise Unavailable("store is closed")
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
-        self._jobs.put(_Job(fn, future, loop))
+        job = _Job(fn, future, loop)
+        if self._lone_writer(loop) and self._commit_here(job):
+            return await future
+        self._with_writer += 1
+        self._jobs.put(job)
         return await future
+
+    def _lone_writer(self, loop: asyncio.AbstractEventLoop) -> bool:
+        """Counts the calling task among this turn's writers; True when it is the turn's
+        first while recent turns had about one (a task's writes in a row, with no await
+        between, stay in one turn: an awaited write that is done does not yield)."""
+        task = asyncio.current_task(loop)
+        if self._turn_task is None:
+            self._turn_task = task
+            self._turn_writers = 1
+            loop.call_soon(self._end_turn)
+        elif task is not self._turn_task:
+            self._turn_writers += 1
+            return False
+        return self._writers_per_turn < LONE_WRITER
+
+    def _end_turn(self) -> None:
+        self._writers_per_turn += (self._turn_writers - self._writers_per_turn) * TURN_WEIGHT
+        self._turn_task = None
+
+    def _commit_here(self, job: _Job) -> bool:
+        """Commits `job` on the loop when the writer has nothing of this loop's (so writes
+        still commit in the order they were made) and the write lock is free at once."""
+        tx = self._write_tx
+        if tx is None or self._with_writer or not self._group_lock.acquire(blocking=False):
+            return False
+        try:
+            if not _begin_at_once(tx.conn):
+                return False
+            self._run_group(tx.conn, tx, [job], _resolve)
+        finally:
+            self._group_lock.release()
+        return True
+
+    def _deliver_from_writer(self, job: _Job, result: Any, error: BaseException | None) -> None:
+        job.loop.call_soon_threadsafe(self._resolve_from_writer, job, result, error)
+
+    def _resolve_from_writer(self, job: _Job, result: Any, error: BaseException | None) -> None:
+        self._with_writer -= 1
+        _resolve(job, result, error)
 
     async def read(self, fn: Callable[[ReadTx], T]) -> T:
         loop = asyncio.get_running_loop()
@@ -129,8 +212,7 @@ class SqliteStore:
         finally:
             conn.execute("ROLLBACK")
 
-    def _write_loop(self, conn: sqlite3.Connection) -> None:
-        tx = SqliteWriteTx(conn)
+    def _write_loop(self, conn: sqlite3.Connection, tx: SqliteWriteTx) -> None:
         try:
             while True:
                 first = self._jobs.get()
@@ -138,7 +220,8 @@ class SqliteStore:
                     return
                 group = [first]
                 stop = self._drain_into(group)
-                self._commit_group(conn, tx, group)
+                with self._group_lock:
+                    self._commit_group(conn, tx, group)
                 if stop:
                     return
         finally:
@@ -157,23 +240,48 @@ class SqliteStore:
         return False
 
     def _commit_group(self, conn: sqlite3.Connection, tx: SqliteWriteTx, group: list[_Job]) -> None:
-        outcomes: list[tuple[Any, BaseException | None]] = []
+        """On the writer thread: begins (waiting up to the busy timeout) and runs `group`."""
         try:
             conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            self._failed(group, exc, self._deliver_from_writer)
+            return
+        self._run_group(conn, tx, group, self._deliver_from_writer)
+
+    def _run_group(
+        self,
+        conn: sqlite3.Connection,
+        tx: SqliteWriteTx,
+        group: list[_Job],
+        deliver: Callable[[_Job, Any, BaseException | None], None],
+    ) -> None:
+        """Runs `group` in the transaction begun, commits, and `deliver`s each outcome."""
+        outcomes: list[tuple[Any, BaseException | None]] = []
+        try:
             for job in group:
                 outcomes.append(self._run_in_savepoint(conn, tx, job))
             conn.execute("COMMIT")
             self.generation += 1
             self._checkpointer.committed()
         except sqlite3.Error as exc:
-            log.error("store.commit_failed", error=str(exc), writes=len(group))
             with contextlib.suppress(sqlite3.Error):
                 conn.execute("ROLLBACK")
             tx.cache.clear()
-            failure = Unavailable("storage write failed")
-            outcomes = [(None, failure)] * len(group)
+            self._failed(group, exc, deliver)
+            return
         for job, (result, error) in zip(group, outcomes, strict=True):
-            job.loop.call_soon_threadsafe(_resolve, job, result, error)
+            deliver(job, result, error)
+
+    @staticmethod
+    def _failed(
+        group: list[_Job],
+        exc: sqlite3.Error,
+        deliver: Callable[[_Job, Any, BaseException | None], None],
+    ) -> None:
+        log.error("store.commit_failed", error=str(exc), writes=len(group))
+        failure = Unavailable("storage write failed")
+        for job in group:
+            deliver(job, None, failure)
 
     @staticmethod
     def _run_in_savepoint(

@@ -97,16 +97,13 @@ class ChatFeed:
         key = self.rules.key(raw_key, "session_key")
         return self.log.bus.subscribe(chat_topic(key), self.max_pending)
 
-    async def watch(
-        self, raw_key: str, after_cursor: int = 0, *, start_at_end: bool = False, run_id: str = ""
-    ) -> AsyncIterator[FeedItem]:
-        """Replay after the cursor, the reply in flight, then live events."""
+    async def watch(self, raw_key: str, start: int, *, run_id: str = "") -> AsyncIterator[FeedItem]:
+        """Replay after `start` (resolved by `start_cursor`), the reply in flight, then live
+        events. What was committed after `start` was read is in the replay: the
+        subscription opens first."""
         key = self.rules.key(raw_key, "session_key")
-        if after_cursor < 0:
-            raise InvalidArgument("after_cursor", "after_cursor must not be negative")
         subscription = self.subscribe(key)
         try:
-            start = await self.start_cursor(key, after_cursor, start_at_end)
             state = _StreamState(last_cursor=start, run_id=run_id)
             async for item in self._replay_then_live(key, state, subscription):
                 yield item

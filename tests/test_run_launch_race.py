@@ -44,8 +44,8 @@ class GatedStore:
     async def read(self, fn: Callable[[ReadTx], T]) -> T:
         return await self.store.read(fn)
 
-    async def write(self, fn: Callable[[WriteTx], T]) -> T:
-        result = await self.store.write(fn)
+    async def write(self, fn: Callable[[WriteTx], T], *, short: bool = False) -> T:
+        result = await self.store.write(fn, short=short)
         if not self.gate.is_set():
             self.held.set()
             await self.gate.wait()

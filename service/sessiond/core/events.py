@@ -49,14 +49,15 @@ class EventLog:
             self._sessions[key] = (generation, session)
         return session
 
-    async def commit(self, fn: Callable[[WriteTx, list[Event]], T]) -> T:
-        """Runs the write, then publishes its events once it has committed."""
+    async def commit(self, fn: Callable[[WriteTx, list[Event]], T], *, short: bool = False) -> T:
+        """Runs the write, then publishes its events once it has committed (`short`: see
+        `Store.write`)."""
 
         def run(tx: WriteTx) -> tuple[T, list[Event]]:
             events: list[Event] = []
             return fn(tx, events), events
 
-        result, events = await self.store.write(run)
+        result, events = await self.store.write(run, short=short)
         await self.publish(events)
         return result
 

@@ -200,7 +200,8 @@ class RunExecutor:
         # A stopped run publishes no more deltas: its partial reply is in the transcript.
         try:
             next_run, inputs = await self.log.commit(
-                lambda tx, events: self.finish_and_prepare(tx, events, active.run_id, outcome)
+                lambda tx, events: self.finish_and_prepare(tx, events, active.run_id, outcome),
+                short=True,
             )
         except Exception:
             log.exception("run.finish_failed", run_id=active.run_id)
@@ -332,7 +333,7 @@ class RunExecutor:
             active.open_tools[event.tool_call_id] = event.name
         elif isinstance(event, ToolEnd):
             active.open_tools.pop(event.tool_call_id, None)
-        await self.log.commit(lambda tx, events: record_tool(tx, events, run, event))
+        await self.log.commit(lambda tx, events: record_tool(tx, events, run, event), short=True)
 
     async def _publish(self, active: ActiveRun, delta: DeltaOut, *, thinking: bool = False) -> None:
         live = LiveDelta(

@@ -121,6 +121,7 @@ class RunService(RunQueries):
     async def send(self, request: SendInput, *, steer: bool = False) -> SendResult:
         key, text, request = self._validated(request)
         digest = request_hash(text, request, steer)
+        short = not request.attachments  # images (up to 5 MB each) are not a short write
         if not steer:
             # The common case in one write: it checks the idempotency key, the send
             # policy and the session itself, and stops at a session whose queue mode
@@ -129,7 +130,8 @@ class RunService(RunQueries):
                 result = await self.log.commit(
                     lambda tx, events: self._enqueue(
                         tx, events, key, text, request, digest, False, plain_only=True
-                    )
+                    ),
+                    short=short,
                 )
             except _Interrupts:
                 pass
@@ -159,7 +161,8 @@ class RunService(RunQueries):
             result = await self.log.commit(
                 lambda tx, events: self._enqueue(
                     tx, events, key, text, checked, digest, interrupting
-                )
+                ),
+                short=short,
             )
         except BaseException:
             if interrupted:
@@ -276,7 +279,7 @@ class RunService(RunQueries):
             run = start_next(tx, events, session) if session else None
             return (run, self.executor.inputs_in_write(tx, run)) if run else None
 
-        started = await self.log.commit(write)
+        started = await self.log.commit(write, short=True)
         if started is not None:
             self.executor.launch(*started)
 
@@ -297,7 +300,9 @@ class RunService(RunQueries):
         # it, or left by a process that died. Record the end directly, and make sure the
         # launch that may still come (or came while this was committing) stops.
         outcome = Outcome(stop_reason=reason, advance=reason != "interrupted")
-        next_run = await self.log.commit(lambda tx, ev: finish_run(tx, ev, run_id, outcome))
+        next_run = await self.log.commit(
+            lambda tx, ev: finish_run(tx, ev, run_id, outcome), short=True
+        )
         launched = self.registry.get(run_id)
         if launched is not None:
             launched.request_stop(reason)

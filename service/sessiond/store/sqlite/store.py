@@ -1,11 +1,12 @@
 """SQLite store: one writer thread that group-commits, reader threads, WAL.
 
 While the load is light (recent loop turns that wrote had about one task writing), the
-writes of a turn's first writing task commit right there on the loop if the writer thread
-has nothing of this loop's: that saves two thread hops and their GIL hand-offs, about a
-fifth of a quiet Send's server CPU. Other writes go to the writer thread, which
-group-commits them while the loop serves other calls (committing a busy loop's writes on
-the loop measured slower).
+short writes (`Store.write(short=True)`: a Send, a run's start or end) of a turn's first
+writing task commit right there on the loop if the writer thread has nothing of this
+loop's: that saves two thread hops and their GIL hand-offs, about a fifth of a quiet
+Send's server CPU. Other writes go to the writer thread, which group-commits them while
+the loop serves other calls (committing a busy loop's writes on the loop measured slower;
+a long write there, an archive or a cleanup, would hold every stream of the server).
 """
 
 from __future__ import annotations
@@ -79,6 +80,15 @@ def _begin_at_once(conn: sqlite3.Connection) -> bool:
     return True
 
 
+_Outcome = tuple[Any, BaseException | None]
+"""A write function's result, or what it (or its group's commit) raised."""
+
+
+def _failed(group: list[_Job], exc: sqlite3.Error) -> list[_Outcome]:
+    log.error("store.commit_failed", error=str(exc), writes=len(group))
+    return [(None, Unavailable("storage write failed"))] * len(group)
+
+
 def _resolve(job: _Job, result: Any, error: BaseException | None) -> None:
     if job.future.done():
         return
@@ -143,13 +153,13 @@ class SqliteStore:
                 conn.close()
             self._reader_conns.clear()
 
-    async def write(self, fn: Callable[[WriteTx], T]) -> T:
+    async def write(self, fn: Callable[[WriteTx], T], *, short: bool = False) -> T:
         if self._writer is None:
             raise Unavailable("store is closed")
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
         job = _Job(fn, future, loop)
-        if self._lone_writer(loop) and self._commit_here(job):
+        if self._lone_writer(loop) and short and self._commit_here(job):
             return await future
         self._with_writer += 1
         self._jobs.put(job)
@@ -182,13 +192,12 @@ class SqliteStore:
         try:
             if not _begin_at_once(tx.conn):
                 return False
-            self._run_group(tx.conn, tx, [job], _resolve)
+            outcomes = self._run_group(tx.conn, tx, [job])
         finally:
             self._group_lock.release()
+        for result, error in outcomes:
+            _resolve(job, result, error)
         return True
-
-    def _deliver_from_writer(self, job: _Job, result: Any, error: BaseException | None) -> None:
-        job.loop.call_soon_threadsafe(self._resolve_from_writer, job, result, error)
 
     def _resolve_from_writer(self, job: _Job, result: Any, error: BaseException | None) -> None:
         self._with_writer -= 1
@@ -221,7 +230,10 @@ class SqliteStore:
                 group = [first]
                 stop = self._drain_into(group)
                 with self._group_lock:
-                    self._commit_group(conn, tx, group)
+                    outcomes = self._commit_group(conn, tx, group)
+                # Only now: a caller that resumes finds the writer's lock free.
+                for job, (result, error) in zip(group, outcomes, strict=True):
+                    job.loop.call_soon_threadsafe(self._resolve_from_writer, job, result, error)
                 if stop:
                     return
         finally:
@@ -239,24 +251,21 @@ class SqliteStore:
             group.append(job)
         return False
 
-    def _commit_group(self, conn: sqlite3.Connection, tx: SqliteWriteTx, group: list[_Job]) -> None:
+    def _commit_group(
+        self, conn: sqlite3.Connection, tx: SqliteWriteTx, group: list[_Job]
+    ) -> list[_Outcome]:
         """On the writer thread: begins (waiting up to the busy timeout) and runs `group`."""
         try:
             conn.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
-            self._failed(group, exc, self._deliver_from_writer)
-            return
-        self._run_group(conn, tx, group, self._deliver_from_writer)
+            return _failed(group, exc)
+        return self._run_group(conn, tx, group)
 
     def _run_group(
-        self,
-        conn: sqlite3.Connection,
-        tx: SqliteWriteTx,
-        group: list[_Job],
-        deliver: Callable[[_Job, Any, BaseException | None], None],
-    ) -> None:
-        """Runs `group` in the transaction begun, commits, and `deliver`s each outcome."""
-        outcomes: list[tuple[Any, BaseException | None]] = []
+        self, conn: sqlite3.Connection, tx: SqliteWriteTx, group: list[_Job]
+    ) -> list[_Outcome]:
+        """Runs `group` in the transaction begun and commits: each job's outcome."""
+        outcomes: list[_Outcome] = []
         try:
             for job in group:
                 outcomes.append(self._run_in_savepoint(conn, tx, job))
@@ -267,26 +276,11 @@ class SqliteStore:
             with contextlib.suppress(sqlite3.Error):
                 conn.execute("ROLLBACK")
             tx.cache.clear()
-            self._failed(group, exc, deliver)
-            return
-        for job, (result, error) in zip(group, outcomes, strict=True):
-            deliver(job, result, error)
+            return _failed(group, exc)
+        return outcomes
 
     @staticmethod
-    def _failed(
-        group: list[_Job],
-        exc: sqlite3.Error,
-        deliver: Callable[[_Job, Any, BaseException | None], None],
-    ) -> None:
-        log.error("store.commit_failed", error=str(exc), writes=len(group))
-        failure = Unavailable("storage write failed")
-        for job in group:
-            deliver(job, None, failure)
-
-    @staticmethod
-    def _run_in_savepoint(
-        conn: sqlite3.Connection, tx: SqliteWriteTx, job: _Job
-    ) -> tuple[Any, BaseException | None]:
+    def _run_in_savepoint(conn: sqlite3.Connection, tx: SqliteWriteTx, job: _Job) -> _Outcome:
         conn.execute("SAVEPOINT job")
         tx.cache.begin()
         try:

@@ -111,6 +111,8 @@ class SqliteStore:
         self._write_tx: SqliteWriteTx | None = None
         self._group_lock = threading.Lock()
         """Held while a group runs: by the writer thread, or by the loop for its write."""
+        self._turn_open = False
+        """A write was made in the current loop turn (`_end_turn` is scheduled)."""
         self._turn_task: asyncio.Task[Any] | None = None
         """The first task that wrote in the current loop turn."""
         self._turn_writers = 0
@@ -170,7 +172,8 @@ class SqliteStore:
         first while recent turns had about one (a task's writes in a row, with no await
         between, stay in one turn: an awaited write that is done does not yield)."""
         task = asyncio.current_task(loop)
-        if self._turn_task is None:
+        if not self._turn_open:
+            self._turn_open = True
             self._turn_task = task
             self._turn_writers = 1
             loop.call_soon(self._end_turn)
@@ -181,6 +184,7 @@ class SqliteStore:
 
     def _end_turn(self) -> None:
         self._writers_per_turn += (self._turn_writers - self._writers_per_turn) * TURN_WEIGHT
+        self._turn_open = False
         self._turn_task = None
 
     def _commit_here(self, job: _Job) -> bool:

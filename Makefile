@@ -39,6 +39,9 @@ GEN_DIRS := clients/typescript/src/gen clients/go/gen clients/java/src/generated
 # proto/ at the baseline: the merge-base with origin/main when that is behind HEAD (a branch),
 # else the previous commit. Override with `make breaking BREAKING_AGAINST=<git ref>`.
 BREAKING_AGAINST ?=
+# And against sessiond.v1 as first published, so no series of commits breaks it either (a
+# check against the previous commit sees only the last of a push).
+API_V1 := ac5445709647f6d7f7502c07b49f2f7670dc0a23
 
 .PHONY: serve test lint typecheck proto-lint breaking generate check-generated gen-tools \
 	client-deps grpcurl kubeconform rest-gateway ghz bench bench-quick pytest clean
@@ -84,6 +87,10 @@ breaking: $(BUF)
 	  echo "breaking: $$against has no protos, skipped"; exit 0; fi; \
 	echo "$(BUF) breaking proto --against .git#ref=$$against,subdir=proto"; \
 	$(BUF) breaking proto --against ".git#ref=$$against,subdir=proto"
+	@if git cat-file -e '$(API_V1)^{commit}' 2>/dev/null; then \
+	  echo "$(BUF) breaking proto --against .git#ref=$(API_V1),subdir=proto (sessiond.v1 as published)"; \
+	  $(BUF) breaking proto --against ".git#ref=$(API_V1),subdir=proto"; \
+	else echo "breaking: $(API_V1) (sessiond.v1 as published) not in this clone, skipped"; fi
 
 pytest: $(STAMP)
 	$(BIN)/pytest -q -rs

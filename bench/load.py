@@ -32,7 +32,7 @@ from sessiond.v1 import (
 )
 
 from bench import loops
-from bench.echo_server import STREAM, UNARY
+from bench.echo_server import CHUNK_CHARS, STREAM, UNARY
 from bench.procs import cpu_seconds, rss_bytes
 from bench.stats import percentile
 
@@ -237,6 +237,9 @@ class Watcher:
         self.key = key
         self.ready_after = ready_after
         self.events = 0
+        self.delta_chars = 0
+        """Reply text received in deltas (a lagging stream's merged deltas carry several
+        of the agent's chunks in one event)."""
         self.first_delta: dict[str, float] = {}
         self.ended: defaultdict[str, asyncio.Event] = defaultdict(asyncio.Event)
         self.ready = asyncio.Event()
@@ -273,6 +276,7 @@ class Watcher:
         event = response.event
         body = event.WhichOneof("body")
         if body == "delta":
+            self.delta_chars += len(event.delta.text)
             if event.run_id not in self.first_delta:
                 self.first_delta[event.run_id] = time.perf_counter()
         elif body in ("final", "error", "aborted"):
@@ -334,6 +338,7 @@ async def watch(spec: Spec) -> Result:
 
             async def one(rep: int) -> Result:
                 before = sum(w.events for w in everyone)
+                chars_before = sum(w.delta_chars for w in everyone)
                 t0 = time.perf_counter()
                 order = [k for _ in range(spec["runs"]) for k in keys]
                 runs = await asyncio.gather(
@@ -354,10 +359,12 @@ async def watch(spec: Spec) -> Result:
                     timed_out = True
                 elapsed = time.perf_counter() - t0
                 events = sum(w.events for w in everyone) - before
+                chunks = (sum(w.delta_chars for w in everyone) - chars_before) / CHUNK_CHARS
                 return {
                     "events": events,
                     "seconds": elapsed,
                     "events_per_s": events / elapsed,
+                    "chunks_per_s": chunks / elapsed,
                     "timed_out": timed_out,
                     "streams": len(everyone),
                 }

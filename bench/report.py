@@ -113,6 +113,19 @@ def rows(results: dict[str, Any]) -> list[Doc]:
                 group="fanout",
             )
         )
+        # The same text counted in the echo agent's chunks: a lagging subscriber's
+        # waiting deltas merge into one event, which events/s counts once.
+        out.append(
+            _row(
+                "WatchChat fan-out text chunks/s",
+                f"{s} subscribers",
+                "chunks/s",
+                _metric(results, f"fanout@{s}", "chunks_per_s"),
+                _metric(results, f"echo_stream@{s}", "events_per_s"),
+                f"echo stream msgs/s ({s} streams)",
+                group="fanout_chunks",
+            )
+        )
     for n in _find(results, "concurrent_runs"):
         out.append(
             _row(

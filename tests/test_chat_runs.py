@@ -892,6 +892,10 @@ async def test_abort_racing_the_end_of_a_run_returns(
     outcomes: dict[str, int] = {}
     try:
         async with watch(chat, "photo-finish") as reader:
+            # Live before the first Send: the replayed creation event comes after the
+            # stream has subscribed. A run this short can otherwise end before a stream
+            # still opening subscribes, and deltas are not replayed (seen under load).
+            await reader.next(10)
             for attempt in range(60):
                 sent = await chat.Send(cpb.SendRequest(session_key="photo-finish", text=text))
                 # The last delta is published just before the run records its end.

@@ -97,14 +97,14 @@ class ChatFeed:
         key = self.rules.key(raw_key, "session_key")
         return self.log.bus.subscribe(chat_topic(key), self.max_pending)
 
-    async def watch(self, raw_key: str, start: int, *, run_id: str = "") -> AsyncIterator[FeedItem]:
+    async def watch(self, raw_key: str, start: int) -> AsyncIterator[FeedItem]:
         """Replay after `start` (resolved by `start_cursor`), the reply in flight, then live
         events. What was committed after `start` was read is in the replay: the
         subscription opens first."""
         key = self.rules.key(raw_key, "session_key")
         subscription = self.subscribe(key)
         try:
-            state = _StreamState(last_cursor=start, run_id=run_id)
+            state = _StreamState(last_cursor=start)
             async for item in self._replay_then_live(key, state, subscription):
                 yield item
         finally:

@@ -156,7 +156,8 @@ class ChatServicer(chat_service_pb2_grpc.ChatServiceServicer):
         start = await self.feed.start_cursor(
             request.session_key, request.after_cursor, request.start_at_end
         )
-        items = self.feed.watch(request.session_key, start)
+        from_oldest = not request.start_at_end and request.after_cursor == 0
+        items = self.feed.watch(request.session_key, start, from_oldest=from_oldest)
         responses = self._watch_responses
         async for item, cursor in stream_events(items, start):
             yield responses.get(item, cursor)

@@ -4,7 +4,8 @@ Order of work per stream: subscribe to the session's live topic, replay durable 
 after the cursor from the store, send the in-flight reply as one delta at offset 0, then
 forward live messages. Durable events already delivered are skipped by cursor; a gap is
 filled from the store; deltas overlapping text already sent are trimmed by offset, and
-deltas of a run whose end was delivered are dropped.
+deltas of a run whose end was delivered are dropped. A read from the store that finds
+events after the stream's cursor pruned meanwhile ends it with `CURSOR_EXPIRED`.
 """
 
 from __future__ import annotations
@@ -14,13 +15,13 @@ from dataclasses import dataclass, field
 
 from sessiond.bus.base import Subscription, SubscriptionClosed, SubscriptionOverflow
 from sessiond.core.errors import (
-    CursorExpired,
     InvalidArgument,
     ResourceExhausted,
     SessionNotFound,
     Unavailable,
 )
 from sessiond.core.events import EventLog, chat_topic
+from sessiond.core.feed import ensure_retained, retained_from
 from sessiond.core.models import Event, EventKind, LiveDelta, Run, now_ms
 from sessiond.core.registry import RunRegistry
 from sessiond.core.rules import SessionRules
@@ -47,6 +48,9 @@ class _StreamState:
     sent_upto: dict[tuple[str, bool], int] = field(default_factory=dict)
     ended_runs: set[str] = field(default_factory=set)
     finished: bool = False
+    from_oldest: bool = False
+    """The stream asked for everything retained (`after_cursor` 0) and has had no durable
+    event yet: events pruned since its start was resolved are not owed to it."""
 
     def wants(self, event: Event) -> bool:
         if not self.run_id:
@@ -55,6 +59,7 @@ class _StreamState:
 
     def delivered(self, event: Event) -> None:
         self.last_cursor = event.cursor
+        self.from_oldest = False
         if event.kind in TERMINAL and event.run_id:
             self.ended_runs.add(event.run_id)
             if event.run_id == self.run_id:
@@ -97,14 +102,16 @@ class ChatFeed:
         key = self.rules.key(raw_key, "session_key")
         return self.log.bus.subscribe(chat_topic(key), self.max_pending)
 
-    async def watch(self, raw_key: str, start: int) -> AsyncIterator[FeedItem]:
-        """Replay after `start` (resolved by `start_cursor`), the reply in flight, then live
-        events. What was committed after `start` was read is in the replay: the
-        subscription opens first."""
+    async def watch(
+        self, raw_key: str, start: int, *, from_oldest: bool = False
+    ) -> AsyncIterator[FeedItem]:
+        """Replay after `start` (resolved by `start_cursor`; `from_oldest` when the client
+        asked for everything retained), the reply in flight, then live events. What was
+        committed after `start` was read is in the replay: the subscription opens first."""
         key = self.rules.key(raw_key, "session_key")
         subscription = self.subscribe(key)
         try:
-            state = _StreamState(last_cursor=start)
+            state = _StreamState(last_cursor=start, from_oldest=from_oldest)
             async for item in self._replay_then_live(key, state, subscription):
                 yield item
         finally:
@@ -162,21 +169,20 @@ class ChatFeed:
             raise SessionNotFound(key)
         if start_at_end:
             return head
-        # With nothing retained, the next event will be head + 1.
-        retained_from = oldest or head + 1
-        if after_cursor and after_cursor + 1 < retained_from:
-            raise CursorExpired(after_cursor, retained_from)
-        if after_cursor == 0 and oldest > 1 and head >= oldest:
-            return oldest - 1
-        return after_cursor
+        if after_cursor:
+            ensure_retained(after_cursor, retained_from(oldest, head))
+            return after_cursor
+        return oldest - 1 if oldest > 1 and head >= oldest else 0
 
     async def _replay(self, key: str, state: _StreamState, until: int) -> AsyncIterator[Event]:
         """Stored events after the state's cursor (and before `until`, when given)."""
         while True:
             after = state.last_cursor
-            batch = await self.log.store.read(
-                lambda tx, after=after: tx.events_after(key, after, BATCH)  # type: ignore[misc]
+            retained, batch = await self.log.store.read(
+                lambda tx, after=after: _stored_after(tx, key, after)  # type: ignore[misc]
             )
+            if not state.from_oldest:
+                ensure_retained(after, retained)
             for event in batch:
                 if until and event.cursor >= until:
                     return
@@ -237,3 +243,9 @@ class ChatFeed:
         state.delivered(event)
         if state.wants(event):
             yield event
+
+
+def _stored_after(tx: ReadTx, key: str, after: int) -> tuple[int, list[Event]]:
+    """The session's first retained cursor, and a batch of its events after `after`."""
+    retained = retained_from(tx.oldest_cursor(key), tx.head_cursor(key))
+    return retained, tx.events_after(key, after, BATCH)

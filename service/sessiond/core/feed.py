@@ -4,6 +4,9 @@ The subscription is opened before the backlog is read, so nothing committed in b
 is missed; positions already delivered are skipped, so nothing is doubled. A gap in the
 live sequence (a publish overtaken by another, or a dropped message) is filled from the
 store; an overflowed subscription is replaced and the subscriber catches up by cursor.
+Every read from the store also reads what is still retained, in the same snapshot: events
+after the subscriber's position that were pruned meanwhile end the stream with
+`CURSOR_EXPIRED`, never a silent gap.
 """
 
 from __future__ import annotations
@@ -11,13 +14,27 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from sessiond.bus.base import EventBus, SubscriptionClosed, SubscriptionOverflow
-from sessiond.core.errors import Unavailable
+from sessiond.core.errors import CursorExpired, Unavailable
 from sessiond.core.models import Event
 
 BATCH = 500
 
-ReadAfter = Callable[[int, int], Awaitable[list[Event]]]
+ReadAfter = Callable[[int, int], Awaitable[tuple[int, list[Event]]]]
+"""(position, limit) -> (`retained_from` of the log, up to `limit` events after position),
+read in one snapshot."""
 Position = Callable[[Event], int]
+
+
+def retained_from(oldest: int, head: int) -> int:
+    """The first position still retained: the oldest stored event's, or with none stored
+    (all pruned, or none yet) the next one's."""
+    return oldest or head + 1
+
+
+def ensure_retained(after: int, retained: int) -> None:
+    """Raises `CURSOR_EXPIRED` when events after `after` are no longer all stored."""
+    if after + 1 < retained:
+        raise CursorExpired(after, retained)
 
 
 async def follow(
@@ -28,7 +45,9 @@ async def follow(
     after: int,
     max_pending: int = 1024,
 ) -> AsyncIterator[Event]:
-    """Every event with position > `after`, in order, exactly once; runs until cancelled."""
+    """Every event with position > `after`, in order, exactly once; runs until cancelled.
+    `after` 0 asks for everything retained: events pruned before the first read are not
+    owed (any later gap is `CURSOR_EXPIRED`)."""
     last = after
     while True:
         subscription = bus.subscribe(topic, max_pending)
@@ -62,7 +81,9 @@ async def _replay(
     """Stored events after `after` (and before `until`, when given)."""
     last = after
     while True:
-        batch = await read_after(last, BATCH)
+        retained, batch = await read_after(last, BATCH)
+        if last:
+            ensure_retained(last, retained)
         for event in batch:
             if until and position(event) >= until:
                 return

@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-from sessiond.core.errors import CursorExpired, InvalidArgument
+from sessiond.core.errors import InvalidArgument
 from sessiond.core.events import FEED_TOPIC, EventLog
-from sessiond.core.feed import follow
+from sessiond.core.feed import ensure_retained, follow, retained_from
 from sessiond.core.models import Event
 from sessiond.core.rules import SessionRules
+from sessiond.store.base import ReadTx
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,14 +45,13 @@ async def watch_sessions(
         keys=frozenset(rules.key(k, "keys") for k in keys),
     )
     store = log.store
-    oldest, head = await store.read(lambda tx: (tx.oldest_global_seq(), tx.head_global_seq()))
+    retained, head = await store.read(lambda tx: (_retained(tx), tx.head_global_seq()))
     after = head if start_at_end else after_cursor
-    retained_from = oldest or head + 1
-    if not start_at_end and after_cursor and after_cursor + 1 < retained_from:
-        raise CursorExpired(after_cursor, retained_from)
+    if after:
+        ensure_retained(after, retained)
 
-    async def read_after(position: int, limit: int) -> list[Event]:
-        return await store.read(lambda tx: tx.feed_after(position, limit))
+    async def read_after(position: int, limit: int) -> tuple[int, list[Event]]:
+        return await store.read(lambda tx: (_retained(tx), tx.feed_after(position, limit)))
 
     async for event in follow(log.bus, FEED_TOPIC, read_after, _global_position, after):
         if wanted.accepts(event):
@@ -60,3 +60,7 @@ async def watch_sessions(
 
 def _global_position(event: Event) -> int:
     return event.global_seq
+
+
+def _retained(tx: ReadTx) -> int:
+    return retained_from(tx.oldest_global_seq(), tx.head_global_seq())

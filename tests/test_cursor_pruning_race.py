@@ -1,0 +1,140 @@
+"""Event-log pruning racing a stream's reads from the store (real SQLite, in process).
+
+A watch checks its cursor when it opens and reads the store again to replay, and again to
+fill a gap in the live feed. Events pruned in between must end the stream with
+CURSOR_EXPIRED, never be skipped in silence; a watch of everything retained (cursor 0) is
+owed only what is still retained when it first reads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sessiond.bus.memory import MemoryBus
+from sessiond.config import Config
+from sessiond.core.chatfeed import ChatFeed
+from sessiond.core.errors import CursorExpired
+from sessiond.core.events import EventLog
+from sessiond.core.models import Event, now_ms
+from sessiond.core.registry import RunRegistry
+from sessiond.core.sessions import NewSession, SessionManager
+from sessiond.core.watch import watch_sessions
+from sessiond.server import session_rules
+from sessiond.store.sqlite.store import SqliteStore
+
+KEY = "agent:main:pruned"
+
+
+@dataclass
+class Core:
+    log: EventLog
+    feed: ChatFeed
+    sessions: SessionManager
+    unpublished: SessionManager
+    """Commits to the same store but publishes on a bus nobody follows: events a live
+    stream can only learn of by a gap in what it is sent."""
+
+    async def change(self, times: int = 1, *, published: bool = True) -> None:
+        manager = self.sessions if published else self.unpublished
+        for n in range(times):
+            await manager.update(KEY, {"label": f"label {n} {published}"})
+
+    async def prune_all(self) -> None:
+        pruned = await self.log.store.write(lambda tx: tx.prune_events(now_ms() + 1))
+        assert pruned > 0
+
+    async def head(self) -> int:
+        return await self.log.store.read(lambda tx: tx.head_cursor(KEY))
+
+
+@pytest.fixture
+async def core(tmp_path: Path) -> AsyncIterator[Core]:
+    store = SqliteStore(tmp_path / "pruned.db")
+    await store.open()
+    rules = session_rules(Config(db_path=tmp_path / "pruned.db"))
+    log = EventLog(store, MemoryBus())
+    sessions = SessionManager(log, rules)
+    await sessions.create(NewSession(key="pruned"))
+    feed = ChatFeed(log, rules, RunRegistry(), heartbeat_s=30)
+    try:
+        yield Core(log, feed, sessions, SessionManager(EventLog(store, MemoryBus()), rules))
+    finally:
+        await store.close()
+
+
+async def _expired(items: AsyncIterator[object]) -> CursorExpired:
+    with pytest.raises(CursorExpired) as raised:
+        await anext(items)
+    return raised.value
+
+
+async def test_a_cursor_pruned_between_its_check_and_the_replay_is_expired(core: Core) -> None:
+    await core.change(2)  # cursors 1 (created), 2, 3
+    start = await core.feed.start_cursor(KEY, 1, start_at_end=False)
+    assert start == 1
+    await core.prune_all()
+
+    error = await _expired(core.feed.watch(KEY, start))
+    assert error.metadata == {"oldest_cursor": "4"}  # nothing retained: the next is 4
+
+
+async def test_a_watch_of_everything_retained_starts_at_what_is_left(core: Core) -> None:
+    await core.change(2)
+    start = await core.feed.start_cursor(KEY, 0, start_at_end=False)
+    await core.prune_all()
+    await core.change()
+
+    items = core.feed.watch(KEY, start, from_oldest=True)
+    first = await anext(items)
+    assert isinstance(first, Event)
+    assert first.cursor == 4
+    await items.aclose()
+
+
+async def test_events_pruned_before_a_gap_in_the_live_feed_is_filled_are_expired(
+    core: Core,
+) -> None:
+    await core.change(2)
+    items = core.feed.watch(KEY, 2)  # subscribed, then replays cursor 3
+    replayed = await anext(items)
+    assert isinstance(replayed, Event)
+    assert replayed.cursor == 3
+    await core.change(2, published=False)  # 4, 5: stored, never sent live
+    await core.prune_all()
+    await core.change()  # 6, sent live: the stream must fill 4 and 5 from the store
+    assert await core.head() == 6
+
+    error = await _expired(items)
+    assert error.metadata == {"oldest_cursor": "6"}
+
+
+async def test_watch_sessions_fills_no_gap_with_nothing(core: Core) -> None:
+    await core.change(2)  # global positions 1-3
+    events = watch_sessions(
+        core.log, core.sessions.rules, after_cursor=2, start_at_end=False, agent_id="", keys=[]
+    )
+    replayed = await anext(events)
+    assert replayed.global_seq == 3
+    await core.change(2, published=False)
+    await core.prune_all()
+    await core.change()
+
+    error = await _expired(events)
+    assert error.metadata == {"oldest_cursor": "6"}
+
+
+async def test_watch_sessions_from_zero_skips_what_was_pruned_before_it_read(
+    core: Core,
+) -> None:
+    await core.change(2)
+    await core.prune_all()
+    await core.change()
+    events = watch_sessions(
+        core.log, core.sessions.rules, after_cursor=0, start_at_end=False, agent_id="", keys=[]
+    )
+    first = await anext(events)
+    assert first.global_seq == 4
+    await events.aclose()  # type: ignore[attr-defined]

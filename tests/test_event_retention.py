@@ -57,3 +57,28 @@ async def test_resuming_from_a_pruned_cursor_is_cursor_expired(
     await sessions.UpdateSession(update)
     event = (await _first_event(watch)).event  # type: ignore[attr-defined]
     assert event.cursor == 5
+
+
+async def test_chat_retried_after_its_run_events_were_pruned_is_cursor_expired(
+    sessions: session_service_pb2_grpc.SessionServiceStub,
+    chat: chat_service_pb2_grpc.ChatServiceStub,
+) -> None:
+    """A retried Chat re-attaches to its run and replays it from the store; with its events
+    dropped it says so (it used to wait for an end that had been pruned)."""
+    await sessions.CreateSession(spb.CreateSessionRequest(key="retry"))
+    request = cpb.ChatRequest(session_key="retry", text="hello", idempotency_key="k-1")
+    replies = [r.event.WhichOneof("body") async for r in chat.Chat(request)]
+    assert replies[-1] == "final"
+
+    async def pruned() -> None:
+        await expect_error(
+            _first_event(chat.WatchChat(cpb.WatchChatRequest(session_key="retry", after_cursor=1))),
+            grpc.StatusCode.OUT_OF_RANGE,
+            "CURSOR_EXPIRED",
+        )
+
+    await assert_eventually(pruned, timeout=10)
+    error = await expect_error(
+        _first_event(chat.Chat(request, timeout=10)), grpc.StatusCode.OUT_OF_RANGE, "CURSOR_EXPIRED"
+    )
+    assert "oldest retained" in (error.details() or "")

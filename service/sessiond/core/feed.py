@@ -46,8 +46,8 @@ async def follow(
     max_pending: int = 1024,
 ) -> AsyncIterator[Event]:
     """Every event with position > `after`, in order, exactly once; runs until cancelled.
-    `after` 0 asks for everything retained: events pruned before the first read are not
-    owed (any later gap is `CURSOR_EXPIRED`)."""
+    `after` 0 asks for everything retained: until one event is delivered, events pruned
+    meanwhile are not owed; after it, a pruned gap is `CURSOR_EXPIRED`."""
     last = after
     while True:
         subscription = bus.subscribe(topic, max_pending)

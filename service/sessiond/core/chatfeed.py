@@ -156,7 +156,8 @@ class ChatFeed:
                 return
 
     async def start_cursor(self, raw_key: str, after_cursor: int, start_at_end: bool) -> int:
-        """The cursor a watch replays after: the head with `start_at_end`; checks expiry."""
+        """The cursor a watch replays after: the head with `start_at_end`, just before the
+        oldest retained event for 0. Expiry is checked by the replay's own read."""
         key = self.rules.key(raw_key, "session_key")
         if after_cursor < 0:
             raise InvalidArgument("after_cursor", "after_cursor must not be negative")
@@ -170,7 +171,6 @@ class ChatFeed:
         if start_at_end:
             return head
         if after_cursor:
-            ensure_retained(after_cursor, retained_from(oldest, head))
             return after_cursor
         return oldest - 1 if oldest > 1 and head >= oldest else 0
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from sessiond.core.errors import InvalidArgument
 from sessiond.core.events import FEED_TOPIC, EventLog
-from sessiond.core.feed import ensure_retained, follow, retained_from
+from sessiond.core.feed import follow, retained_from
 from sessiond.core.models import Event
 from sessiond.core.rules import SessionRules
 from sessiond.store.base import ReadTx
@@ -45,10 +45,8 @@ async def watch_sessions(
         keys=frozenset(rules.key(k, "keys") for k in keys),
     )
     store = log.store
-    retained, head = await store.read(lambda tx: (_retained(tx), tx.head_global_seq()))
-    after = head if start_at_end else after_cursor
-    if after:
-        ensure_retained(after, retained)
+    # An expired cursor is found by `follow`'s first read, with the events it replays.
+    after = await store.read(lambda tx: tx.head_global_seq()) if start_at_end else after_cursor
 
     async def read_after(position: int, limit: int) -> tuple[int, list[Event]]:
         return await store.read(lambda tx: (_retained(tx), tx.feed_after(position, limit)))

@@ -1,9 +1,9 @@
 """Event-log pruning racing a stream's reads from the store (real SQLite, in process).
 
-A watch checks its cursor when it opens and reads the store again to replay, and again to
-fill a gap in the live feed. Events pruned in between must end the stream with
-CURSOR_EXPIRED, never be skipped in silence; a watch of everything retained (cursor 0) is
-owed only what is still retained when it first reads.
+A watch resolves its start cursor when it opens, reads the store to replay, and reads it
+again to fill a gap in the live feed. Events pruned between those reads must end the
+stream with CURSOR_EXPIRED, never be skipped in silence; a watch of everything retained
+(cursor 0) is owed only what is still retained when it first reads.
 """
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ async def _expired(items: AsyncIterator[object]) -> CursorExpired:
     return raised.value
 
 
-async def test_a_cursor_pruned_between_its_check_and_the_replay_is_expired(core: Core) -> None:
+async def test_a_cursor_pruned_between_its_start_and_the_replay_is_expired(core: Core) -> None:
     await core.change(2)  # cursors 1 (created), 2, 3
     start = await core.feed.start_cursor(KEY, 1, start_at_end=False)
     assert start == 1

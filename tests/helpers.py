@@ -12,6 +12,8 @@ from typing import Any, Generic, TypeVar
 import grpc
 from google.protobuf import timestamp_pb2
 from google.rpc import error_details_pb2, status_pb2
+from sessiond.domain.events import Event
+from sessiond.store.base import WriteTx
 from sessiond.v1 import chat_service_pb2, resources_pb2
 from sessiond.v1 import session_service_pb2 as spb
 
@@ -337,3 +339,14 @@ def mixed_text(length: int, seed: int = 0) -> str:
     start = seed % len(pattern)
     text = (pattern * (length // len(pattern) + 2))[start : start + length]
     return text
+
+
+class NoRuns:
+    """A RunControl for sessions without runs (core tests that never Send)."""
+
+    @contextlib.asynccontextmanager
+    async def paused(self, key: str) -> AsyncIterator[None]:
+        yield
+
+    def cancel_queued(self, tx: WriteTx, events: list[Event], key: str) -> None:
+        return None

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sessiond.core.context import MAX_CACHED_CHARS, TranscriptContext, _chars
-from sessiond.core.models import Attachment, Message, Role, Session
+from sessiond.core.runs.context import MAX_CACHED_CHARS, TranscriptContext, _chars
+from sessiond.domain.models import Attachment, Message, Role, Session
 from sessiond.store.base import WriteTx
 from sessiond.store.sqlite.store import SqliteStore
 

@@ -13,15 +13,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from helpers import NoRuns
 from sessiond.bus.memory import MemoryBus
 from sessiond.config import Config
-from sessiond.core.chatfeed import ChatFeed
-from sessiond.core.errors import CursorExpired
-from sessiond.core.events import EventLog
-from sessiond.core.models import Event, now_ms
-from sessiond.core.registry import RunRegistry
-from sessiond.core.sessions import NewSession, SessionManager
-from sessiond.core.watch import watch_sessions
+from sessiond.core.committer import Committer
+from sessiond.core.runs.registry import RunRegistry
+from sessiond.core.sessions.manager import NewSession, SessionManager
+from sessiond.core.streams.chat import ChatStreams
+from sessiond.core.streams.sessions import SessionFeed
+from sessiond.domain.clock import now_ms
+from sessiond.domain.errors import CursorExpired
+from sessiond.domain.events import Event
 from sessiond.server import session_rules
 from sessiond.store.sqlite.store import SqliteStore
 
@@ -30,8 +32,9 @@ KEY = "agent:main:pruned"
 
 @dataclass
 class Core:
-    log: EventLog
-    feed: ChatFeed
+    committer: Committer
+    feed: ChatStreams
+    session_feed: SessionFeed
     sessions: SessionManager
     unpublished: SessionManager
     """Commits to the same store but publishes on a bus nobody follows: events a live
@@ -43,11 +46,11 @@ class Core:
             await manager.update(KEY, {"label": f"label {n} {published}"})
 
     async def prune_all(self) -> None:
-        pruned = await self.log.store.write(lambda tx: tx.prune_events(now_ms() + 1))
+        pruned = await self.committer.store.write(lambda tx: tx.prune_events(now_ms() + 1))
         assert pruned > 0
 
     async def head(self) -> int:
-        return await self.log.store.read(lambda tx: tx.head_cursor(KEY))
+        return await self.committer.store.read(lambda tx: tx.head_cursor(KEY))
 
 
 @pytest.fixture
@@ -55,12 +58,13 @@ async def core(tmp_path: Path) -> AsyncIterator[Core]:
     store = SqliteStore(tmp_path / "pruned.db")
     await store.open()
     rules = session_rules(Config(db_path=tmp_path / "pruned.db"))
-    log = EventLog(store, MemoryBus())
-    sessions = SessionManager(log, rules)
+    committer = Committer(store, MemoryBus())
+    sessions = SessionManager(committer, rules, NoRuns())
     await sessions.create(NewSession(key="pruned"))
-    feed = ChatFeed(log, rules, RunRegistry(), heartbeat_s=30)
+    feed = ChatStreams(committer, rules, RunRegistry(), heartbeat_s=30)
+    unpublished = SessionManager(Committer(store, MemoryBus()), rules, NoRuns())
     try:
-        yield Core(log, feed, sessions, SessionManager(EventLog(store, MemoryBus()), rules))
+        yield Core(committer, feed, SessionFeed(committer, rules), sessions, unpublished)
     finally:
         await store.close()
 
@@ -113,9 +117,7 @@ async def test_events_pruned_before_a_gap_in_the_live_feed_is_filled_are_expired
 
 async def test_watch_sessions_fills_no_gap_with_nothing(core: Core) -> None:
     await core.change(2)  # global positions 1-3
-    events = watch_sessions(
-        core.log, core.sessions.rules, after_cursor=2, start_at_end=False, agent_id="", keys=[]
-    )
+    events = core.session_feed.watch(after_cursor=2, start_at_end=False, agent_id="", keys=[])
     replayed = await anext(events)
     assert replayed.global_seq == 3
     await core.change(2, published=False)
@@ -132,9 +134,7 @@ async def test_watch_sessions_from_zero_skips_what_was_pruned_before_it_read(
     await core.change(2)
     await core.prune_all()
     await core.change()
-    events = watch_sessions(
-        core.log, core.sessions.rules, after_cursor=0, start_at_end=False, agent_id="", keys=[]
-    )
+    events = core.session_feed.watch(after_cursor=0, start_at_end=False, agent_id="", keys=[])
     first = await anext(events)
     assert first.global_seq == 4
     await events.aclose()  # type: ignore[attr-defined]

@@ -13,13 +13,14 @@ from typing import Any, TypeVar
 import pytest
 from sessiond.bus.memory import MemoryBus
 from sessiond.config import Config
-from sessiond.core.events import EventLog
-from sessiond.core.executor import RunExecutor, RunSettings
-from sessiond.core.models import RunStatus
-from sessiond.core.registry import RunRegistry
-from sessiond.core.runs import RunService, SendInput, SendResult, request_hash
-from sessiond.core.sessions import NewSession, SessionManager
-from sessiond.server import agent_directory, session_rules
+from sessiond.core.runs.admission import SendInput, checked
+from sessiond.core.runs.observe import NoRunObserver
+from sessiond.core.runs.queries import RunQueries
+from sessiond.core.runs.registry import RunRegistry
+from sessiond.core.runs.service import RunService, SendResult, SendStatus
+from sessiond.core.sessions.manager import NewSession
+from sessiond.domain.models import RunStatus, Session, StopReason
+from sessiond.server import Backends, agent_directory, build_core
 from sessiond.store.base import ReadTx, WriteTx
 from sessiond.store.sqlite.store import SqliteStore
 
@@ -37,15 +38,14 @@ class GatedStore:
         self.gate.set()
         self.held = asyncio.Event()
 
-    @property
-    def generation(self) -> int | None:
-        return self.store.generation
+    async def session(self, key: str) -> Session | None:
+        return await self.store.session(key)
 
     async def read(self, fn: Callable[[ReadTx], T]) -> T:
         return await self.store.read(fn)
 
-    async def write(self, fn: Callable[[WriteTx], T], *, short: bool = False) -> T:
-        result = await self.store.write(fn, short=short)
+    async def write(self, fn: Callable[[WriteTx], T]) -> T:
+        result = await self.store.write(fn)
         if not self.gate.is_set():
             self.held.set()
             await self.gate.wait()
@@ -57,16 +57,16 @@ class Core:
     store: GatedStore
     runs: RunService
     registry: RunRegistry
+    queries: RunQueries
 
     async def commit_send(self, text: str) -> SendResult:
         """The first half of a Send: the run committed RUNNING, not launched."""
-        request = SendInput(session_key=KEY, text=text)
-        digest = request_hash(text, request, False)
-        return await self.runs.log.commit(
-            lambda tx, events: self.runs._enqueue(
-                tx, events, KEY, text, request, digest, False, plain_only=True
-            )
+        send = checked(self.runs.rules, SendInput(session_key=KEY, text=text), steer=False)
+        result = await self.runs.committer.commit(
+            lambda tx, events: self.runs._admit(tx, events, send)
         )
+        assert isinstance(result, SendResult)
+        return result
 
     async def status(self, run_id: str) -> RunStatus:
         run = await self.store.read(lambda tx: tx.get_run(run_id))
@@ -80,24 +80,20 @@ async def core(tmp_path: Path) -> AsyncIterator[Core]:
     await sqlite.open()
     store = GatedStore(sqlite)
     config = Config(db_path=tmp_path / "race.db")
-    rules = session_rules(config)
-    log = EventLog(store, MemoryBus())
-    registry = RunRegistry()
-    executor = RunExecutor(log, agent_directory(config), registry, RunSettings())
-    runs = RunService(log, rules, executor, registry)
-    manager = SessionManager(log, rules)
-    manager.runs = runs
-    await manager.create(NewSession(key="race"))
+    backends = Backends(store, MemoryBus(), agent_directory(config))
+    core = build_core(config, backends, NoRunObserver())
+    services = core.services
+    await services.manager.create(NewSession(key="race"))
     try:
-        yield Core(store, runs, registry)
+        yield Core(store, services.runs, services.runs.registry, services.run_queries)
     finally:
-        await executor.stop_all("shutdown")
+        await core.executor.stop_all(StopReason.SHUTDOWN)
         await sqlite.close()
 
 
 async def test_a_run_aborted_before_its_launch_is_not_executed(core: Core) -> None:
     sent = await core.commit_send("hello")
-    assert sent.status == "started"
+    assert sent.status is SendStatus.STARTED
     aborted = await core.runs.abort(KEY, "", clear_queue=False)
     assert aborted.aborted_run_id == sent.run.run_id
     assert await core.status(sent.run.run_id) is RunStatus.ABORTED
@@ -106,8 +102,8 @@ async def test_a_run_aborted_before_its_launch_is_not_executed(core: Core) -> No
     assert core.registry.get(sent.run.run_id) is None
     # The session is free for the next message, whose run does execute.
     again = await core.runs.send(SendInput(session_key=KEY, text="again"))
-    assert again.status == "started"
-    assert await core.runs.wait_run(again.run.run_id, 5) is not None
+    assert again.status is SendStatus.STARTED
+    assert await core.queries.wait_run(again.run.run_id, 5) is not None
     assert await core.status(again.run.run_id) is RunStatus.DONE
 
 
@@ -122,7 +118,7 @@ async def test_a_run_launched_while_its_abort_commits_is_stopped(core: Core) -> 
     result = await asyncio.wait_for(abort, 5)
     assert result.aborted_run_id == sent.run.run_id
     assert active.done.is_set()
-    assert active.stop_reason == "aborted"
+    assert active.stop_reason is StopReason.ABORTED
     assert await core.status(sent.run.run_id) is RunStatus.ABORTED
     messages: list[Any] = await core.store.read(
         lambda tx: tx.list_messages(sent.run.session_id, limit=10, include_silent=True)

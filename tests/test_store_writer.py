@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 from helpers import assert_eventually
-from sessiond.core.errors import InvalidArgument, Unavailable
-from sessiond.core.models import EventKind, Message, Role, Run, RunStatus, Session
+from sessiond.domain.errors import InvalidArgument, Unavailable
+from sessiond.domain.events import SessionChanged
+from sessiond.domain.models import Message, Role, Run, RunStatus, Session
 from sessiond.store.base import WriteTx
 from sessiond.store.sqlite.store import SqliteStore
 from sessiond.store.sqlite.write_tx import SqliteWriteTx
@@ -167,7 +168,7 @@ async def test_event_cursors_and_seqs_go_on_from_what_was_committed(store: Sqlit
     await store.write(lambda tx: tx.insert_session(_session()))
 
     def events(tx: WriteTx, count: int) -> list[int]:
-        return [tx.append_event("k", EventKind.SESSION_CHANGED, 5).cursor for _ in range(count)]
+        return [tx.append_event("k", 5, SessionChanged()).cursor for _ in range(count)]
 
     def fail(tx: WriteTx) -> None:
         events(tx, 3)
@@ -180,7 +181,7 @@ async def test_event_cursors_and_seqs_go_on_from_what_was_committed(store: Sqlit
         _fail_the_commit(tx)
 
     def more(tx: WriteTx) -> tuple[int, int, int]:
-        event = tx.append_event("k", EventKind.SESSION_CHANGED, 6)
+        event = tx.append_event("k", 6, SessionChanged())
         message = tx.append_message(Message("sid-k", 0, Role.USER, "kept", 4))
         return event.cursor, message.seq, event.global_seq
 

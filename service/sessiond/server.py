@@ -1,4 +1,11 @@
-"""Wiring (the one place concrete backends are chosen) and the server lifecycle."""
+"""The composition root: the one place concrete backends are chosen, and the server's
+lifecycle. Everything is built by constructors, in dependency order:
+
+1. `open_backends`: the store, the bus and the agents' backends;
+2. `build_core`: the core services over them;
+3. `build_grpc_server`: the gRPC server with every service registered and its port bound;
+4. `start_background`: the periodic maintenance tasks.
+"""
 
 from __future__ import annotations
 
@@ -10,39 +17,43 @@ from typing import Any
 
 import grpc
 import structlog
-from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_health.v1 import health
 from prometheus_client import CollectorRegistry
 from sessiond.agents.base import AgentBackend
 from sessiond.agents.echo import EchoBackend
 from sessiond.agents.openai_backend import OpenAIBackend
-from sessiond.api import reflection
 from sessiond.api.auth import TokenTable, auth_layer
-from sessiond.api.chat_servicer import ChatServicer
 from sessiond.api.maintenance import Maintenance
 from sessiond.api.observability import observability_layer
-from sessiond.api.registration import LayeredRegistration
-from sessiond.api.session_servicer import SessionServicer
+from sessiond.api.services import CoreServices, register_services, set_serving
 from sessiond.api.wrapping import Layer
+from sessiond.bus.base import EventBus
 from sessiond.bus.memory import MemoryBus
 from sessiond.config import AgentConfig, Config, ConfigError, exposure_problem
-from sessiond.core.chatfeed import ChatFeed
-from sessiond.core.checkpoints import Checkpoints
-from sessiond.core.compaction import AutoCompaction, Compactor
-from sessiond.core.directory import AgentDirectory, AgentSpec
-from sessiond.core.events import EventLog
-from sessiond.core.executor import RunExecutor, RunSettings
-from sessiond.core.plugins import PluginState
-from sessiond.core.queries import SessionQueries
-from sessiond.core.registry import RunRegistry
-from sessiond.core.retention import (
+from sessiond.core.committer import Committer
+from sessiond.core.maintenance.checkpoints import Checkpoints
+from sessiond.core.maintenance.compaction import AutoCompaction, Compaction, Compactor
+from sessiond.core.maintenance.retention import (
     CleanupPolicy,
     Retention,
     prune_events_periodically,
     sweep_periodically,
 )
 from sessiond.core.rules import AgentRules, SessionRules
-from sessiond.core.runs import RunService
-from sessiond.core.sessions import SessionManager
+from sessiond.core.runs.agents import AgentDirectory, AgentSpec
+from sessiond.core.runs.executor import RunExecutor, RunSettings
+from sessiond.core.runs.observe import RunObserver
+from sessiond.core.runs.queries import RunQueries
+from sessiond.core.runs.recovery import recover
+from sessiond.core.runs.registry import RunRegistry
+from sessiond.core.runs.service import RunService
+from sessiond.core.sessions.manager import SessionManager
+from sessiond.core.sessions.plugins import PluginState
+from sessiond.core.sessions.queries import SessionQueries
+from sessiond.core.streams.chat import ChatStreams
+from sessiond.core.streams.sessions import SessionFeed
+from sessiond.domain.models import StopReason
+from sessiond.store.base import Store
 from sessiond.store.sqlite import SqliteStore
 from sessiond.telemetry.metrics import (
     GrpcMetrics,
@@ -52,19 +63,8 @@ from sessiond.telemetry.metrics import (
     subscribers_gauge,
 )
 from sessiond.transport import bind, channel_options, server_credentials
-from sessiond.v1 import (
-    chat_service_pb2,
-    chat_service_pb2_grpc,
-    session_service_pb2,
-    session_service_pb2_grpc,
-)
 
 log = structlog.get_logger(__name__)
-
-SERVICE_NAMES = (
-    session_service_pb2.DESCRIPTOR.services_by_name["SessionService"].full_name,
-    chat_service_pb2.DESCRIPTOR.services_by_name["ChatService"].full_name,
-)
 
 
 def session_rules(config: Config) -> SessionRules:
@@ -103,53 +103,78 @@ def agent_directory(config: Config) -> AgentDirectory:
     )
 
 
-@dataclass
-class RunningServer:
-    server: grpc.aio.Server
-    port: int
-    store: SqliteStore
-    bus: MemoryBus
-    health: health.aio.HealthServicer
-    executor: RunExecutor
+def cleanup_policy(config: Config) -> CleanupPolicy:
+    return CleanupPolicy(
+        max_age_ms=int(config.cleanup_max_age_s * 1000),
+        max_count=config.cleanup_max_count,
+        archive_max_age_ms=int(config.cleanup_archive_max_age_s * 1000),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Backends:
+    """The concrete store, bus and agents of this server."""
+
+    store: Store
+    bus: EventBus
     agents: AgentDirectory
-    background: list[asyncio.Task[None]] = field(default_factory=list)
-    metrics: MetricsEndpoint | None = None
-    """The Prometheus endpoint, when `metrics_port` is set."""
-    closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
-    """Run last at stop (flushing traces)."""
 
-    @property
-    def metrics_port(self) -> int | None:
-        return self.metrics.port if self.metrics is not None else None
 
-    async def drain(self, delay_s: float, skip: asyncio.Event | None = None) -> None:
-        """Reports NOT_SERVING and keeps serving for `delay_s` (or until `skip` is set),
-        so load balancers and meshes take this replica out before it stops."""
-        await self.health.enter_graceful_shutdown()
-        if delay_s > 0:
-            log.info("server.draining", drain_ms=round(delay_s * 1000))
-            waiter = asyncio.ensure_future((skip or asyncio.Event()).wait())
-            await asyncio.wait({waiter}, timeout=delay_s)
-            waiter.cancel()
+async def open_backends(config: Config) -> Backends:
+    store = SqliteStore(config.db_path, synchronous=config.sqlite_synchronous)
+    await store.open()
+    return Backends(store, MemoryBus(), agent_directory(config))
 
-    async def stop(self, grace: float | None = None) -> None:
-        await self.health.enter_graceful_shutdown()
-        for task in self.background:
-            task.cancel()
-        # Runs in flight end as `shutdown` with their partial replies saved.
-        await self.executor.stop_all("shutdown")
-        # Open streams end with UNAVAILABLE so clients resume elsewhere by cursor.
-        await self.bus.close()
-        await self.server.stop(grace)
-        # A Send still in flight during the grace period may have started a run.
-        await self.executor.stop_all("shutdown")
-        await self.agents.close()
-        await self.store.close()
-        if self.metrics is not None:
-            # Stopping the HTTP thread waits for its poll loop: keep that off the event loop.
-            await asyncio.to_thread(self.metrics.close)
-        for close in self.closers:
-            await close()
+
+@dataclass(frozen=True, slots=True)
+class Core:
+    """The core services and what the server's lifecycle needs of them."""
+
+    services: CoreServices
+    committer: Committer
+    executor: RunExecutor
+    retention: Retention
+
+
+def build_core(config: Config, backends: Backends, observer: RunObserver) -> Core:
+    rules = session_rules(config)
+    committer = Committer(backends.store, backends.bus)
+    registry = RunRegistry()
+    settings = RunSettings(
+        delta_interval_s=config.delta_interval_ms / 1000,
+        silent_token=config.silent_token,
+        default_timeout_ms=config.run_timeout_ms,
+    )
+    compaction = Compaction(committer, backends.agents)
+    auto = AutoCompaction(compaction, config.auto_compact_tokens)
+    executor = RunExecutor(
+        committer,
+        backends.agents,
+        registry,
+        settings,
+        observer=observer,
+        after_run=auto.after_run if config.auto_compact_tokens else None,
+    )
+    runs = RunService(committer, rules, executor, registry)
+    retention = Retention(committer, rules)
+    maintenance = Maintenance(
+        compactor=Compactor(compaction, runs, rules),
+        checkpoints=Checkpoints(committer, runs, rules),
+        retention=retention,
+        plugins=PluginState(committer, rules),
+    )
+    services = CoreServices(
+        manager=SessionManager(committer, rules, runs),
+        session_queries=SessionQueries(backends.store, rules),
+        runs=runs,
+        run_queries=RunQueries(committer, rules),
+        chat_streams=ChatStreams(
+            committer, rules, registry, config.heartbeat_ms / 1000, config.subscriber_max_pending
+        ),
+        session_feed=SessionFeed(committer, rules),
+        maintenance=maintenance,
+    )
+    return Core(services, committer, executor, retention)
 
 
 def interceptors(config: Config) -> tuple[list[Any], list[Callable[[], Awaitable[None]]]]:
@@ -171,6 +196,102 @@ def call_layers(config: Config, prometheus: CollectorRegistry) -> list[Layer]:
     return layers
 
 
+@dataclass(frozen=True, slots=True)
+class GrpcServer:
+    server: grpc.aio.Server
+    port: int
+    health: health.aio.HealthServicer
+    closers: list[Callable[[], Awaitable[None]]]
+    """Run last at stop (flushing traces)."""
+
+
+def build_grpc_server(
+    config: Config, services: CoreServices, prometheus: CollectorRegistry
+) -> GrpcServer:
+    """The server with every service registered and its port bound (not started)."""
+    chain, closers = interceptors(config)
+    server = grpc.aio.server(
+        interceptors=chain,
+        options=channel_options(config),
+        maximum_concurrent_rpcs=config.transport.max_concurrent_rpcs or None,
+    )
+    health_servicer = register_services(server, services, call_layers(config, prometheus))
+    port = bind(server, config)
+    return GrpcServer(server, port, health_servicer, closers)
+
+
+def start_background(config: Config, core: Core) -> list[asyncio.Task[None]]:
+    """The periodic maintenance the config asks for, each in a task of its own."""
+    tasks = []
+    if config.cleanup_interval_s:
+        policy = cleanup_policy(config)
+        sweep = sweep_periodically(core.retention, policy, config.cleanup_interval_s)
+        tasks.append(asyncio.create_task(sweep, name="cleanup-sweep"))
+    if config.event_retention_s:
+        retention_ms = int(config.event_retention_s * 1000)
+        interval_s = min(60.0, max(0.05, config.event_retention_s / 10))
+        prune = prune_events_periodically(core.committer.store, retention_ms, interval_s)
+        tasks.append(asyncio.create_task(prune, name="event-retention"))
+    return tasks
+
+
+@dataclass
+class RunningServer:
+    server: grpc.aio.Server
+    port: int
+    backends: Backends
+    health: health.aio.HealthServicer
+    executor: RunExecutor
+    background: list[asyncio.Task[None]] = field(default_factory=list)
+    metrics: MetricsEndpoint | None = None
+    """The Prometheus endpoint, when `metrics_port` is set."""
+    closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    """Run last at stop (flushing traces)."""
+
+    @property
+    def store(self) -> Store:
+        return self.backends.store
+
+    @property
+    def bus(self) -> EventBus:
+        return self.backends.bus
+
+    @property
+    def metrics_port(self) -> int | None:
+        return self.metrics.port if self.metrics is not None else None
+
+    async def drain(self, delay_s: float, skip: asyncio.Event | None = None) -> None:
+        """Reports NOT_SERVING and keeps serving for `delay_s` (or until `skip` is set),
+        so load balancers and meshes take this replica out before it stops."""
+        await self.health.enter_graceful_shutdown()
+        if delay_s > 0:
+            log.info("server.draining", drain_ms=round(delay_s * 1000))
+            waiter = asyncio.ensure_future((skip or asyncio.Event()).wait())
+            await asyncio.wait({waiter}, timeout=delay_s)
+            waiter.cancel()
+
+    async def stop(self, grace: float | None = None) -> None:
+        await self.health.enter_graceful_shutdown()
+        for task in self.background:
+            task.cancel()
+        await asyncio.gather(*self.background, return_exceptions=True)
+        # Runs in flight end as `shutdown` with their partial replies saved.
+        await self.executor.stop_all(StopReason.SHUTDOWN)
+        # Open streams end with UNAVAILABLE so clients resume elsewhere by cursor.
+        await self.bus.close()
+        await self.server.stop(grace)
+        # A Send still in flight during the grace period may have started a run.
+        await self.executor.stop_all(StopReason.SHUTDOWN)
+        await self.executor.close()
+        await self.backends.agents.close()
+        await self.store.close()
+        if self.metrics is not None:
+            # Stopping the HTTP thread waits for its poll loop: keep that off the event loop.
+            await asyncio.to_thread(self.metrics.close)
+        for close in self.closers:
+            await close()
+
+
 def check_serving_config(config: Config) -> None:
     """Refuses configurations that must not serve (before anything is opened)."""
     problem = exposure_problem(config)
@@ -181,112 +302,44 @@ def check_serving_config(config: Config) -> None:
 
 async def start_server(config: Config) -> RunningServer:
     check_serving_config(config)
-    store = SqliteStore(config.db_path, synchronous=config.sqlite_synchronous)
-    await store.open()
-    bus = MemoryBus()
-    rules = session_rules(config)
-    log_ = EventLog(store, bus)
-    manager = SessionManager(log_, rules)
-    registry = RunRegistry()
-    settings = RunSettings(
-        delta_interval_s=config.delta_interval_ms / 1000,
-        silent_token=config.silent_token,
-        default_timeout_ms=config.run_timeout_ms,
-    )
-    agents = agent_directory(config)
-    executor = RunExecutor(log_, agents, registry, settings)
-    runs = RunService(log_, rules, executor, registry)
-    manager.runs = runs
-    feed = ChatFeed(
-        log_, rules, registry, config.heartbeat_ms / 1000, config.subscriber_max_pending
-    )
-
-    compactor = Compactor(log_, runs, agents)
-    if config.auto_compact_tokens:
-        executor.after_run = AutoCompaction(compactor, config.auto_compact_tokens).after_run
-    maintenance = Maintenance(
-        compactor=compactor,
-        checkpoints=Checkpoints(log_, runs),
-        retention=Retention(log_, rules),
-        plugins=PluginState(log_, rules),
-    )
-
+    backends = await open_backends(config)
     prometheus = CollectorRegistry(auto_describe=True)
-    executor.observer = RunMetrics(prometheus)
-    subscribers_gauge(prometheus, bus.subscriber_count)
-    chain, closers = interceptors(config)
-    server = grpc.aio.server(
-        interceptors=chain,
-        options=channel_options(config),
-        maximum_concurrent_rpcs=config.transport.max_concurrent_rpcs or None,
-    )
-    # The generated `add_*_to_server` accept anything with the server's two add methods.
-    registration: Any = LayeredRegistration(server, call_layers(config, prometheus))
-    session_service_pb2_grpc.add_SessionServiceServicer_to_server(
-        SessionServicer(manager, SessionQueries(store, rules), runs, maintenance), registration
-    )
-    chat_service_pb2_grpc.add_ChatServiceServicer_to_server(
-        ChatServicer(manager, runs, feed), registration
-    )
-    health_servicer = health.aio.HealthServicer()
-    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, registration)
-    reflection.enable(registration, (*SERVICE_NAMES, health.SERVICE_NAME))
-
+    core = build_core(config, backends, RunMetrics(prometheus))
+    subscribers_gauge(prometheus, backends.bus.subscriber_count)
     try:
-        port = bind(server, config)
+        grpc_server = build_grpc_server(config, core.services, prometheus)
         metrics = None
         if config.metrics_port is not None:
-            metrics = serve_metrics(
-                prometheus, config.metrics_host or config.host, config.metrics_port
-            )
+            host = config.metrics_host or config.host
+            metrics = serve_metrics(prometheus, host, config.metrics_port)
     except (OSError, RuntimeError) as exc:
-        await store.close()
+        await backends.agents.close()
+        await backends.store.close()
         raise OSError(str(exc)) from exc
-    recovered = await runs.recover()
+    recovered = await recover(core.committer, core.executor)
     if recovered:
         log.warning("runs.recovered", closed=recovered)
-    await server.start()
-    for name in ("", *SERVICE_NAMES):
-        await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    await grpc_server.server.start()
+    await set_serving(grpc_server.health)
     log.info(
         "server.started",
         host=config.host,
-        port=port,
+        port=grpc_server.port,
         db=str(config.db_path),
         tls=config.tls.enabled,
         mtls=config.tls.client_ca_file is not None,
         auth=bool(config.auth.tokens),
         metrics_port=metrics.port if metrics else None,
     )
-    running = RunningServer(
-        server,
-        port,
-        store,
-        bus,
-        health_servicer,
-        executor,
-        agents,
+    return RunningServer(
+        grpc_server.server,
+        grpc_server.port,
+        backends,
+        grpc_server.health,
+        core.executor,
+        background=start_background(config, core),
         metrics=metrics,
-        closers=closers,
-    )
-    if config.cleanup_interval_s:
-        sweep = sweep_periodically(
-            maintenance.retention, cleanup_policy(config), config.cleanup_interval_s
-        )
-        running.background.append(asyncio.create_task(sweep, name="cleanup-sweep"))
-    if config.event_retention_s:
-        retention_ms = int(config.event_retention_s * 1000)
-        interval_s = min(60.0, max(0.05, config.event_retention_s / 10))
-        prune = prune_events_periodically(log_, retention_ms, interval_s)
-        running.background.append(asyncio.create_task(prune, name="event-retention"))
-    return running
-
-
-def cleanup_policy(config: Config) -> CleanupPolicy:
-    return CleanupPolicy(
-        max_age_ms=int(config.cleanup_max_age_s * 1000),
-        max_count=config.cleanup_max_count,
-        archive_max_age_ms=int(config.cleanup_archive_max_age_s * 1000),
+        closers=grpc_server.closers,
     )
 
 

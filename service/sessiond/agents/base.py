@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from sessiond.core.models import Attachment, Message, Usage
+from sessiond.domain.models import Attachment, Message, Usage
 
 
 @dataclass(frozen=True, slots=True)

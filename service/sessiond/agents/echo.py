@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from operator import attrgetter
 
 from sessiond.agents.base import AgentEvent, AgentRequest, TextDelta, UsageReport
-from sessiond.core.models import Role, Usage
+from sessiond.domain.models import Role, Usage
 
 SUMMARY_MAX_CHARS = 400
 

@@ -17,7 +17,7 @@ from sessiond.agents.base import (
     ToolStart,
     UsageReport,
 )
-from sessiond.core.models import Message, Role, Usage
+from sessiond.domain.models import Message, Role, Usage
 
 SUMMARY_PROMPT = (
     "Summarise the conversation above for your own future reference: keep facts, decisions,"

@@ -7,18 +7,21 @@ from typing import Generic, TypeVar
 
 from sessiond.api import convert
 from sessiond.api.handlers import Ctx, server_stream, unary
-from sessiond.core.chatfeed import ChatFeed, FeedItem, Heartbeat
-from sessiond.core.errors import InvalidArgument
-from sessiond.core.models import Attachment, Event, LiveDelta
-from sessiond.core.runs import RunService, SendInput
-from sessiond.core.sessions import SessionManager, inject_message
+from sessiond.core.runs.admission import SendInput
+from sessiond.core.runs.queries import RunQueries
+from sessiond.core.runs.service import RunService, SendStatus
+from sessiond.core.sessions.manager import SessionManager, inject_message
+from sessiond.core.streams.chat import ChatStreams, FeedItem, Heartbeat
+from sessiond.domain.errors import InvalidArgument
+from sessiond.domain.events import Event, LiveDelta
+from sessiond.domain.models import Attachment
 from sessiond.v1 import chat_service_pb2 as pb
 from sessiond.v1 import chat_service_pb2_grpc, events_pb2
 
 _SEND_STATUS = {
-    "started": pb.SEND_STATUS_STARTED,
-    "queued": pb.SEND_STATUS_QUEUED,
-    "duplicate": pb.SEND_STATUS_DUPLICATE,
+    SendStatus.STARTED: pb.SEND_STATUS_STARTED,
+    SendStatus.QUEUED: pb.SEND_STATUS_QUEUED,
+    SendStatus.DUPLICATE: pb.SEND_STATUS_DUPLICATE,
 }
 # WaitRun with no timeout waits this long at most when the call has no deadline either.
 MAX_WAIT_S = 3600.0
@@ -93,10 +96,17 @@ async def stream_events(
 
 
 class ChatServicer(chat_service_pb2_grpc.ChatServiceServicer):
-    def __init__(self, manager: SessionManager, runs: RunService, feed: ChatFeed) -> None:
+    def __init__(
+        self,
+        manager: SessionManager,
+        runs: RunService,
+        run_queries: RunQueries,
+        streams: ChatStreams,
+    ) -> None:
         self.manager = manager
         self.runs = runs
-        self.feed = feed
+        self.run_queries = run_queries
+        self.streams = streams
         self._chat_responses = SharedResponses(lambda e: pb.ChatResponse(event=e))
         self._watch_responses = SharedResponses(lambda e: pb.WatchChatResponse(event=e))
 
@@ -135,14 +145,14 @@ class ChatServicer(chat_service_pb2_grpc.ChatServiceServicer):
 
     @server_stream
     async def Chat(self, request: pb.ChatRequest, context: Ctx) -> AsyncIterator[pb.ChatResponse]:
-        subscription = self.feed.subscribe(request.session_key)
+        subscription = self.streams.subscribe(request.session_key)
         try:
             result = await self.runs.send(send_input(request))
         except BaseException:
             subscription.close()
             raise
-        fresh = result.status != "duplicate"
-        items = self.feed.follow_run(result.session_key, result.run, subscription, fresh=fresh)
+        fresh = result.status is not SendStatus.DUPLICATE
+        items = self.streams.follow_run(result.session_key, result.run, subscription, fresh=fresh)
         responses = self._chat_responses
         async for item, cursor in stream_events(items, result.run.first_cursor - 1):
             yield responses.get(item, cursor)
@@ -153,18 +163,18 @@ class ChatServicer(chat_service_pb2_grpc.ChatServiceServicer):
     ) -> AsyncIterator[pb.WatchChatResponse]:
         # Resolved first so deltas and heartbeats before the first durable event carry the
         # cursor the stream really starts from (the head, with start_at_end).
-        start = await self.feed.start_cursor(
+        start = await self.streams.start_cursor(
             request.session_key, request.after_cursor, request.start_at_end
         )
         from_oldest = not request.start_at_end and request.after_cursor == 0
-        items = self.feed.watch(request.session_key, start, from_oldest=from_oldest)
+        items = self.streams.watch(request.session_key, start, from_oldest=from_oldest)
         responses = self._watch_responses
         async for item, cursor in stream_events(items, start):
             yield responses.get(item, cursor)
 
     @unary
     async def GetRun(self, request: pb.GetRunRequest, context: Ctx) -> pb.GetRunResponse:
-        return pb.GetRunResponse(run=convert.run_pb(await self.runs.get_run(request.run_id)))
+        return pb.GetRunResponse(run=convert.run_pb(await self.run_queries.get_run(request.run_id)))
 
     @unary
     async def WaitRun(self, request: pb.WaitRunRequest, context: Ctx) -> pb.WaitRunResponse:
@@ -174,13 +184,13 @@ class ChatServicer(chat_service_pb2_grpc.ChatServiceServicer):
         wait_s = request.timeout_ms / 1000 if request.timeout_ms else MAX_WAIT_S
         if remaining is not None:
             wait_s = min(wait_s, max(0.0, remaining - 0.05))
-        run = await self.runs.wait_run(request.run_id, wait_s)
+        run = await self.run_queries.wait_run(request.run_id, wait_s)
         return pb.WaitRunResponse(run=convert.run_pb(run), done=run.ended)
 
     @unary
     async def ListRuns(self, request: pb.ListRunsRequest, context: Ctx) -> pb.ListRunsResponse:
         status = convert.RUN_STATUS_FROM_PB.get(request.status)
-        rows, token = await self.runs.list_runs(
+        rows, token = await self.run_queries.list_runs(
             request.session_key, status, request.page_size, request.page_token
         )
         return pb.ListRunsResponse(runs=[convert.run_pb(r) for r in rows], next_page_token=token)

@@ -5,12 +5,21 @@ from __future__ import annotations
 from typing import Any
 
 from google.protobuf import json_format, struct_pb2, timestamp_pb2
-from sessiond.core import codec
-from sessiond.core.models import (
-    Archive,
+from sessiond.domain.events import (
+    Compaction,
     Event,
-    EventKind,
+    EventBody,
+    Final,
     LiveDelta,
+    RunAborted,
+    RunError,
+    RunStarted,
+    SessionChanged,
+    ToolEvent,
+    ToolPhase,
+)
+from sessiond.domain.models import (
+    Archive,
     Message,
     PluginEntry,
     QueueMode,
@@ -32,12 +41,7 @@ _ROLE = {r: getattr(resources_pb2, f"ROLE_{r.name}") for r in Role}
 _RUN_STATUS = {s: getattr(resources_pb2, f"RUN_STATUS_{s.name}") for s in RunStatus}
 _REASON = {r: getattr(events_pb2, f"SESSION_EVENT_REASON_{r.name}") for r in SessionEventReason}
 
-_TOOL_PHASE = {
-    "start": events_pb2.TOOL_PHASE_START,
-    "update": events_pb2.TOOL_PHASE_UPDATE,
-    "end": events_pb2.TOOL_PHASE_END,
-    "": events_pb2.TOOL_PHASE_UNSPECIFIED,
-}
+_TOOL_PHASE = {p: getattr(events_pb2, f"TOOL_PHASE_{p.name}") for p in ToolPhase}
 
 SEND_POLICY_FROM_PB = {v: k for k, v in _SEND_POLICY.items()}
 QUEUE_MODE_FROM_PB = {v: k for k, v in _QUEUE_MODE.items()}
@@ -166,11 +170,6 @@ def archive_pb(archive: Archive) -> resources_pb2.Archive:
     )
 
 
-def _snapshot(event: Event) -> resources_pb2.Session | None:
-    data = event.payload.get("session")
-    return session_pb(codec.session_from_dict(data)) if data else None
-
-
 def session_event_pb(event: Event) -> events_pb2.SessionEvent:
     assert event.reason is not None
     return events_pb2.SessionEvent(
@@ -179,7 +178,7 @@ def session_event_pb(event: Event) -> events_pb2.SessionEvent:
         session_key=event.session_key,
         reason=_REASON[event.reason],
         ts=timestamp(event.ts),
-        session=_snapshot(event),
+        session=session_pb(event.session) if event.session is not None else None,
         run_id=event.run_id,
     )
 
@@ -191,39 +190,75 @@ def chat_event_pb(event: Event) -> events_pb2.ChatEvent:
         cursor=event.cursor,
         ts=timestamp(event.ts),
     )
-    if event.kind is EventKind.SESSION_CHANGED:
+    body = event.body
+    if isinstance(body, SessionChanged):
         assert event.reason is not None
+        snapshot = session_pb(event.session) if event.session is not None else None
         pb.session_changed.CopyFrom(
-            events_pb2.SessionChanged(reason=_REASON[event.reason], session=_snapshot(event))
+            events_pb2.SessionChanged(reason=_REASON[event.reason], session=snapshot)
         )
         return pb
     pb.run_id = event.run_id
-    _fill_body(pb, event)
+    _fill_body(pb, body)
     return pb
 
 
-def _fill_body(pb: events_pb2.ChatEvent, event: Event) -> None:
-    body = event.payload.get("body", {})
-    if event.kind is EventKind.FINAL:
-        message = body.get("message")
+def _fill_body(pb: events_pb2.ChatEvent, body: EventBody) -> None:
+    if isinstance(body, Final):
         pb.final.CopyFrom(
             events_pb2.Final(
-                message=message_pb(codec.message_from_dict(message)) if message else None,
-                stop_reason=body.get("stop_reason", ""),
-                usage=usage_pb(codec.usage_from_dict(body.get("usage"))),
+                message=message_pb(body.message) if body.message is not None else None,
+                stop_reason=body.stop_reason,
+                usage=usage_pb(body.usage),
             )
         )
-    elif event.kind is EventKind.RUN_STARTED:
-        pb.run_started.CopyFrom(events_pb2.RunStarted(**body))
-    elif event.kind is EventKind.ERROR:
-        pb.error.CopyFrom(events_pb2.RunError(**body))
-    elif event.kind is EventKind.ABORTED:
-        pb.aborted.CopyFrom(events_pb2.Aborted(**body))
-    elif event.kind is EventKind.TOOL:
-        fields = {**body, "phase": _TOOL_PHASE[body.get("phase", "")]}
-        pb.tool.CopyFrom(events_pb2.ToolEvent(**fields))
-    elif event.kind is EventKind.COMPACTION:
-        pb.compaction.CopyFrom(events_pb2.Compaction(**body))
+    elif isinstance(body, RunStarted):
+        pb.run_started.CopyFrom(
+            events_pb2.RunStarted(message_seq=body.message_seq, session_id=body.session_id)
+        )
+    elif isinstance(body, RunError):
+        pb.error.CopyFrom(
+            events_pb2.RunError(
+                error_message=body.error_message,
+                error_kind=body.error_kind,
+                stop_reason=body.stop_reason,
+            )
+        )
+    elif isinstance(body, RunAborted):
+        pb.aborted.CopyFrom(
+            events_pb2.Aborted(
+                stop_reason=body.stop_reason, partial_message_seq=body.partial_message_seq
+            )
+        )
+    elif isinstance(body, ToolEvent):
+        pb.tool.CopyFrom(_tool_pb(body))
+    elif isinstance(body, Compaction):
+        pb.compaction.CopyFrom(_compaction_pb(body))
+
+
+def _tool_pb(body: ToolEvent) -> events_pb2.ToolEvent:
+    return events_pb2.ToolEvent(
+        phase=_TOOL_PHASE[body.phase],
+        tool_call_id=body.tool_call_id,
+        name=body.name,
+        input=body.input,
+        result=body.result,
+        is_error=body.is_error,
+        cancelled=body.cancelled,
+    )
+
+
+def _compaction_pb(body: Compaction) -> events_pb2.Compaction:
+    return events_pb2.Compaction(
+        checkpoint_id=body.checkpoint_id,
+        replaced_from_seq=body.replaced_from_seq,
+        replaced_to_seq=body.replaced_to_seq,
+        summary=body.summary,
+        tokens_before=body.tokens_before,
+        tokens_after=body.tokens_after,
+        session_id=body.session_id,
+        automatic=body.automatic,
+    )
 
 
 def live_delta_pb(delta: LiveDelta, cursor: int) -> events_pb2.ChatEvent:

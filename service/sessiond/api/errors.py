@@ -6,7 +6,7 @@ import grpc
 import structlog
 from google.protobuf import any_pb2
 from google.rpc import error_details_pb2, status_pb2
-from sessiond.core import errors
+from sessiond.domain import errors
 
 log = structlog.get_logger(__name__)
 

@@ -7,12 +7,18 @@ from dataclasses import dataclass
 from google.protobuf import json_format
 from sessiond.api import convert
 from sessiond.api.handlers import Ctx, unary
-from sessiond.core.checkpoints import Checkpoints
-from sessiond.core.compaction import Compactor
-from sessiond.core.errors import InvalidArgument
-from sessiond.core.models import Checkpoint, Message
-from sessiond.core.plugins import PluginState
-from sessiond.core.retention import CAP_OVERFLOW, KEEP, PRUNE_STALE, CleanupPolicy, Retention
+from sessiond.core.maintenance.checkpoints import Checkpoints
+from sessiond.core.maintenance.compaction import Compactor
+from sessiond.core.maintenance.retention import (
+    CAP_OVERFLOW,
+    KEEP,
+    PRUNE_STALE,
+    CleanupPolicy,
+    Retention,
+)
+from sessiond.core.sessions.plugins import PluginState
+from sessiond.domain.errors import InvalidArgument
+from sessiond.domain.models import Checkpoint, Message
 from sessiond.v1 import resources_pb2
 from sessiond.v1 import session_service_pb2 as pb
 

@@ -9,22 +9,18 @@ from sessiond.api import convert
 from sessiond.api.handlers import Ctx, server_stream, unary
 from sessiond.api.maintenance import Maintenance, MaintenanceRpcs
 from sessiond.core import validation
-from sessiond.core.errors import InvalidArgument
-from sessiond.core.models import Message, Session
-from sessiond.core.queries import SessionQueries
-from sessiond.core.runs import RunService, SendInput
-from sessiond.core.sessions import UPDATABLE_FIELDS, NewSession, SessionManager
-from sessiond.core.watch import watch_sessions
+from sessiond.core.runs.admission import SendInput
+from sessiond.core.runs.service import RunService
+from sessiond.core.sessions.manager import UPDATABLE_FIELDS, NewSession, SessionManager
+from sessiond.core.sessions.queries import PreviewStatus, SessionQueries
+from sessiond.core.streams.sessions import SessionFeed
+from sessiond.domain.errors import InvalidArgument
+from sessiond.domain.models import Message, Session
 from sessiond.store.base import SessionQuery
 from sessiond.v1 import resources_pb2, session_service_pb2_grpc
 from sessiond.v1 import session_service_pb2 as pb
 
-_PREVIEW_STATUS = {
-    "ok": pb.PREVIEW_STATUS_OK,
-    "empty": pb.PREVIEW_STATUS_EMPTY,
-    "missing": pb.PREVIEW_STATUS_MISSING,
-    "error": pb.PREVIEW_STATUS_ERROR,
-}
+_PREVIEW_STATUS = {s: getattr(pb, f"PREVIEW_STATUS_{s.name}") for s in PreviewStatus}
 _RESET_REASON = {pb.RESET_REASON_NEW: "new"}
 CONVERTED_SESSIONS = 1024
 
@@ -61,12 +57,14 @@ class SessionServicer(MaintenanceRpcs, session_service_pb2_grpc.SessionServiceSe
         manager: SessionManager,
         queries: SessionQueries,
         runs: RunService,
+        feed: SessionFeed,
         maintenance: Maintenance,
     ) -> None:
         super().__init__(maintenance)
         self.manager = manager
         self.queries = queries
         self.runs = runs
+        self.feed = feed
         self._converted: dict[int, tuple[Session, resources_pb2.Session]] = {}
 
     @unary
@@ -230,9 +228,7 @@ class SessionServicer(MaintenanceRpcs, session_service_pb2_grpc.SessionServiceSe
     async def WatchSessions(
         self, request: pb.WatchSessionsRequest, context: Ctx
     ) -> AsyncIterator[pb.WatchSessionsResponse]:
-        events = watch_sessions(
-            self.manager.log,
-            self.manager.rules,
+        events = self.feed.watch(
             after_cursor=request.after_cursor,
             start_at_end=request.start_at_end,
             agent_id=request.agent_id,

@@ -1,1 +1,5 @@
-"""Domain logic: sessions, runs, event feeds. No gRPC or SQL here."""
+"""The service's behaviour, over the Store, EventBus and AgentBackend contracts.
+
+Grouped by what each part serves: `sessions`, `runs`, `streams`, `maintenance`; the
+modules here are shared by all of them (committing with events, keys, rules, paging).
+"""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from sessiond.core.errors import InvalidArgument
+from sessiond.domain.errors import InvalidArgument
 
 MAX_KEY_CHARS = 512
 # Keys that are not scoped to an agent.

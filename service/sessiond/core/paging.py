@@ -7,7 +7,7 @@ import binascii
 import json
 from typing import Any
 
-from sessiond.core.errors import InvalidArgument
+from sessiond.domain.errors import InvalidArgument
 
 
 def encode_token(kind: str, **state: Any) -> str:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sessiond.core.errors import InvalidArgument, UnknownAgent
 from sessiond.core.keys import canonical_key, key_agent
+from sessiond.domain.errors import InvalidArgument, UnknownAgent
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from sessiond.core.errors import InvalidArgument
+from sessiond.domain.errors import InvalidArgument
 
 MAX_LABEL_CHARS = 512
 MAX_MODEL_CHARS = 256

@@ -1,29 +1,36 @@
-"""The Store contract.
+"""The Store contract, which every store implements and `tests/contract` checks.
 
-A store runs short synchronous transaction functions off the event loop:
+A store runs short synchronous transaction functions:
 
-* `write(fn)` runs `fn(tx)` on the single writer. Concurrent writes are grouped into one
-  commit; each function runs inside its own savepoint, so one that raises is rolled back
-  alone and its exception reaches only its caller. The awaitable resolves only after the
-  commit is durable: a caller never sees success for a write that was not committed. A
-  failed commit raises `Unavailable` for every function of the group.
-* `read(fn)` runs `fn(tx)` on a reader connection that sees the latest committed state.
+* `write(fn)` runs `fn(tx)` in a write transaction and commits it. Writes are
+  serialisable: each sees every write committed before it. A store may group concurrent
+  writes into one commit; each function then runs inside its own savepoint, so one that
+  raises is rolled back alone and its exception reaches only its caller. The awaitable
+  resolves only after the commit is durable: a caller never sees success for a write that
+  was not committed. A failed commit raises `Unavailable` for every function of it.
+* `read(fn)` runs `fn(tx)` in one snapshot of the latest committed state: several reads
+  in one function see the same state.
+* `session(key)` is the session as of the latest commit (the hot read of GetSession); a
+  store may answer it from memory when it can tell that nothing changed since.
 
-Functions must not block on anything but the database and must not await: they run in a
-worker thread. Records in and out are the frozen dataclasses of `sessiond.core.models`.
+Functions must not block on anything but the database and must not await: a store may run
+them in a worker thread. They may run more than once when a store retries a transaction,
+so they must not have effects outside it. Records in and out are the frozen dataclasses of
+`sessiond.domain`; how a store encodes them is its own business (`domain.codec` offers
+one encoding). Cursors (`append_event`) are gap-free per key and their global order is
+the commit order: a reader never sees position N+1 before N.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
+from typing import Protocol, TypeVar
 
-from sessiond.core.models import (
+from sessiond.domain.events import Event, EventBody
+from sessiond.domain.models import (
     Archive,
     Checkpoint,
-    Event,
-    EventKind,
     Message,
     Run,
     RunStatus,
@@ -147,14 +154,15 @@ class WriteTx(ReadTx, Protocol):
     def append_event(
         self,
         session_key: str,
-        kind: EventKind,
         ts: int,
+        body: EventBody,
         *,
         run_id: str = "",
         reason: SessionEventReason | None = None,
-        payload: dict[str, Any] | None = None,
+        session: Session | None = None,
     ) -> Event:
-        """Appends to the cursor log; assigns the key's next cursor and the global order."""
+        """Appends to the cursor log; assigns the key's next cursor and the global order.
+        A session change has a `reason` and the `session` after it."""
         ...
 
     def insert_run(self, run: Run) -> None: ...
@@ -184,15 +192,12 @@ class Store(Protocol):
         """Finishes queued writes, then stops the workers."""
         ...
 
-    @property
-    def generation(self) -> int | None:
-        """A count of committed writes when this process is the store's only writer (a
-        value read while it is unchanged is still current); None when it cannot tell."""
-        ...
-
     async def read(self, fn: Callable[[ReadTx], T]) -> T: ...
 
-    async def write(self, fn: Callable[[WriteTx], T], *, short: bool = False) -> T:
-        """Runs `fn` in a transaction and commits it. `short`: `fn` writes a few rows (a
-        Send, a run's start or end), so a store may commit it on the caller's thread."""
+    async def write(self, fn: Callable[[WriteTx], T]) -> T:
+        """Runs `fn` in a transaction and commits it."""
+        ...
+
+    async def session(self, key: str) -> Session | None:
+        """The session `key` as of the latest commit; None when absent."""
         ...

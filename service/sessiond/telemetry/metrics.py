@@ -18,7 +18,7 @@ from wsgiref.simple_server import WSGIServer
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 from prometheus_client.metrics_core import CounterMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
-from sessiond.core.observe import RunReport
+from sessiond.core.runs.observe import RunReport
 
 _RPC_LABELS = ("grpc_type", "grpc_service", "grpc_method")
 _SECONDS_BUCKETS = Histogram.DEFAULT_BUCKETS

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from sessiond.core.models import Run, Session
+from sessiond.domain.models import Run, Session
 
 CACHE_LIMIT = 20_000
 """Entries per table; past it the tables start again empty (only the hot rows matter)."""

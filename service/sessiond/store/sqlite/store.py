@@ -1,12 +1,12 @@
 """SQLite store: one writer thread that group-commits, reader threads, WAL.
 
 While the load is light (recent loop turns that wrote had about one task writing), the
-short writes (`Store.write(short=True)`: a Send, a run's start or end) of a turn's first
-writing task commit right there on the loop if the writer thread has nothing of this
-loop's: that saves two thread hops and their GIL hand-offs, about a fifth of a quiet
-Send's server CPU. Other writes go to the writer thread, which group-commits them while
-the loop serves other calls (committing a busy loop's writes on the loop measured slower;
-a long write there, an archive or a cleanup, would hold every stream of the server).
+short writes (`short_writes.py`: a Send, a run's start or end) of a turn's first writing
+task commit right there on the loop if the writer thread has nothing of this loop's: that
+saves two thread hops and their GIL hand-offs, about a fifth of a quiet Send's server CPU.
+Other writes go to the writer thread, which group-commits them while the loop serves
+other calls (committing a busy loop's writes on the loop measured slower; a long write
+there, an archive or a cleanup, would hold every stream of the server).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import contextlib
 import queue
 import sqlite3
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -23,10 +24,12 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import structlog
-from sessiond.core.errors import SessiondError, Unavailable
+from sessiond.domain.errors import SessiondError, Unavailable
+from sessiond.domain.models import Session
 from sessiond.store.base import ReadTx, WriteTx
 from sessiond.store.sqlite.checkpointer import Checkpointer
 from sessiond.store.sqlite.migrations import migrate
+from sessiond.store.sqlite.short_writes import ShortWrites, write_kind
 from sessiond.store.sqlite.tx import SqliteReadTx
 from sessiond.store.sqlite.write_tx import SqliteWriteTx
 
@@ -42,11 +45,15 @@ TURN_WEIGHT = 0.1
 """The weight of the newest turn in that average (about the last ten turns count)."""
 
 
+SESSION_CACHE = 4096
+
+
 @dataclass(slots=True)
 class _Job:
     fn: Callable[[WriteTx], Any]
     future: asyncio.Future[Any]
     loop: asyncio.AbstractEventLoop
+    kind: object | None
 
 
 def _connect(
@@ -125,9 +132,12 @@ class SqliteStore:
         self._reader_conns: list[sqlite3.Connection] = []
         self._conns_lock = threading.Lock()
         self._checkpointer = Checkpointer(lambda: _connect(self.path, self.synchronous))
-        self.generation = 0
-        """Counts committed write groups (raised before their callers resume): a value read
-        while this is unchanged is still current (core.events.EventLog.session)."""
+        self.short_writes = ShortWrites()
+        """What the store learned of its write functions (which are short)."""
+        self._generation = 0
+        """Counts committed write groups (raised before their callers resume): this process
+        is the file's only writer, so a value read while this is unchanged is current."""
+        self._sessions: dict[str, tuple[int, Session]] = {}
 
     async def open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -155,13 +165,32 @@ class SqliteStore:
                 conn.close()
             self._reader_conns.clear()
 
-    async def write(self, fn: Callable[[WriteTx], T], *, short: bool = False) -> T:
+    async def session(self, key: str) -> Session | None:
+        """A session read while no write has committed since is answered from memory: a
+        polled GetSession skips the reader thread and the query. Any commit, of any
+        session, makes every remembered one stale."""
+        generation = self._generation
+        hit = self._sessions.get(key)
+        if hit is not None and hit[0] == generation:
+            return hit[1]
+        session = await self.read(lambda tx: tx.get_session(key))
+        if session is not None:
+            if len(self._sessions) >= SESSION_CACHE:
+                self._sessions.clear()
+            self._sessions[key] = (generation, session)
+        return session
+
+    async def write(self, fn: Callable[[WriteTx], T]) -> T:
         if self._writer is None:
             raise Unavailable("store is closed")
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
-        job = _Job(fn, future, loop)
-        if self._lone_writer(loop) and short and self._commit_here(job):
+        job = _Job(fn, future, loop, write_kind(fn))
+        if (
+            self._lone_writer(loop)
+            and self.short_writes.is_short(job.kind)
+            and self._commit_here(job)
+        ):
             return await future
         self._with_writer += 1
         self._jobs.put(job)
@@ -274,7 +303,7 @@ class SqliteStore:
             for job in group:
                 outcomes.append(self._run_in_savepoint(conn, tx, job))
             conn.execute("COMMIT")
-            self.generation += 1
+            self._generation += 1
             self._checkpointer.committed()
         except sqlite3.Error as exc:
             with contextlib.suppress(sqlite3.Error):
@@ -283,10 +312,10 @@ class SqliteStore:
             return _failed(group, exc)
         return outcomes
 
-    @staticmethod
-    def _run_in_savepoint(conn: sqlite3.Connection, tx: SqliteWriteTx, job: _Job) -> _Outcome:
+    def _run_in_savepoint(self, conn: sqlite3.Connection, tx: SqliteWriteTx, job: _Job) -> _Outcome:
         conn.execute("SAVEPOINT job")
         tx.cache.begin()
+        started = time.perf_counter()
         try:
             result = job.fn(tx)
         except Exception as exc:  # one failed write is rolled back alone; the group goes on
@@ -298,4 +327,5 @@ class SqliteStore:
             return None, exc
         conn.execute("RELEASE job")
         tx.cache.release()
+        self.short_writes.took(job.kind, time.perf_counter() - started)
         return result, None

@@ -6,12 +6,11 @@ import sqlite3
 from typing import Any
 
 import orjson
-from sessiond.core import codec
-from sessiond.core.models import (
+from sessiond.domain import codec
+from sessiond.domain.events import Event, EventKind
+from sessiond.domain.models import (
     Archive,
     Checkpoint,
-    Event,
-    EventKind,
     Message,
     Run,
     RunStatus,
@@ -45,15 +44,16 @@ def session_data(session: Session) -> str:
 
 
 def _event(row: sqlite3.Row) -> Event:
+    body, session = codec.event_from_payload(EventKind(row[3]), loads(row[7]))
     return Event(
         global_seq=row[0],
         session_key=row[1],
         cursor=row[2],
-        kind=EventKind(row[3]),
         ts=row[4],
+        body=body,
         run_id=row[5],
         reason=SessionEventReason(row[6]) if row[6] else None,
-        payload=loads(row[7]),
+        session=session,
     )
 
 

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import replace
-from typing import Any
 
-from sessiond.core import codec
-from sessiond.core.errors import LabelInUse
-from sessiond.core.models import (
+from sessiond.domain import codec
+from sessiond.domain.errors import LabelInUse
+from sessiond.domain.events import KIND_OF_BODY, Event, EventBody
+from sessiond.domain.models import (
     Checkpoint,
-    Event,
-    EventKind,
     Message,
     Run,
     Session,
@@ -129,25 +127,32 @@ class SqliteWriteTx(SqliteReadTx):
     def append_event(
         self,
         session_key: str,
-        kind: EventKind,
         ts: int,
+        body: EventBody,
         *,
         run_id: str = "",
         reason: SessionEventReason | None = None,
-        payload: dict[str, Any] | None = None,
+        session: Session | None = None,
     ) -> Event:
         cursor = self._next_cursor(session_key)
-        body = payload or {}
         reason_text = reason.value if reason else None
         # global_seq is the rowid: lastrowid instead of RETURNING (SQLite gathers RETURNING
         # rows in a table of their own).
         global_seq = self.conn.execute(
             "INSERT INTO events (session_key, cursor, kind, run_id, reason, ts, payload)"
             " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (session_key, cursor, kind.value, run_id, reason_text, ts, dumps(body)),
+            (
+                session_key,
+                cursor,
+                KIND_OF_BODY[type(body)].value,
+                run_id,
+                reason_text,
+                ts,
+                dumps(codec.event_payload(body, session)),
+            ),
         ).lastrowid
         assert global_seq is not None
-        return Event(global_seq, session_key, cursor, kind, ts, run_id, reason, body)
+        return Event(global_seq, session_key, cursor, ts, body, run_id, reason, session)
 
     # A transcript's length and a session's last cursor are counters the writer alone
     # moves: when it knows the current value it sets the next one with a plain UPDATE

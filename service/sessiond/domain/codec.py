@@ -1,4 +1,4 @@
-"""Records <-> JSON-ready dicts, for event payloads and stored JSON columns.
+"""Records and events <-> JSON-ready dicts: the stored encoding of the domain.
 
 The hot records (sessions, messages, runs, usage) are copied field by field rather than
 by `dataclasses.asdict`, which deep-copies recursively: every Send and every run end
@@ -13,7 +13,19 @@ import copy
 from dataclasses import asdict, fields
 from typing import Any
 
-from sessiond.core.models import (
+from sessiond.domain.events import (
+    Compaction,
+    EventBody,
+    EventKind,
+    Final,
+    RunAborted,
+    RunError,
+    RunStarted,
+    SessionChanged,
+    ToolEvent,
+    ToolPhase,
+)
+from sessiond.domain.models import (
     Attachment,
     Checkpoint,
     Message,
@@ -118,3 +130,67 @@ def checkpoint_to_dict(checkpoint: Checkpoint) -> dict[str, Any]:
 
 def checkpoint_from_dict(data: dict[str, Any]) -> Checkpoint:
     return Checkpoint(**data)
+
+
+# -- events -----------------------------------------------------------------------------
+#
+# An event's payload is {"v": EVENT_VERSION, "body": {...}, "session": {...}}: the body's
+# fields by name, and for a session change the session after it. Version 0 is the same
+# shape without "v" (rows written before the bodies were typed), read alike.
+
+EVENT_VERSION = 1
+
+_BODY_OF_KIND: dict[EventKind, type[EventBody]] = {
+    EventKind.RUN_STARTED: RunStarted,
+    EventKind.TOOL: ToolEvent,
+    EventKind.FINAL: Final,
+    EventKind.ERROR: RunError,
+    EventKind.ABORTED: RunAborted,
+    EventKind.SESSION_CHANGED: SessionChanged,
+    EventKind.COMPACTION: Compaction,
+}
+
+
+def body_to_dict(body: EventBody) -> dict[str, Any]:
+    if isinstance(body, Final):
+        return {
+            "message": message_to_dict(body.message) if body.message is not None else None,
+            "stop_reason": body.stop_reason,
+            "usage": usage_to_dict(body.usage),
+        }
+    if isinstance(body, SessionChanged):
+        return {}
+    return asdict(body)
+
+
+def body_from_dict(kind: EventKind, data: dict[str, Any]) -> EventBody:
+    if kind is EventKind.FINAL:
+        message = data.get("message")
+        return Final(
+            stop_reason=data.get("stop_reason", ""),
+            message=message_from_dict(message) if message else None,
+            usage=usage_from_dict(data.get("usage")),
+        )
+    if kind is EventKind.TOOL:
+        return ToolEvent(**{**data, "phase": ToolPhase(data["phase"])})
+    return _BODY_OF_KIND[kind](**data)
+
+
+def event_payload(body: EventBody, session: Session | None) -> dict[str, Any]:
+    """The stored payload of an event (`session`: the snapshot of a session change)."""
+    payload: dict[str, Any] = {"v": EVENT_VERSION, "body": body_to_dict(body)}
+    if session is not None:
+        payload["session"] = session_to_dict(session)
+    return payload
+
+
+def event_from_payload(
+    kind: EventKind, payload: dict[str, Any]
+) -> tuple[EventBody, Session | None]:
+    """The body and snapshot of a stored payload, of any version up to EVENT_VERSION."""
+    version = payload.get("v", 0)
+    if version > EVENT_VERSION:
+        raise ValueError(f"event payload version {version} is newer than this server reads")
+    snapshot = payload.get("session")
+    body = body_from_dict(kind, payload.get("body") or {})
+    return body, session_from_dict(snapshot) if snapshot else None

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any
 
-from sessiond.core import codec
-from sessiond.core.events import append_event
-from sessiond.core.models import (
+from sessiond.core.committer import record
+from sessiond.domain.clock import now_ms
+from sessiond.domain.events import (
     Event,
-    EventKind,
+    EventBody,
+    Final,
+    RunAborted,
+    RunError,
+    RunStarted,
+)
+from sessiond.domain.ids import new_etag
+from sessiond.domain.models import (
     Message,
     Role,
     Run,
@@ -17,22 +23,11 @@ from sessiond.core.models import (
     Session,
     SessionEventReason,
     SessionStatus,
+    StopReason,
     Usage,
-    now_ms,
 )
-from sessiond.core.sessions import new_etag
 from sessiond.store.base import WriteTx
 
-STOP_STATUS = {
-    "completed": RunStatus.DONE,
-    "silent": RunStatus.DONE,
-    "aborted": RunStatus.ABORTED,
-    "interrupted": RunStatus.ABORTED,
-    "timeout": RunStatus.ABORTED,
-    "shutdown": RunStatus.ABORTED,
-    "error": RunStatus.ERROR,
-    "server_restart": RunStatus.ERROR,
-}
 _SESSION_STATUS = {
     RunStatus.DONE: SessionStatus.DONE,
     RunStatus.ERROR: SessionStatus.ERROR,
@@ -43,7 +38,7 @@ CANCELLED_TOOL_TEXT = "tool call cancelled: the run stopped before it returned"
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    stop_reason: str
+    stop_reason: StopReason
     text: str = ""
     usage: Usage = field(default_factory=Usage)
     error_message: str = ""
@@ -95,7 +90,7 @@ def _save_reply(tx: WriteTx, run: Run, outcome: Outcome, ts: int) -> Message | N
             run_id=run.run_id,
             usage=outcome.usage,
             stop_reason=outcome.stop_reason,
-            silent=outcome.stop_reason == "silent",
+            silent=outcome.stop_reason is StopReason.SILENT,
         )
     )
 
@@ -115,39 +110,23 @@ def _ended_session(session: Session, run: Run, status: RunStatus, ts: int, usage
     )
 
 
-def _end_event(
-    tx: WriteTx,
-    events: list[Event],
-    session: Session,
-    run: Run,
-    outcome: Outcome,
-    message: Message | None,
-    ts: int,
-) -> None:
-    status = STOP_STATUS[outcome.stop_reason]
-    body: dict[str, Any]
+def _end_body(outcome: Outcome, message: Message | None) -> tuple[EventBody, SessionEventReason]:
+    status = outcome.stop_reason.run_status
     if status is RunStatus.DONE:
         shown = message if message is not None and not message.silent else None
-        body = {
-            "message": codec.message_to_dict(shown) if shown else None,
-            "stop_reason": outcome.stop_reason,
-            "usage": codec.usage_to_dict(outcome.usage),
-        }
-        kind, reason = EventKind.FINAL, SessionEventReason.RUN_END
-    elif status is RunStatus.ERROR:
-        body = {
-            "error_message": outcome.error_message,
-            "error_kind": outcome.error_kind or "unknown",
-            "stop_reason": outcome.stop_reason,
-        }
-        kind, reason = EventKind.ERROR, SessionEventReason.RUN_ERROR
-    else:
-        body = {
-            "stop_reason": outcome.stop_reason,
-            "partial_message_seq": message.seq if message else 0,
-        }
-        kind, reason = EventKind.ABORTED, SessionEventReason.ABORT
-    append_event(tx, events, session, kind, ts, run_id=run.run_id, reason=reason, body=body)
+        final = Final(stop_reason=outcome.stop_reason, message=shown, usage=outcome.usage)
+        return final, SessionEventReason.RUN_END
+    if status is RunStatus.ERROR:
+        error = RunError(
+            error_message=outcome.error_message,
+            error_kind=outcome.error_kind or "unknown",
+            stop_reason=outcome.stop_reason,
+        )
+        return error, SessionEventReason.RUN_ERROR
+    aborted = RunAborted(
+        stop_reason=outcome.stop_reason, partial_message_seq=message.seq if message else 0
+    )
+    return aborted, SessionEventReason.ABORT
 
 
 def finish_run(tx: WriteTx, events: list[Event], run_id: str, outcome: Outcome) -> Run | None:
@@ -156,7 +135,7 @@ def finish_run(tx: WriteTx, events: list[Event], run_id: str, outcome: Outcome) 
     if run is None or run.ended:
         return None
     ts = now_ms()
-    status = STOP_STATUS[outcome.stop_reason]
+    status = outcome.stop_reason.run_status
     session = tx.get_session(run.session_key)
     transcript_live = session is not None and session.session_id == run.session_id
     message = None
@@ -183,7 +162,8 @@ def finish_run(tx: WriteTx, events: list[Event], run_id: str, outcome: Outcome) 
     if message is not None:
         session = replace(session, message_count=message.seq)
     tx.update_session(session)
-    _end_event(tx, events, session, ended, outcome, message, ts)
+    body, reason = _end_body(outcome, message)
+    record(tx, events, session, ts, body, run_id=run.run_id, reason=reason)
     return start_next(tx, events, session) if outcome.advance else None
 
 
@@ -213,14 +193,7 @@ def start_next(tx: WriteTx, events: list[Event], session: Session) -> Run | None
 def append_run_started(
     tx: WriteTx, events: list[Event], session: Session, run: Run, ts: int
 ) -> Event:
-    body = {"message_seq": run.message_seq, "session_id": run.session_id}
-    return append_event(
-        tx,
-        events,
-        session,
-        EventKind.RUN_STARTED,
-        ts,
-        run_id=run.run_id,
-        reason=SessionEventReason.RUN_START,
-        body=body,
+    body = RunStarted(message_seq=run.message_seq, session_id=run.session_id)
+    return record(
+        tx, events, session, ts, body, run_id=run.run_id, reason=SessionEventReason.RUN_START
     )

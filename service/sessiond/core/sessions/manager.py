@@ -2,25 +2,26 @@
 
 from __future__ import annotations
 
-import contextlib
-import uuid
-from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
-from sessiond.core import codec, validation
-from sessiond.core.errors import (
+from sessiond.core import validation
+from sessiond.core.committer import Committer, record, session_changed
+from sessiond.core.keys import dashboard_key, key_agent, main_key
+from sessiond.core.rules import SessionRules
+from sessiond.core.sessions.transcripts import new_generation
+from sessiond.domain.clock import now_ms
+from sessiond.domain.errors import (
     EtagMismatch,
     InvalidArgument,
     MainSessionProtected,
     SessionNotFound,
 )
-from sessiond.core.events import EventLog, append_event, session_changed
-from sessiond.core.keys import dashboard_key, key_agent, main_key
-from sessiond.core.models import (
-    Event,
-    EventKind,
+from sessiond.domain.events import Event, Final
+from sessiond.domain.ids import new_etag, new_id
+from sessiond.domain.models import (
+    INJECTED,
     Message,
     QueueMode,
     Role,
@@ -29,11 +30,7 @@ from sessiond.core.models import (
     SessionEventReason,
     SessionStatus,
     Usage,
-    new_id,
-    now_ms,
 )
-from sessiond.core.rules import SessionRules
-from sessiond.core.transcripts import new_generation
 from sessiond.store.base import WriteTx
 
 UPDATABLE_FIELDS = frozenset(
@@ -49,10 +46,6 @@ UPDATABLE_FIELDS = frozenset(
         "metadata",
     }
 )
-
-
-def new_etag() -> str:
-    return uuid.uuid4().hex[:16]
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,25 +93,15 @@ class RunControl(Protocol):
     def cancel_queued(self, tx: WriteTx, events: list[Event], key: str) -> None: ...
 
 
-class _NoRuns:
-    @contextlib.asynccontextmanager
-    async def paused(self, key: str) -> AsyncIterator[None]:
-        yield
-
-    def cancel_queued(self, tx: WriteTx, events: list[Event], key: str) -> None:
-        return None
-
-
 class SessionManager:
-    def __init__(self, log: EventLog, rules: SessionRules) -> None:
-        self.log = log
+    def __init__(self, committer: Committer, rules: SessionRules, runs: RunControl) -> None:
+        self.committer = committer
         self.rules = rules
-        self.runs: RunControl = _NoRuns()
-        """Set at wiring; RunService depends on this class, so it cannot be a parameter."""
+        self.runs = runs
 
     async def get(self, raw_key: str) -> Session:
         key = self.rules.key(raw_key)
-        return require(await self.log.session(key), key)
+        return require(await self.committer.store.session(key), key)
 
     def _resolve_agent_and_key(self, spec: NewSession) -> tuple[str, str]:
         # Only an empty key means "make one up"; a blank one is a mistake ("key required").
@@ -174,7 +157,7 @@ class SessionManager:
             session_changed(tx, events, session, SessionEventReason.CREATE, session.created_at)
             return session, True
 
-        return await self.log.commit(write)
+        return await self.committer.commit(write)
 
     async def ensure(self, raw_key: str) -> Session:
         """The session for a key, created with defaults when missing (used by Send)."""
@@ -203,7 +186,7 @@ class SessionManager:
             session_changed(tx, events, updated, SessionEventReason.UPDATE, updated.updated_at)
             return updated
 
-        return await self.log.commit(write)
+        return await self.committer.commit(write)
 
     async def reset(self, raw_key: str, reason: str = "reset") -> tuple[Session, str]:
         """New transcript, counters zeroed, settings kept; the old transcript is archived.
@@ -211,7 +194,7 @@ class SessionManager:
         The active run is stopped first; queued runs keep their questions and go on.
         """
         key = self.rules.key(raw_key)
-        await self.log.store.read(lambda tx: require(tx.get_session(key), key))
+        await self.committer.store.read(lambda tx: require(tx.get_session(key), key))
 
         def write(tx: WriteTx, events: list[Event]) -> tuple[Session, str]:
             current = require(tx.get_session(key), key)
@@ -224,7 +207,7 @@ class SessionManager:
             return fresh, current.session_id
 
         async with self.runs.paused(key):
-            return await self.log.commit(write)
+            return await self.committer.commit(write)
 
     async def delete(
         self, raw_key: str, *, archive: bool = True, allow_missing: bool = False
@@ -252,7 +235,7 @@ class SessionManager:
             return key, True, current.session_id
 
         async with self.runs.paused(key):
-            return await self.log.commit(write)
+            return await self.committer.commit(write)
 
 
 def _check_field(name: str, value: Any, allowed_models: tuple[str, ...]) -> Any:
@@ -286,13 +269,12 @@ async def inject_message(manager: SessionManager, raw_key: str, text: str, label
         ts = now_ms()
         message = tx.append_message(
             Message(
-                session.session_id, 0, Role.ASSISTANT, body, ts, label=tag, stop_reason="injected"
+                session.session_id, 0, Role.ASSISTANT, body, ts, label=tag, stop_reason=INJECTED
             )
         )
         updated = replace(session, updated_at=ts, etag=new_etag())
         tx.update_session(updated)
-        final = {"message": codec.message_to_dict(message), "stop_reason": "injected"}
-        append_event(tx, events, updated, EventKind.FINAL, ts, body=final)
+        record(tx, events, updated, ts, Final(stop_reason=INJECTED, message=message))
         return message
 
-    return await manager.log.commit(write)
+    return await manager.committer.commit(write)

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass, replace
 
-from sessiond.core.errors import (
+from sessiond.core.paging import decode_token, encode_token, page_size
+from sessiond.core.rules import SessionRules
+from sessiond.domain.errors import (
     InvalidArgument,
     LabelAmbiguous,
     SessionNotFound,
     TranscriptNotFound,
 )
-from sessiond.core.models import Archive, Message, Session, Transcript
-from sessiond.core.paging import decode_token, encode_token, page_size
-from sessiond.core.rules import SessionRules
+from sessiond.domain.models import Archive, Message, Session, Transcript
 from sessiond.store.base import ReadTx, SessionQuery, Store
 
 MAX_PREVIEW_KEYS = 64
@@ -25,10 +26,17 @@ class MessagePage:
     transcript: Transcript
 
 
+class PreviewStatus(enum.StrEnum):
+    OK = "ok"
+    EMPTY = "empty"
+    MISSING = "missing"
+    ERROR = "error"
+
+
 @dataclass(frozen=True, slots=True)
 class Preview:
     key: str
-    status: str  # ok | empty | missing | error
+    status: PreviewStatus
     items: list[Message]
 
 
@@ -155,7 +163,7 @@ class SessionQueries:
         try:
             key = self.rules.key(raw_key)
         except InvalidArgument:
-            return Preview(raw_key, "error", [])
+            return Preview(raw_key, PreviewStatus.ERROR, [])
 
         def read(tx: ReadTx) -> list[Message] | None:
             session = tx.get_session(key)
@@ -165,9 +173,9 @@ class SessionQueries:
 
         rows = await self.store.read(read)
         if rows is None:
-            return Preview(key, "missing", [])
+            return Preview(key, PreviewStatus.MISSING, [])
         items = [_clip(m, max_chars) for m in reversed(rows)]
-        return Preview(key, "ok" if items else "empty", items)
+        return Preview(key, PreviewStatus.OK if items else PreviewStatus.EMPTY, items)
 
     async def archives(self, raw_key: str, size: int, token: str) -> tuple[list[Archive], str]:
         limit = page_size(size, default=50, maximum=500)

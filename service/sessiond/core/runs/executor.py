@@ -22,24 +22,17 @@ from sessiond.agents.base import (
     ToolUpdate,
     UsageReport,
 )
-from sessiond.core.context import CONTEXT_MESSAGES, TranscriptContext
-from sessiond.core.directory import AgentDirectory
-from sessiond.core.events import EventLog, append_event, chat_topic
-from sessiond.core.models import (
-    Event,
-    EventKind,
-    LiveDelta,
-    Message,
-    Role,
-    Run,
-    Session,
-    Usage,
-    now_ms,
-)
-from sessiond.core.observe import NoRunObserver, RunObserver, RunReport
-from sessiond.core.outcome import Outcome, finish_run
-from sessiond.core.registry import ActiveRun, RunRegistry
-from sessiond.core.shaping import DeltaOut, DeltaShaper
+from sessiond.core.committer import Committer, chat_topic
+from sessiond.core.runs.agents import AgentDirectory
+from sessiond.core.runs.context import CONTEXT_MESSAGES, TranscriptContext
+from sessiond.core.runs.ending import Outcome, finish_run
+from sessiond.core.runs.observe import NoRunObserver, RunObserver, RunReport
+from sessiond.core.runs.registry import ActiveRun, RunRegistry
+from sessiond.core.runs.shaping import DeltaOut, DeltaShaper
+from sessiond.core.runs.tools import record_tool
+from sessiond.domain.clock import now_ms
+from sessiond.domain.events import Event, LiveDelta
+from sessiond.domain.models import Message, Role, Run, RunStatus, Session, StopReason, Usage
 from sessiond.store.base import ReadTx, WriteTx
 
 log = structlog.get_logger(__name__)
@@ -68,19 +61,30 @@ class RunSettings:
     default_timeout_ms: int = 600_000
 
 
+AfterRun = Callable[[str], Awaitable[None]]
+"""Called with the session key after a run completed with nothing queued behind it."""
+
+
 class RunExecutor:
     def __init__(
-        self, log: EventLog, agents: AgentDirectory, registry: RunRegistry, settings: RunSettings
+        self,
+        committer: Committer,
+        agents: AgentDirectory,
+        registry: RunRegistry,
+        settings: RunSettings,
+        *,
+        observer: RunObserver | None = None,
+        after_run: AfterRun | None = None,
     ) -> None:
-        self.log = log
+        self.committer = committer
         self.agents = agents
         self.registry = registry
         self.settings = settings
+        self.observer: RunObserver = observer or NoRunObserver()
+        """Told of every run's start and end (metrics)."""
+        self.after_run = after_run
+        """Automatic compaction, when configured."""
         self._tasks: set[asyncio.Task[None]] = set()
-        self.after_run: Callable[[str], Awaitable[None]] | None = None
-        """Called with the session key after a run completes (automatic compaction)."""
-        self.observer: RunObserver = NoRunObserver()
-        """Told of every run's start and end (metrics); set by the wiring."""
         self.context = TranscriptContext(CONTEXT_MESSAGES)
         """The newest transcript entries of recent runs (read incrementally)."""
 
@@ -140,12 +144,20 @@ class RunExecutor:
         active.task.add_done_callback(self._tasks.discard)
         return active
 
-    async def stop_all(self, reason: str) -> None:
+    async def stop_all(self, reason: StopReason) -> None:
         """Stops every run of this process (shutdown) and waits until each is recorded."""
         runs = self.registry.all()
         for active in runs:
             active.request_stop(reason)
         await asyncio.gather(*(a.done.wait() for a in runs))
+
+    async def close(self) -> None:
+        """Cancels what still follows runs (automatic compaction) and waits for it; call
+        after `stop_all`."""
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _execute(self, active: ActiveRun, run: Run, inputs: RunInputs | None) -> None:
         outcome: Outcome | None = None
@@ -157,12 +169,12 @@ class RunExecutor:
                 raise
             outcome = self._stopped(active)
         except TimeoutError:
-            outcome = self._stopped(active, "timeout")
+            outcome = self._stopped(active, StopReason.TIMEOUT)
         except AgentError as exc:
-            outcome = self._stopped(active, "error", exc.message, exc.kind)
+            outcome = self._stopped(active, StopReason.ERROR, exc.message, exc.kind)
         except Exception as exc:
             log.exception("run.failed", run_id=run.run_id)
-            outcome = self._stopped(active, "error", f"agent failed: {type(exc).__name__}")
+            outcome = self._stopped(active, StopReason.ERROR, f"agent failed: {type(exc).__name__}")
         finally:
             # A stop request from here on must not cancel the recording of the outcome.
             active.finishing = True
@@ -176,46 +188,49 @@ class RunExecutor:
                 RunReport(
                     run.run_id,
                     run.session_key,
-                    outcome.stop_reason if outcome is not None else "error",
+                    outcome.stop_reason if outcome is not None else StopReason.ERROR,
                     time.monotonic() - started,
                     outcome.usage if outcome is not None else Usage(),
                 )
             )
 
+    @staticmethod
     def _stopped(
-        self, active: ActiveRun, reason: str = "", message: str = "", kind: str = ""
+        active: ActiveRun,
+        reason: StopReason = StopReason.ERROR,
+        message: str = "",
+        kind: str = "",
     ) -> Outcome:
         stop_reason = active.stop_reason or reason
         return Outcome(
             stop_reason=stop_reason,
             text=active.shaper.text,
             error_message=message,
-            error_kind=kind or ("unknown" if stop_reason == "error" else ""),
+            error_kind=kind or ("unknown" if stop_reason is StopReason.ERROR else ""),
             open_tools=tuple(active.open_tools.items()),
             # A shutdown leaves the queue for the next start (recover() restarts it).
-            advance=stop_reason not in ("interrupted", "shutdown"),
+            advance=stop_reason not in (StopReason.INTERRUPTED, StopReason.SHUTDOWN),
         )
 
     async def _finish(self, active: ActiveRun, outcome: Outcome) -> None:
         # A stopped run publishes no more deltas: its partial reply is in the transcript.
         try:
-            next_run, inputs = await self.log.commit(
-                lambda tx, events: self.finish_and_prepare(tx, events, active.run_id, outcome),
-                short=True,
+            next_run, inputs = await self.committer.commit(
+                lambda tx, events: self.finish_and_prepare(tx, events, active.run_id, outcome)
             )
         except Exception:
             log.exception("run.finish_failed", run_id=active.run_id)
             return
         if next_run is not None:
             self.launch(next_run, inputs)
-        elif self.after_run is not None and outcome.stop_reason in ("completed", "silent"):
+        elif self.after_run is not None and outcome.stop_reason.run_status is RunStatus.DONE:
             # In its own task: the run is over and must not wait for what follows it.
             task = asyncio.create_task(self._after_run(self.after_run, active.session_key))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
     @staticmethod
-    async def _after_run(hook: Callable[[str], Awaitable[None]], session_key: str) -> None:
+    async def _after_run(hook: AfterRun, session_key: str) -> None:
         try:
             await hook(session_key)
         except Exception:
@@ -223,7 +238,7 @@ class RunExecutor:
 
     async def _run_reply(self, active: ActiveRun, run: Run, inputs: RunInputs | None) -> Outcome:
         if inputs is None:
-            inputs = await self.log.store.read(lambda tx: self.inputs(tx, run))
+            inputs = await self.committer.store.read(lambda tx: self.inputs(tx, run))
         request, spec_cost = self._request(run, inputs)
         timeout_s = (run.timeout_ms or self.settings.default_timeout_ms) / 1000
         usage = Usage()
@@ -240,7 +255,7 @@ class RunExecutor:
         if delta is not None:
             await self._publish(active, delta)
         return Outcome(
-            stop_reason="silent" if silent else "completed",
+            stop_reason=StopReason.SILENT if silent else StopReason.COMPLETED,
             text=active.shaper.text,
             usage=usage,
             open_tools=tuple(active.open_tools.items()),
@@ -333,56 +348,10 @@ class RunExecutor:
             active.open_tools[event.tool_call_id] = event.name
         elif isinstance(event, ToolEnd):
             active.open_tools.pop(event.tool_call_id, None)
-        await self.log.commit(lambda tx, events: record_tool(tx, events, run, event), short=True)
+        await self.committer.commit(lambda tx, events: record_tool(tx, events, run, event))
 
     async def _publish(self, active: ActiveRun, delta: DeltaOut, *, thinking: bool = False) -> None:
         live = LiveDelta(
             active.session_key, active.run_id, delta.text, delta.offset, now_ms(), thinking
         )
-        await self.log.bus.publish(chat_topic(active.session_key), live)
-
-
-def record_tool(
-    tx: WriteTx, events: list[Event], run: Run, event: ToolStart | ToolUpdate | ToolEnd
-) -> None:
-    """A tool call or result joins the transcript; every phase is a durable event."""
-    session = tx.get_session(run.session_key)
-    if session is None:
-        return
-    ts = now_ms()
-    body: dict[str, object] = {"tool_call_id": event.tool_call_id}
-    if isinstance(event, ToolStart):
-        tx.append_message(
-            Message(
-                run.session_id,
-                0,
-                Role.TOOL_CALL,
-                "",
-                ts,
-                tool_name=event.name,
-                tool_call_id=event.tool_call_id,
-                tool_input=event.input,
-                run_id=run.run_id,
-            )
-        )
-        body |= {"phase": "start", "name": event.name, "input": event.input}
-    elif isinstance(event, ToolEnd):
-        tx.append_message(
-            Message(
-                run.session_id,
-                0,
-                Role.TOOL_RESULT,
-                event.result,
-                ts,
-                tool_call_id=event.tool_call_id,
-                run_id=run.run_id,
-            )
-        )
-        body |= {"phase": "end", "is_error": event.is_error}
-        if session.verbose_level == "full":
-            body["result"] = event.result
-    else:
-        body |= {"phase": "update"}
-        if session.verbose_level == "full":
-            body["result"] = event.text
-    append_event(tx, events, session, EventKind.TOOL, ts, run_id=run.run_id, body=body)
+        await self.committer.bus.publish(chat_topic(active.session_key), live)

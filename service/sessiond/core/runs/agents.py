@@ -6,8 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from sessiond.agents.base import AgentBackend
-from sessiond.core.errors import UnknownAgent
-from sessiond.core.models import Usage
+from sessiond.domain.errors import UnknownAgent
+from sessiond.domain.models import Usage
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,11 +7,14 @@ from dataclasses import replace
 from typing import Any
 
 from sessiond.core import validation
-from sessiond.core.errors import InvalidArgument
-from sessiond.core.events import EventLog, session_changed
-from sessiond.core.models import Event, PluginEntry, Session, SessionEventReason, now_ms
+from sessiond.core.committer import Committer, session_changed
 from sessiond.core.rules import SessionRules
-from sessiond.core.sessions import new_etag, require
+from sessiond.core.sessions.manager import require
+from sessiond.domain.clock import now_ms
+from sessiond.domain.errors import InvalidArgument
+from sessiond.domain.events import Event
+from sessiond.domain.ids import new_etag
+from sessiond.domain.models import PluginEntry, Session, SessionEventReason
 from sessiond.store.base import WriteTx
 
 MAX_ID_CHARS = 128
@@ -37,8 +40,8 @@ def _checked_value(value: Any) -> Any:
 
 
 class PluginState:
-    def __init__(self, log: EventLog, rules: SessionRules) -> None:
-        self.log = log
+    def __init__(self, committer: Committer, rules: SessionRules) -> None:
+        self.committer = committer
         self.rules = rules
 
     async def update(
@@ -63,4 +66,4 @@ class PluginState:
             session_changed(tx, events, updated, SessionEventReason.PLUGIN_UPDATE, ts)
             return updated
 
-        return await self.log.commit(write)
+        return await self.committer.commit(write)

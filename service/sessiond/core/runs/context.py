@@ -16,7 +16,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from operator import attrgetter
 
-from sessiond.core.models import Message
+from sessiond.domain.models import Message
 from sessiond.store.base import ReadTx
 
 CONTEXT_MESSAGES = 1000

@@ -3,21 +3,31 @@
 from __future__ import annotations
 
 import asyncio
+import enum
 from collections import defaultdict
 from dataclasses import dataclass
 from functools import partial
 
 import structlog
-from sessiond.core.errors import InvalidArgument
-from sessiond.core.events import EventLog, session_changed
+from sessiond.core.committer import Committer, session_changed
 from sessiond.core.keys import main_key
-from sessiond.core.models import Archive, Event, Session, SessionEventReason, now_ms
 from sessiond.core.rules import SessionRules
-from sessiond.store.base import ReadTx, SessionQuery, WriteTx
+from sessiond.domain.clock import now_ms
+from sessiond.domain.errors import InvalidArgument
+from sessiond.domain.events import Event
+from sessiond.domain.models import Archive, Session, SessionEventReason
+from sessiond.store.base import ReadTx, SessionQuery, Store, WriteTx
 
-log_ = structlog.get_logger(__name__)
+log = structlog.get_logger(__name__)
 
-KEEP, PRUNE_STALE, CAP_OVERFLOW = "keep", "prune_stale", "cap_overflow"
+
+class CleanupAction(enum.StrEnum):
+    KEEP = "keep"
+    PRUNE_STALE = "prune_stale"
+    CAP_OVERFLOW = "cap_overflow"
+
+
+KEEP, PRUNE_STALE, CAP_OVERFLOW = CleanupAction
 ALL_SESSIONS = 1_000_000
 
 
@@ -35,7 +45,7 @@ class CleanupPolicy:
 @dataclass(frozen=True, slots=True)
 class CleanupEntry:
     key: str
-    action: str
+    action: CleanupAction
     updated_at: int
 
 
@@ -45,7 +55,7 @@ class CleanupReport:
     entries: list[CleanupEntry]
     archives: list[Archive]
 
-    def count(self, action: str) -> int:
+    def count(self, action: CleanupAction) -> int:
         return sum(1 for e in self.entries if e.action == action)
 
 
@@ -73,8 +83,8 @@ def plan(
 
 
 class Retention:
-    def __init__(self, log: EventLog, rules: SessionRules) -> None:
-        self.log = log
+    def __init__(self, committer: Committer, rules: SessionRules) -> None:
+        self.committer = committer
         self.rules = rules
 
     async def cleanup(self, policy: CleanupPolicy, *, dry_run: bool = True) -> CleanupReport:
@@ -93,10 +103,12 @@ class Retention:
             old = policy.archive_max_age_ms
             return sessions, tx.archives_before(now - old) if old else []
 
-        sessions, archives = await self.log.store.read(read)
+        sessions, archives = await self.committer.store.read(read)
         entries = plan(sessions, policy, protected, now)
         if not dry_run:
-            removed = await self.log.commit(lambda tx, ev: _enforce(tx, ev, entries, archives))
+            removed = await self.committer.commit(
+                lambda tx, events: _enforce(tx, events, entries, archives)
+            )
             entries = [
                 e
                 if e.key in removed or e.action == KEEP
@@ -136,27 +148,27 @@ async def sweep_periodically(
         try:
             report = await retention.cleanup(policy, dry_run=False)
         except Exception:
-            log_.exception("cleanup.sweep_failed")
+            log.exception("cleanup.sweep_failed")
             continue
         removed = len(report.entries) - report.count(KEEP)
         if removed or report.archives:
-            log_.info("cleanup.swept", sessions=removed, archives=len(report.archives))
+            log.info("cleanup.swept", sessions=removed, archives=len(report.archives))
 
 
 def _prune(tx: WriteTx, before_ts: int) -> int:
     return tx.prune_events(before_ts)
 
 
-async def prune_events_periodically(log: EventLog, max_age_ms: int, interval_s: float) -> None:
+async def prune_events_periodically(store: Store, max_age_ms: int, interval_s: float) -> None:
     """Drops cursor-log events older than `max_age_ms` every `interval_s` seconds; a client
     resuming from a dropped cursor then gets OUT_OF_RANGE `CURSOR_EXPIRED`, never a gap."""
     while True:
         await asyncio.sleep(interval_s)
         cutoff = now_ms() - max_age_ms
         try:
-            dropped = await log.store.write(partial(_prune, before_ts=cutoff))
+            dropped = await store.write(partial(_prune, before_ts=cutoff))
         except Exception:
-            log_.exception("events.prune_failed")
+            log.exception("events.prune_failed")
             continue
         if dropped:
-            log_.info("events.pruned", events=dropped)
+            log.info("events.pruned", events=dropped)

@@ -3,19 +3,8 @@
 from __future__ import annotations
 
 import enum
-import time
-import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
-
-
-def now_ms() -> int:
-    return time.time_ns() // 1_000_000
-
-
-def new_id() -> str:
-    return str(uuid.uuid4())
 
 
 class SessionStatus(enum.StrEnum):
@@ -54,6 +43,39 @@ class RunStatus(enum.StrEnum):
     ABORTED = "aborted"
 
 
+class StopReason(enum.StrEnum):
+    """Why a run ended (on the Run, and on the assistant message it leaves)."""
+
+    COMPLETED = "completed"
+    SILENT = "silent"
+    ABORTED = "aborted"
+    """Abort."""
+    INTERRUPTED = "interrupted"
+    """Steer, an interrupting Send, or a mutation (reset, compaction, restore, delete)."""
+    TIMEOUT = "timeout"
+    SHUTDOWN = "shutdown"
+    ERROR = "error"
+    SERVER_RESTART = "server_restart"
+
+    @property
+    def run_status(self) -> RunStatus:
+        return _RUN_STATUS_OF_STOP[self]
+
+
+_RUN_STATUS_OF_STOP = {
+    StopReason.COMPLETED: RunStatus.DONE,
+    StopReason.SILENT: RunStatus.DONE,
+    StopReason.ABORTED: RunStatus.ABORTED,
+    StopReason.INTERRUPTED: RunStatus.ABORTED,
+    StopReason.TIMEOUT: RunStatus.ABORTED,
+    StopReason.SHUTDOWN: RunStatus.ABORTED,
+    StopReason.ERROR: RunStatus.ERROR,
+    StopReason.SERVER_RESTART: RunStatus.ERROR,
+}
+INJECTED = "injected"
+"""The stop reason of a message added by InjectMessage (no run)."""
+
+
 class SessionEventReason(enum.StrEnum):
     CREATE = "create"
     UPDATE = "update"
@@ -70,18 +92,6 @@ class SessionEventReason(enum.StrEnum):
     CHECKPOINT_BRANCH = "checkpoint_branch"
     CHECKPOINT_RESTORE = "checkpoint_restore"
     PLUGIN_UPDATE = "plugin_update"
-
-
-class EventKind(enum.StrEnum):
-    """Kinds of durable chat events (the cursor log)."""
-
-    RUN_STARTED = "run_started"
-    TOOL = "tool"
-    FINAL = "final"
-    ERROR = "error"
-    ABORTED = "aborted"
-    SESSION_CHANGED = "session_changed"
-    COMPACTION = "compaction"
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,6 +182,7 @@ class Run:
     request_hash: str = ""
     message_seq: int = 0
     stop_reason: str = ""
+    """A `StopReason` value once the run ended; "" before."""
     error_message: str = ""
     error_kind: str = ""
     started_at: int = 0
@@ -187,62 +198,6 @@ class Run:
     @property
     def ended(self) -> bool:
         return self.status in (RunStatus.DONE, RunStatus.ERROR, RunStatus.ABORTED)
-
-
-@dataclass(frozen=True, slots=True)
-class Event:
-    """A durable event of the cursor log.
-
-    `cursor` is per session key and gap-free; `global_seq` orders every event of every
-    session (the WatchSessions feed). `reason` is set for session changes.
-    """
-
-    global_seq: int
-    session_key: str
-    cursor: int
-    kind: EventKind
-    ts: int
-    run_id: str = ""
-    reason: SessionEventReason | None = None
-    payload: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class LiveDelta:
-    """Reply text in flight; published on the bus, never stored."""
-
-    session_key: str
-    run_id: str
-    text: str
-    offset: int
-    ts: int
-    thinking: bool = False
-
-    def merge(self, other: object) -> LiveDelta | None:
-        """This delta followed by `other`, when `other` continues it; else None."""
-        if isinstance(other, LiveDelta) and self.continued_by(other):
-            return self.extended((other,))
-        return None
-
-    def continued_by(self, other: object) -> bool:
-        """Whether `other` is the text right after this delta's (same run and kind)."""
-        return (
-            isinstance(other, LiveDelta)
-            and other.offset == self.offset + len(self.text)
-            and other.run_id == self.run_id
-            and other.thinking == self.thinking
-        )
-
-    def extended(self, parts: Sequence[LiveDelta]) -> LiveDelta:
-        """This delta followed by `parts` (each continuing the one before), as one."""
-        return LiveDelta(
-            self.session_key,
-            self.run_id,
-            self.text + "".join(p.text for p in parts),
-            self.offset,
-            parts[-1].ts,
-            self.thinking,
-        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from sessiond.core.keys import key_agent
-from sessiond.core.models import Usage
+from sessiond.domain.models import StopReason, Usage
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,8 +24,7 @@ class RunReport:
 
     run_id: str
     session_key: str
-    stop_reason: str
-    """`completed`, `silent`, `aborted`, `interrupted`, `timeout`, `shutdown`, `error`."""
+    stop_reason: StopReason
     duration_s: float
     """From launch to the end being recorded (monotonic clock)."""
     usage: Usage = field(default_factory=Usage)

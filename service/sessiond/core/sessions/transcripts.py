@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from sessiond.core.models import Message, Role, Run, RunStatus, Session, new_id
+from sessiond.domain.ids import new_id
+from sessiond.domain.models import Message, Role, Run, RunStatus, Session
 from sessiond.store.base import ReadTx, WriteTx
 
 # Whole-transcript reads are bounded; compaction exists to keep transcripts below this.

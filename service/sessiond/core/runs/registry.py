@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
-from sessiond.core.shaping import DeltaShaper
+from sessiond.core.runs.shaping import DeltaShaper
+from sessiond.domain.models import StopReason
 
 
 @dataclass
@@ -15,14 +16,14 @@ class ActiveRun:
     shaper: DeltaShaper
     thinking: DeltaShaper
     task: asyncio.Task[None] | None = None
-    stop_reason: str = ""
+    stop_reason: StopReason | None = None
     finishing: bool = False
     """Set once the reply has ended and its outcome is being recorded: too late to stop."""
     done: asyncio.Event = field(default_factory=asyncio.Event)
     open_tools: dict[str, str] = field(default_factory=dict)
     """tool_call_id -> tool name, for calls started and not yet ended."""
 
-    def request_stop(self, reason: str) -> bool:
+    def request_stop(self, reason: StopReason) -> bool:
         """Asks the run to stop; False when it is already stopping or finished."""
         if self.stop_reason or self.finishing or self.done.is_set() or self.task is None:
             return False

@@ -5,22 +5,16 @@ from __future__ import annotations
 from dataclasses import replace
 
 from sessiond.core import validation
-from sessiond.core.errors import CheckpointNotFound, InvalidArgument, LabelInUse
-from sessiond.core.events import EventLog, session_changed
+from sessiond.core.committer import Committer, session_changed
 from sessiond.core.keys import dashboard_key
-from sessiond.core.models import (
-    Checkpoint,
-    Event,
-    Message,
-    Session,
-    SessionEventReason,
-    Usage,
-    new_id,
-    now_ms,
-)
-from sessiond.core.runs import RunService
-from sessiond.core.sessions import cleared, new_etag, require
-from sessiond.core.transcripts import fill, new_generation, read_transcript
+from sessiond.core.rules import SessionRules
+from sessiond.core.sessions.manager import RunControl, cleared, require
+from sessiond.core.sessions.transcripts import fill, new_generation, read_transcript
+from sessiond.domain.clock import now_ms
+from sessiond.domain.errors import CheckpointNotFound, InvalidArgument, LabelInUse
+from sessiond.domain.events import Event
+from sessiond.domain.ids import new_etag, new_id
+from sessiond.domain.models import Checkpoint, Message, Session, SessionEventReason, Usage
 from sessiond.store.base import ReadTx, WriteTx
 
 MAX_LABEL_TRIES = 100
@@ -43,25 +37,26 @@ def _free_label(tx: ReadTx, agent_id: str, wanted: str) -> str:
 
 
 class Checkpoints:
-    def __init__(self, log: EventLog, runs: RunService) -> None:
-        self.log = log
+    def __init__(self, committer: Committer, runs: RunControl, rules: SessionRules) -> None:
+        self.committer = committer
         self.runs = runs
+        self.rules = rules
 
     def _ids(self, raw_key: str, checkpoint_id: str) -> tuple[str, str]:
-        key = self.runs.rules.key(raw_key)
+        key = self.rules.key(raw_key)
         wanted = checkpoint_id.strip()
         if not wanted:
             raise InvalidArgument("checkpoint_id", "checkpoint_id required")
         return key, wanted
 
     async def list_for(self, raw_key: str) -> list[Checkpoint]:
-        key = self.runs.rules.key(raw_key)
+        key = self.rules.key(raw_key)
 
         def read(tx: ReadTx) -> list[Checkpoint]:
             require(tx.get_session(key), key)
             return tx.list_checkpoints(key)
 
-        return await self.log.store.read(read)
+        return await self.committer.store.read(read)
 
     async def get(self, raw_key: str, checkpoint_id: str) -> tuple[Checkpoint, list[Message]]:
         key, wanted = self._ids(raw_key, checkpoint_id)
@@ -70,7 +65,7 @@ class Checkpoints:
             checkpoint = _checkpoint(tx, key, wanted)
             return checkpoint, read_transcript(tx, checkpoint.session_id)
 
-        return await self.log.store.read(read)
+        return await self.committer.store.read(read)
 
     async def branch(self, raw_key: str, checkpoint_id: str, label: str) -> Session:
         """A new session holding the snapshot; the source and its run are untouched."""
@@ -103,14 +98,14 @@ class Checkpoints:
             session_changed(tx, events, branch, SessionEventReason.CHECKPOINT_BRANCH, ts)
             return branch
 
-        return await self.log.commit(write)
+        return await self.committer.commit(write)
 
     async def restore(self, raw_key: str, checkpoint_id: str) -> tuple[Session, str]:
         """The session goes back to the snapshot: same key, new transcript id."""
         key, wanted = self._ids(raw_key, checkpoint_id)
-        await self.log.store.read(lambda tx: _checkpoint(tx, key, wanted))
+        await self.committer.store.read(lambda tx: _checkpoint(tx, key, wanted))
         async with self.runs.paused(key):
-            return await self.log.commit(lambda tx, events: _restore(tx, events, key, wanted))
+            return await self.committer.commit(lambda tx, events: _restore(tx, events, key, wanted))
 
 
 def _restore(tx: WriteTx, events: list[Event], key: str, checkpoint_id: str) -> tuple[Session, str]:

@@ -5,24 +5,24 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from sessiond.agents.base import AgentRequest
-from sessiond.core.directory import AgentDirectory
-from sessiond.core.errors import Aborted, InvalidArgument
-from sessiond.core.events import EventLog, append_event
-from sessiond.core.models import (
+from sessiond.core.committer import Committer, record
+from sessiond.core.rules import SessionRules
+from sessiond.core.runs.agents import AgentDirectory
+from sessiond.core.sessions.manager import RunControl, require
+from sessiond.core.sessions.transcripts import estimate_tokens, new_generation, read_transcript
+from sessiond.domain.clock import now_ms
+from sessiond.domain.errors import Aborted, InvalidArgument
+from sessiond.domain.events import Compaction as Compacted
+from sessiond.domain.events import Event
+from sessiond.domain.ids import new_etag, new_id
+from sessiond.domain.models import (
     Checkpoint,
-    Event,
-    EventKind,
     Message,
     Role,
     Session,
     SessionEventReason,
     Usage,
-    new_id,
-    now_ms,
 )
-from sessiond.core.runs import RunService
-from sessiond.core.sessions import new_etag, require
-from sessiond.core.transcripts import estimate_tokens, new_generation, read_transcript
 from sessiond.store.base import ReadTx, WriteTx
 
 MAX_CHECKPOINTS = 25
@@ -63,40 +63,22 @@ class _Plan:
         return head + self.kept
 
 
-class Compactor:
-    def __init__(self, log: EventLog, runs: RunService, agents: AgentDirectory) -> None:
-        self.log = log
-        self.runs = runs
+class Compaction:
+    """Replaces a transcript by a shorter generation: the mechanism, for a session whose
+    run is stopped (CompactSession) or that is idle (automatic compaction)."""
+
+    def __init__(self, committer: Committer, agents: AgentDirectory) -> None:
+        self.committer = committer
         self.agents = agents
 
-    async def compact(
-        self,
-        raw_key: str,
-        max_lines: int | None = None,
-        keep_recent: int | None = None,
-        *,
-        automatic: bool = False,
-    ) -> CompactResult:
-        key = self.runs.rules.key(raw_key)
-        if max_lines is not None and max_lines < 1:
-            raise InvalidArgument("max_lines", "max_lines must be at least 1")
-        if keep_recent is not None and keep_recent < 0:
-            raise InvalidArgument("keep_recent", "keep_recent must not be negative")
-        session = await self.log.store.read(lambda tx: require(tx.get_session(key), key))
-        if automatic and session.has_active_run:
-            # Automatic compaction never stops a run; the next run's end tries again.
-            return CompactResult(session, False, reason="a run is active")
-        async with self.runs.paused(key):
-            return await self._compact(key, max_lines, keep_recent, automatic)
-
-    async def _compact(
+    async def run(
         self, key: str, max_lines: int | None, keep_recent: int | None, automatic: bool
     ) -> CompactResult:
         def read(tx: ReadTx) -> tuple[Session, list[Message]]:
             session = require(tx.get_session(key), key)
             return session, read_transcript(tx, session.session_id)
 
-        session, messages = await self.log.store.read(read)
+        session, messages = await self.committer.store.read(read)
         tail = (
             max_lines
             if max_lines is not None
@@ -108,7 +90,7 @@ class Compactor:
         kept = messages[len(messages) - tail :] if tail else []
         summary = "" if max_lines is not None else await self._summary(session, messages, kept)
         plan = _Plan(session, messages, kept, summary, automatic)
-        return await self.log.commit(lambda tx, events: _apply(tx, events, plan))
+        return await self.committer.commit(lambda tx, events: _apply(tx, events, plan))
 
     async def _summary(self, session: Session, messages: list[Message], kept: list[Message]) -> str:
         older = tuple(messages[: len(messages) - len(kept)])
@@ -158,25 +140,17 @@ def _apply(tx: WriteTx, events: list[Event], plan: _Plan) -> CompactResult:
     )
     tx.update_session(compacted)
     replaced = plan.replaced
-    body = {
-        "checkpoint_id": checkpoint.checkpoint_id,
-        "replaced_from_seq": replaced[0].seq if replaced else 0,
-        "replaced_to_seq": replaced[-1].seq if replaced else 0,
-        "summary": plan.summary,
-        "tokens_before": tokens_before,
-        "tokens_after": tokens_after,
-        "session_id": compacted.session_id,
-        "automatic": plan.automatic,
-    }
-    append_event(
-        tx,
-        events,
-        compacted,
-        EventKind.COMPACTION,
-        ts,
-        reason=SessionEventReason.COMPACT,
-        body=body,
+    body = Compacted(
+        checkpoint_id=checkpoint.checkpoint_id,
+        replaced_from_seq=replaced[0].seq if replaced else 0,
+        replaced_to_seq=replaced[-1].seq if replaced else 0,
+        summary=plan.summary,
+        tokens_before=tokens_before,
+        tokens_after=tokens_after,
+        session_id=compacted.session_id,
+        automatic=plan.automatic,
     )
+    record(tx, events, compacted, ts, body, reason=SessionEventReason.COMPACT)
     return CompactResult(
         compacted,
         True,
@@ -187,19 +161,43 @@ def _apply(tx: WriteTx, events: list[Event], plan: _Plan) -> CompactResult:
     )
 
 
-class AutoCompaction:
-    """Compacts a session after a run when its context grew past `threshold_tokens`."""
+class Compactor:
+    """CompactSession: stops the session's active run first, then compacts."""
 
-    def __init__(self, compactor: Compactor, threshold_tokens: int) -> None:
-        self.compactor = compactor
+    def __init__(self, compaction: Compaction, runs: RunControl, rules: SessionRules) -> None:
+        self.compaction = compaction
+        self.runs = runs
+        self.rules = rules
+
+    async def compact(
+        self, raw_key: str, max_lines: int | None = None, keep_recent: int | None = None
+    ) -> CompactResult:
+        key = self.rules.key(raw_key)
+        if max_lines is not None and max_lines < 1:
+            raise InvalidArgument("max_lines", "max_lines must be at least 1")
+        if keep_recent is not None and keep_recent < 0:
+            raise InvalidArgument("keep_recent", "keep_recent must not be negative")
+        await self.compaction.committer.store.read(lambda tx: require(tx.get_session(key), key))
+        async with self.runs.paused(key):
+            return await self.compaction.run(key, max_lines, keep_recent, automatic=False)
+
+
+class AutoCompaction:
+    """Compacts a session after a run when its context grew past `threshold_tokens`; never
+    stops a run (an active one makes it wait for the next run's end)."""
+
+    def __init__(self, compaction: Compaction, threshold_tokens: int) -> None:
+        self.compaction = compaction
         self.threshold_tokens = threshold_tokens
 
     async def after_run(self, session_key: str) -> None:
-        store = self.compactor.log.store
+        store = self.compaction.committer.store
         session = await store.read(lambda tx: tx.get_session(session_key))
         if session is None or session.usage.context_tokens <= self.threshold_tokens:
             return
+        if session.has_active_run:
+            return
         try:
-            await self.compactor.compact(session_key, automatic=True)
+            await self.compaction.run(session_key, None, None, automatic=True)
         except Aborted:
             return  # the session moved on meanwhile; its next run's end tries again

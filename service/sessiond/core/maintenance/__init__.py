@@ -1,0 +1,1 @@
+"""Maintenance: compaction, checkpoints and retention."""

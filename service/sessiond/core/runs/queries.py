@@ -1,0 +1,77 @@
+"""Run reads: GetRun, ListRuns and WaitRun."""
+
+from __future__ import annotations
+
+import asyncio
+
+from sessiond.bus.base import SubscriptionClosed, SubscriptionOverflow
+from sessiond.core.committer import Committer, chat_topic
+from sessiond.core.paging import decode_token, encode_token, page_size
+from sessiond.core.rules import SessionRules
+from sessiond.core.sessions.manager import require
+from sessiond.domain.errors import InvalidArgument, RunNotFound
+from sessiond.domain.events import Event
+from sessiond.domain.models import Run, RunStatus
+from sessiond.store.base import ReadTx
+
+WAIT_PENDING = 64
+
+
+class RunQueries:
+    def __init__(self, committer: Committer, rules: SessionRules) -> None:
+        self.committer = committer
+        self.rules = rules
+
+    async def get_run(self, run_id: str) -> Run:
+        wanted = run_id.strip()
+        if not wanted:
+            raise InvalidArgument("run_id", "run_id required")
+        run = await self.committer.store.read(lambda tx: tx.get_run(wanted))
+        if run is None:
+            raise RunNotFound(wanted)
+        return run
+
+    async def list_runs(
+        self, raw_key: str, status: RunStatus | None, size: int, token: str
+    ) -> tuple[list[Run], str]:
+        key = self.rules.key(raw_key, "session_key")
+        limit = page_size(size, default=50, maximum=500)
+        offset = int(decode_token(token, "runs")["o"]) if token else 0
+
+        def read(tx: ReadTx) -> list[Run]:
+            require(tx.get_session(key), key)
+            return tx.list_runs(key, status, limit + 1, offset)
+
+        rows = await self.committer.store.read(read)
+        more = len(rows) > limit
+        return rows[:limit], encode_token("runs", o=offset + limit) if more else ""
+
+    async def wait_run(self, run_id: str, timeout_s: float) -> Run:
+        """The run once it has ended, or as it is when `timeout_s` passes."""
+        run = await self.get_run(run_id)
+        if run.ended:
+            return run
+        bus = self.committer.bus
+        topic = chat_topic(run.session_key)
+        subscription = bus.subscribe(topic, WAIT_PENDING)
+        try:
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + timeout_s
+            run = await self.get_run(run_id)  # it may have ended before the subscription
+            while not run.ended and (remaining := deadline - loop.time()) > 0:
+                try:
+                    message = await subscription.get(remaining)
+                except SubscriptionClosed:
+                    break
+                except SubscriptionOverflow:
+                    subscription.close()
+                    subscription = bus.subscribe(topic, WAIT_PENDING)
+                    run = await self.get_run(run_id)
+                    continue
+                if message is None:
+                    break
+                if isinstance(message, Event) and message.ends_run and message.run_id == run_id:
+                    run = await self.get_run(run_id)
+        finally:
+            subscription.close()
+        return run

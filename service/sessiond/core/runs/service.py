@@ -1,0 +1,278 @@
+"""Send, Steer and Abort: one active run per session, queue modes, stopping runs."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, replace
+
+from sessiond.core.committer import Committer, session_changed
+from sessiond.core.rules import SessionRules
+from sessiond.core.runs.admission import (
+    Admission,
+    CheckedSend,
+    SendInput,
+    Verdict,
+    admit,
+    checked,
+)
+from sessiond.core.runs.ending import Outcome, append_run_started, finish_run, start_next
+from sessiond.core.runs.executor import RunExecutor, RunInputs
+from sessiond.core.runs.registry import RunRegistry
+from sessiond.core.sessions.manager import require
+from sessiond.domain.clock import now_ms
+from sessiond.domain.errors import InvalidArgument, RunNotFound
+from sessiond.domain.events import Event
+from sessiond.domain.ids import new_etag, new_id
+from sessiond.domain.models import (
+    Message,
+    Role,
+    Run,
+    RunStatus,
+    SessionEventReason,
+    SessionStatus,
+    StopReason,
+)
+from sessiond.store.base import WriteTx
+
+MAX_QUEUE_READ = 10_000
+
+
+class SendStatus(enum.StrEnum):
+    STARTED = "started"
+    QUEUED = "queued"
+    DUPLICATE = "duplicate"
+
+
+@dataclass(frozen=True, slots=True)
+class SendResult:
+    run: Run
+    status: SendStatus
+    session_key: str
+    interrupted_run_id: str = ""
+    inputs: RunInputs | None = None
+    """A started run's request inputs, read by the write that started it."""
+
+
+@dataclass(frozen=True, slots=True)
+class AbortResult:
+    session_key: str
+    aborted_run_id: str = ""
+    cancelled_run_ids: tuple[str, ...] = ()
+
+
+class RunService:
+    def __init__(
+        self,
+        committer: Committer,
+        rules: SessionRules,
+        executor: RunExecutor,
+        registry: RunRegistry,
+    ) -> None:
+        self.committer = committer
+        self.rules = rules
+        self.executor = executor
+        self.registry = registry
+
+    # -- sending -------------------------------------------------------------------------
+
+    async def send(self, request: SendInput, *, steer: bool = False) -> SendResult:
+        send = checked(self.rules, request, steer)
+        result = await self.committer.commit(lambda tx, events: self._admit(tx, events, send))
+        if isinstance(result, SendResult):
+            return self._launched(result)
+        # The active run must stop first; then the Send is admitted again.
+        interrupted = await self.interrupt(send.key)
+        try:
+            after = await self.committer.commit(
+                lambda tx, events: self._admit(tx, events, send, after_interrupt=True)
+            )
+        except BaseException:
+            if interrupted:
+                await self.advance(send.key)
+            raise
+        assert isinstance(after, SendResult)  # after an interruption there is no other
+        return replace(self._launched(after), interrupted_run_id=interrupted)
+
+    def _launched(self, result: SendResult) -> SendResult:
+        if result.status is SendStatus.STARTED:
+            self.executor.launch(result.run, result.inputs)
+        return result
+
+    def _admit(
+        self, tx: WriteTx, events: list[Event], send: CheckedSend, *, after_interrupt: bool = False
+    ) -> SendResult | Admission:
+        """The Send admitted and acted on; an INTERRUPT admission is returned as it is."""
+        admission = admit(tx, send, after_interrupt=after_interrupt)
+        verdict = admission.verdict
+        if verdict is Verdict.DUPLICATE:
+            assert admission.duplicate is not None
+            return SendResult(admission.duplicate, SendStatus.DUPLICATE, send.key)
+        if verdict is Verdict.CONFLICT:
+            assert admission.error is not None
+            raise admission.error
+        if verdict is Verdict.INTERRUPT:
+            return admission
+        return self._enqueue(tx, events, send, admission, interrupting=after_interrupt)
+
+    def _enqueue(
+        self,
+        tx: WriteTx,
+        events: list[Event],
+        send: CheckedSend,
+        admission: Admission,
+        *,
+        interrupting: bool,
+    ) -> SendResult:
+        session = admission.session
+        assert session is not None
+        ts = now_ms()
+        run_id = new_id()
+        message = tx.append_message(
+            Message(
+                session.session_id,
+                0,
+                Role.USER,
+                send.text,
+                ts,
+                run_id=run_id,
+                attachments=send.request.attachments,
+            )
+        )
+        starts = admission.verdict is Verdict.START
+        steered = send.steer or interrupting
+        run = Run(
+            run_id=run_id,
+            session_key=send.key,
+            session_id=session.session_id,
+            status=RunStatus.RUNNING if starts else RunStatus.QUEUED,
+            created_at=ts,
+            idempotency_key=send.request.idempotency_key,
+            request_hash=send.digest,
+            message_seq=message.seq,
+            timeout_ms=send.request.timeout_ms,
+            thinking=send.request.thinking,
+            priority=1 if steered else 0,
+            started_at=ts if starts else 0,
+        )
+        if starts:
+            session = replace(
+                session, active_run_id=run_id, status=SessionStatus.RUNNING, started_at=ts
+            )
+        session = replace(session, updated_at=ts, etag=new_etag(), message_count=message.seq)
+        reason = SessionEventReason.STEER if steered else SessionEventReason.SEND
+        first = session_changed(tx, events, session, reason, ts, run_id=run_id)
+        run = replace(run, first_cursor=first.cursor)
+        tx.insert_run(run)
+        tx.update_session(session)
+        if not starts:
+            return SendResult(run, SendStatus.QUEUED, send.key)
+        append_run_started(tx, events, session, run, ts)
+        inputs = self.executor.inputs_in_write(tx, run)
+        return SendResult(run, SendStatus.STARTED, send.key, inputs=inputs)
+
+    async def interrupt(self, key: str) -> str:
+        """Stops the session's active run (stop reason `interrupted`) without starting the
+        next queued one; returns its id (or ""). The caller calls `advance` when done."""
+        run_id = await self._active_run_id(key)
+        if run_id:
+            await self._stop(run_id, StopReason.INTERRUPTED)
+        return run_id
+
+    @contextlib.asynccontextmanager
+    async def paused(self, key: str) -> AsyncIterator[None]:
+        """Stops the active run (`interrupted`) for a mutation, then restarts the queue."""
+        interrupted = await self.interrupt(key)
+        try:
+            yield
+        finally:
+            if interrupted:
+                await self.advance(key)
+
+    def cancel_queued(self, tx: WriteTx, events: list[Event], key: str) -> None:
+        for run in tx.list_runs(key, RunStatus.QUEUED, limit=MAX_QUEUE_READ, offset=0):
+            finish_run(tx, events, run.run_id, Outcome(StopReason.ABORTED, advance=False))
+
+    async def advance(self, key: str) -> None:
+        def write(tx: WriteTx, events: list[Event]) -> tuple[Run, RunInputs | None] | None:
+            session = tx.get_session(key)
+            run = start_next(tx, events, session) if session else None
+            return (run, self.executor.inputs_in_write(tx, run)) if run else None
+
+        started = await self.committer.commit(write)
+        if started is not None:
+            self.executor.launch(*started)
+
+    # -- stopping ------------------------------------------------------------------------
+
+    async def _active_run_id(self, key: str) -> str:
+        session = await self.committer.store.read(lambda tx: tx.get_session(key))
+        return session.active_run_id if session else ""
+
+    async def _stop(self, run_id: str, reason: StopReason) -> None:
+        """Stops a running run and waits until its end is recorded."""
+        active = self.registry.get(run_id)
+        if active is not None:
+            active.request_stop(reason)
+            await asyncio.shield(active.done.wait())
+            return
+        # Not executing (yet): committed RUNNING by a write whose caller has not launched
+        # it, or left by a process that died. Record the end directly, and make sure the
+        # launch that may still come (or came while this was committing) stops.
+        outcome = Outcome(reason, advance=reason is not StopReason.INTERRUPTED)
+        next_run = await self.committer.commit(
+            lambda tx, events: finish_run(tx, events, run_id, outcome)
+        )
+        launched = self.registry.get(run_id)
+        if launched is not None:
+            launched.request_stop(reason)
+            await asyncio.shield(launched.done.wait())
+        else:
+            self.registry.closed_before_launch(run_id)
+        if next_run is not None:
+            self.executor.launch(next_run)
+
+    async def abort(self, raw_key: str, run_id: str, clear_queue: bool) -> AbortResult:
+        if not raw_key.strip() and not run_id.strip():
+            raise InvalidArgument("session_key", "session_key or run_id required")
+        key = self.rules.key(raw_key, "session_key") if raw_key.strip() else ""
+        target: Run | None = None
+        if run_id.strip():
+            target = await self.committer.store.read(lambda tx: tx.get_run(run_id.strip()))
+            if target is None:
+                raise RunNotFound(run_id)
+            if key and target.session_key != key:
+                raise InvalidArgument("run_id", "run_id belongs to another session")
+            key = target.session_key
+        else:
+            await self.committer.store.read(lambda tx: require(tx.get_session(key), key))
+        cancelled = await self._cancel_queued(key, target, clear_queue)
+        if target is None:
+            active = await self._active_run_id(key)
+            if active:
+                await self._stop(active, StopReason.ABORTED)
+                return AbortResult(key, active, cancelled)
+        elif target.status is RunStatus.RUNNING:
+            await self._stop(target.run_id, StopReason.ABORTED)
+            return AbortResult(key, target.run_id, cancelled)
+        elif target.run_id in cancelled:
+            return AbortResult(
+                key, target.run_id, tuple(c for c in cancelled if c != target.run_id)
+            )
+        return AbortResult(key, "", cancelled)
+
+    async def _cancel_queued(
+        self, key: str, target: Run | None, clear_queue: bool
+    ) -> tuple[str, ...]:
+        def write(tx: WriteTx, events: list[Event]) -> tuple[str, ...]:
+            queued = tx.list_runs(key, RunStatus.QUEUED, limit=MAX_QUEUE_READ, offset=0)
+            chosen = [r for r in queued if clear_queue or (target and r.run_id == target.run_id)]
+            for run in chosen:
+                finish_run(tx, events, run.run_id, Outcome(StopReason.ABORTED, advance=False))
+            return tuple(r.run_id for r in chosen)
+
+        if not clear_queue and (target is None or target.status is not RunStatus.QUEUED):
+            return ()
+        return await self.committer.commit(write)

@@ -1,0 +1,1 @@
+"""Sessions: their lifecycle, reads, transcripts and plugin state."""

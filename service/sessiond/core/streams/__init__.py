@@ -1,0 +1,1 @@
+"""Streams: WatchChat, Chat and WatchSessions, each a cursor follower over store and bus."""

@@ -66,6 +66,7 @@ test: $(STAMP) lint typecheck proto-lint breaking check-generated client-deps gr
 lint: $(STAMP)
 	$(BIN)/ruff check service tests scripts bench clients/python/src/sessiond/client
 	$(BIN)/ruff format --check service tests scripts bench clients/python/src/sessiond/client
+	$(BIN)/lint-imports --no-cache
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

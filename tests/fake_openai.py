@@ -25,6 +25,8 @@ class Reply:
     error_code: str = ""
     delay_s: float = 0.0
     chunk_delay_s: float = 0.0
+    gate: asyncio.Event | None = None
+    """When set, the reply's first chunk waits for it (the test decides when it goes on)."""
 
 
 @dataclass
@@ -59,6 +61,8 @@ class FakeOpenAI:
             return web.json_response(error, status=reply.status)
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
         await response.prepare(request)
+        if reply.gate is not None:
+            await reply.gate.wait()
         async for chunk in _chunks(reply, body.get("model", "")):
             if reply.chunk_delay_s:
                 await asyncio.sleep(reply.chunk_delay_s)

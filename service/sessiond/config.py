@@ -54,6 +54,7 @@ ENV_FIELDS: dict[str, str] = {
     "SESSIOND_ECHO_CHUNK_CHARS": "echo_chunk_chars",
     "SESSIOND_ECHO_DELAY_MS": "echo_delay_ms",
     "SESSIOND_SUBSCRIBER_MAX_PENDING": "subscriber_max_pending",
+    "SESSIOND_MAX_QUEUED_RUNS": "max_queued_runs",
     "SESSIOND_AUTO_COMPACT_TOKENS": "auto_compact_tokens",
     "SESSIOND_CLEANUP_INTERVAL_S": "cleanup_interval_s",
     "SESSIOND_CLEANUP_MAX_AGE_S": "cleanup_max_age_s",
@@ -275,6 +276,7 @@ def validate(config: Config) -> None:
         "cleanup_max_count",
         "cleanup_archive_max_age_s",
         "event_retention_s",
+        "max_queued_runs",
     ):
         if getattr(config, name) < 0:
             raise ConfigError(f"{name} must not be negative")

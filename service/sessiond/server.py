@@ -155,7 +155,7 @@ def build_core(config: Config, backends: Backends, observer: RunObserver) -> Cor
         observer=observer,
         after_run=auto.after_run if config.auto_compact_tokens else None,
     )
-    runs = RunService(committer, rules, executor, registry)
+    runs = RunService(committer, rules, executor, registry, max_queued_runs=config.max_queued_runs)
     retention = Retention(committer, rules)
     maintenance = Maintenance(
         compactor=Compactor(compaction, runs, rules),

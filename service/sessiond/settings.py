@@ -148,6 +148,9 @@ class Config:
     """Delay before each echo delta (0 streams as fast as possible)."""
     subscriber_max_pending: int = 1024
     """Events a stream may lag behind before it is ended with RESOURCE_EXHAUSTED."""
+    max_queued_runs: int = 20
+    """Runs a session may have waiting behind its active one; a Send past it is
+    RESOURCE_EXHAUSTED `QUEUE_FULL` (`SESSIOND_MAX_QUEUED_RUNS`)."""
     auto_compact_tokens: int = 0
     """Compact a session (summarising) after a run when its context exceeds this; 0 = off
     (`SESSIOND_AUTO_COMPACT_TOKENS`)."""

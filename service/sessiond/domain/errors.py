@@ -159,3 +159,13 @@ class Unavailable(SessiondError):
 
 class ResourceExhausted(SessiondError):
     reason = "RESOURCE_EXHAUSTED"
+
+
+class QueueFull(ResourceExhausted):
+    reason = "QUEUE_FULL"
+
+    def __init__(self, key: str, max_queued_runs: int) -> None:
+        super().__init__(
+            f"session {key} already has {max_queued_runs} queued runs; wait for one to end",
+            metadata={"key": key, "max_queued_runs": str(max_queued_runs)},
+        )

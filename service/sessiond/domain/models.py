@@ -92,6 +92,8 @@ class SessionEventReason(enum.StrEnum):
     CHECKPOINT_BRANCH = "checkpoint_branch"
     CHECKPOINT_RESTORE = "checkpoint_restore"
     PLUGIN_UPDATE = "plugin_update"
+    INJECT = "inject"
+    TOOL = "tool"
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +141,10 @@ class Session:
     compaction_count: int = 0
     metadata: dict[str, str] = field(default_factory=dict)
     plugin_state: tuple[PluginEntry, ...] = ()
+    instance_id: str = ""
+    """This life of the key: a session deleted and created again under the same key is
+    another instance (reset, compaction and restore keep it). Idempotency keys are scoped
+    to it. Not part of the API; "" for sessions created before it was recorded."""
 
     @property
     def has_active_run(self) -> bool:
@@ -194,6 +200,8 @@ class Run:
     """1 for a steered run: it starts before older queued runs."""
     first_cursor: int = 0
     """Cursor of the run's first event (its send): Chat re-attaches from here."""
+    scope: str = ""
+    """The `instance_id` of the session it was sent to: its idempotency key's scope."""
 
     @property
     def ended(self) -> bool:

@@ -111,7 +111,11 @@ class ReadTx(Protocol):
         self, session_key: str, status: RunStatus | None, limit: int, offset: int
     ) -> list[Run]: ...
 
-    def find_run_by_idempotency(self, session_key: str, idempotency_key: str) -> Run | None: ...
+    def find_run_by_idempotency(
+        self, session_key: str, scope: str, idempotency_key: str
+    ) -> Run | None:
+        """The run sent with this key to this instance of the session (`Run.scope`)."""
+        ...
 
     def next_queued_run(self, session_key: str) -> Run | None:
         """The queued run to start next: steered runs first, then in send order."""

@@ -92,6 +92,7 @@ class Checkpoints:
                 updated_at=ts,
                 etag=new_etag(),
                 plugin_state=(),
+                instance_id=new_id(),
             )
             tx.insert_session(branch)
             branch = fill(tx, branch, snapshot)

@@ -9,7 +9,12 @@ from sessiond.core.committer import Committer, record
 from sessiond.core.rules import SessionRules
 from sessiond.core.runs.agents import AgentDirectory
 from sessiond.core.sessions.manager import RunControl, require
-from sessiond.core.sessions.transcripts import estimate_tokens, new_generation, read_transcript
+from sessiond.core.sessions.transcripts import (
+    MAX_TRANSCRIPT,
+    estimate_tokens,
+    new_generation,
+    read_transcript,
+)
 from sessiond.domain.clock import now_ms
 from sessiond.domain.errors import Aborted, InvalidArgument
 from sessiond.domain.events import Compaction as Compacted
@@ -79,14 +84,9 @@ class Compaction:
             return session, read_transcript(tx, session.session_id)
 
         session, messages = await self.committer.store.read(read)
-        tail = (
-            max_lines
-            if max_lines is not None
-            else (DEFAULT_KEEP_RECENT if keep_recent is None else keep_recent)
-        )
+        tail = kept_entries(max_lines, keep_recent)
         if len(messages) <= tail:
-            why = f"the transcript has {len(messages)} entries, not more than {tail}"
-            return CompactResult(session, False, reason=why)
+            return CompactResult(session, False, reason=_nothing_to_compact(len(messages), tail))
         kept = messages[len(messages) - tail :] if tail else []
         summary = "" if max_lines is not None else await self._summary(session, messages, kept)
         plan = _Plan(session, messages, kept, summary, automatic)
@@ -104,13 +104,32 @@ class Compaction:
         return await spec.backend.summarize(request) or "(no summary)"
 
 
+def kept_entries(max_lines: int | None, keep_recent: int | None) -> int:
+    """How many of the newest entries a compaction keeps as they are."""
+    if max_lines is not None:
+        return max_lines
+    return DEFAULT_KEEP_RECENT if keep_recent is None else keep_recent
+
+
+def _nothing_to_compact(entries: int, tail: int) -> str:
+    return f"the transcript has {entries} entries, not more than {tail}"
+
+
 def _apply(tx: WriteTx, events: list[Event], plan: _Plan) -> CompactResult:
+    """Commits the plan. What arrived while the summary was written (a Send and the run it
+    started, tool entries) is carried after the kept tail, so nothing fails or stops for
+    it; only a reset or restore meanwhile (another transcript) makes the plan stale."""
     session = require(tx.get_session(plan.source.key), plan.source.key)
-    if session.session_id != plan.source.session_id or session.active_run_id:
-        raise Aborted("the session changed during compaction; retry")
+    if session.session_id != plan.source.session_id:
+        raise Aborted("the session was reset or restored during compaction; retry")
     ts = now_ms()
-    entries = plan.entries(ts)
-    tokens_before, tokens_after = estimate_tokens(plan.messages), estimate_tokens(entries)
+    last_read = plan.messages[-1].seq if plan.messages else 0
+    arrived = tx.list_messages(
+        session.session_id, limit=MAX_TRANSCRIPT, after_seq=last_read, include_silent=True
+    )
+    entries = plan.entries(ts) + arrived
+    before = plan.messages + arrived
+    tokens_before, tokens_after = estimate_tokens(before), estimate_tokens(entries)
     checkpoint = Checkpoint(
         checkpoint_id=new_id(),
         session_key=session.key,
@@ -119,7 +138,7 @@ def _apply(tx: WriteTx, events: list[Event], plan: _Plan) -> CompactResult:
         reason="auto_compact" if plan.automatic else "compact",
         tokens_before=tokens_before,
         tokens_after=tokens_after,
-        message_count_before=len(plan.messages),
+        message_count_before=len(before),
     )
     tx.archive_transcript(session.session_id, "compact", ts)
     tx.insert_checkpoint(checkpoint)
@@ -177,7 +196,14 @@ class Compactor:
             raise InvalidArgument("max_lines", "max_lines must be at least 1")
         if keep_recent is not None and keep_recent < 0:
             raise InvalidArgument("keep_recent", "keep_recent must not be negative")
-        await self.compaction.committer.store.read(lambda tx: require(tx.get_session(key), key))
+        store = self.compaction.committer.store
+        session = await store.read(lambda tx: require(tx.get_session(key), key))
+        tail = kept_entries(max_lines, keep_recent)
+        # Stopping the active run would add its reply: count it as an entry already.
+        entries = session.message_count + (1 if session.has_active_run else 0)
+        if entries <= tail:
+            # Nothing to compact: the active run goes on.
+            return CompactResult(session, False, reason=_nothing_to_compact(entries, tail))
         async with self.runs.paused(key):
             return await self.compaction.run(key, max_lines, keep_recent, automatic=False)
 

@@ -131,6 +131,8 @@ def _enforce(
         if session is None or session.has_active_run or session.updated_at != entry.updated_at:
             continue
         tx.archive_transcript(session.session_id, "cleanup", ts)
+        for checkpoint in tx.list_checkpoints(session.key):
+            tx.delete_checkpoint(checkpoint.checkpoint_id)
         tx.delete_session(session.key)
         session_changed(tx, events, session, SessionEventReason.CLEANUP, ts)
         removed.add(session.key)

@@ -18,11 +18,12 @@ from sessiond.domain.errors import (
     Aborted,
     IdempotencyConflict,
     InvalidArgument,
+    QueueFull,
     SendDenied,
     SessionBusy,
     SessiondError,
 )
-from sessiond.domain.models import Attachment, QueueMode, Run, SendPolicy, Session
+from sessiond.domain.models import Attachment, QueueMode, Run, RunStatus, SendPolicy, Session
 from sessiond.store.base import ReadTx
 
 MAX_ATTACHMENT_BYTES = 5 * 1024 * 1024
@@ -108,22 +109,24 @@ def checked(rules: SessionRules, request: SendInput, steer: bool) -> CheckedSend
     return CheckedSend(key, text, request, request_hash(text, request, steer), steer)
 
 
-def admit(tx: ReadTx, send: CheckedSend, *, after_interrupt: bool = False) -> Admission:
+def admit(
+    tx: ReadTx, send: CheckedSend, max_queued: int, *, after_interrupt: bool = False
+) -> Admission:
     """The verdict on `send` as the store stands in `tx`. `after_interrupt`: the active run
     was stopped for this Send, whose transcript expectation was checked before (the
     partial reply that stop saved must not count against it)."""
+    session = require(tx.get_session(send.key), send.key)
     idempotency_key = send.request.idempotency_key
     if idempotency_key:
-        existing = tx.find_run_by_idempotency(send.key, idempotency_key)
+        existing = tx.find_run_by_idempotency(send.key, session.instance_id, idempotency_key)
         if existing is not None:
             if existing.request_hash == send.digest:
-                return Admission(Verdict.DUPLICATE, duplicate=existing)
+                return Admission(Verdict.DUPLICATE, session, duplicate=existing)
             conflict = IdempotencyConflict(
                 "idempotency_key was used with a different request",
                 metadata={"run_id": existing.run_id},
             )
-            return Admission(Verdict.CONFLICT, error=conflict)
-    session = require(tx.get_session(send.key), send.key)
+            return Admission(Verdict.CONFLICT, session, error=conflict)
     if session.send_policy is SendPolicy.DENY:
         denied = SendDenied(f"sending to {send.key} is denied by its send_policy")
         return Admission(Verdict.CONFLICT, session, error=denied)
@@ -135,7 +138,12 @@ def admit(tx: ReadTx, send: CheckedSend, *, after_interrupt: bool = False) -> Ad
                 f"the transcript moved past seq {expected}", metadata={"last_seq": str(last)}
             )
             return Admission(Verdict.CONFLICT, session, error=moved)
-    return _with_active_run(session, send, after_interrupt)
+    verdict = _with_active_run(session, send, after_interrupt)
+    if verdict.verdict is Verdict.QUEUE:
+        queued = tx.list_runs(send.key, RunStatus.QUEUED, limit=max_queued, offset=0)
+        if len(queued) >= max_queued:
+            return Admission(Verdict.CONFLICT, session, error=QueueFull(send.key, max_queued))
+    return verdict
 
 
 def _with_active_run(session: Session, send: CheckedSend, after_interrupt: bool) -> Admission:

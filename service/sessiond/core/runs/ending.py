@@ -159,8 +159,9 @@ def finish_run(tx: WriteTx, events: list[Event], run_id: str, outcome: Outcome) 
         session = replace(session, updated_at=ts, etag=new_etag())
     else:
         session = _ended_session(session, run, status, ts, outcome.usage)
-    if message is not None:
-        session = replace(session, message_count=message.seq)
+    if transcript_live:
+        # Cancelled tool results may have been added without a reply.
+        session = replace(session, message_count=tx.last_seq(session.session_id))
     tx.update_session(session)
     body, reason = _end_body(outcome, message)
     record(tx, events, session, ts, body, run_id=run.run_id, reason=reason)

@@ -70,11 +70,15 @@ class RunService:
         rules: SessionRules,
         executor: RunExecutor,
         registry: RunRegistry,
+        *,
+        max_queued_runs: int = 20,
     ) -> None:
         self.committer = committer
         self.rules = rules
         self.executor = executor
         self.registry = registry
+        self.max_queued_runs = max_queued_runs
+        """Runs a session may have waiting; a Send past it is QUEUE_FULL."""
 
     # -- sending -------------------------------------------------------------------------
 
@@ -105,7 +109,7 @@ class RunService:
         self, tx: WriteTx, events: list[Event], send: CheckedSend, *, after_interrupt: bool = False
     ) -> SendResult | Admission:
         """The Send admitted and acted on; an INTERRUPT admission is returned as it is."""
-        admission = admit(tx, send, after_interrupt=after_interrupt)
+        admission = admit(tx, send, self.max_queued_runs, after_interrupt=after_interrupt)
         verdict = admission.verdict
         if verdict is Verdict.DUPLICATE:
             assert admission.duplicate is not None
@@ -156,6 +160,7 @@ class RunService:
             thinking=send.request.thinking,
             priority=1 if steered else 0,
             started_at=ts if starts else 0,
+            scope=session.instance_id,
         )
         if starts:
             session = replace(

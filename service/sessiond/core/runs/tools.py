@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from sessiond.agents.base import ToolEnd, ToolStart, ToolUpdate
 from sessiond.core.committer import record
 from sessiond.domain.clock import now_ms
 from sessiond.domain.events import Event, ToolEvent, ToolPhase
-from sessiond.domain.models import Message, Role, Run
+from sessiond.domain.ids import new_etag
+from sessiond.domain.models import Message, Role, Run, SessionEventReason
 from sessiond.store.base import WriteTx
 
 
@@ -15,8 +18,10 @@ def record_tool(
 ) -> None:
     """A tool call or result joins the transcript; every phase is a durable event."""
     session = tx.get_session(run.session_key)
-    if session is None:
+    current = tx.get_run(run.run_id)
+    if session is None or current is None:
         return
+    run = current  # its transcript may have moved since it started (compaction)
     ts = now_ms()
     verbose = session.verbose_level == "full"
     body: ToolEvent
@@ -51,4 +56,11 @@ def record_tool(
         body = ToolEvent(ToolPhase.END, event.tool_call_id, result=result, is_error=event.is_error)
     else:
         body = ToolEvent(ToolPhase.UPDATE, event.tool_call_id, result=event.text if verbose else "")
-    record(tx, events, session, ts, body, run_id=run.run_id)
+        record(tx, events, session, ts, body, run_id=run.run_id)
+        return
+    # A transcript entry was added: a session change (its message count moved).
+    if session.session_id == run.session_id:
+        count = tx.last_seq(session.session_id)
+        session = replace(session, message_count=count, updated_at=ts, etag=new_etag())
+        tx.update_session(session)
+    record(tx, events, session, ts, body, run_id=run.run_id, reason=SessionEventReason.TOOL)

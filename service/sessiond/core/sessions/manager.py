@@ -141,6 +141,7 @@ class SessionManager:
             model_provider=agent.model_provider,
             parent_session_key=parent,
             metadata=validation.metadata(spec.metadata),
+            instance_id=new_id(),
         )
 
     async def create(self, spec: NewSession) -> tuple[Session, bool]:
@@ -158,11 +159,6 @@ class SessionManager:
             return session, True
 
         return await self.committer.commit(write)
-
-    async def ensure(self, raw_key: str) -> Session:
-        """The session for a key, created with defaults when missing (used by Send)."""
-        session, _ = await self.create(NewSession(key=raw_key))
-        return session
 
     def _changes(self, values: dict[str, Any], agent_id: str) -> dict[str, Any]:
         _, agent = self.rules.agent(agent_id)
@@ -191,12 +187,14 @@ class SessionManager:
     async def reset(self, raw_key: str, reason: str = "reset") -> tuple[Session, str]:
         """New transcript, counters zeroed, settings kept; the old transcript is archived.
 
-        The active run is stopped first; queued runs keep their questions and go on.
+        The active run is stopped first and queued runs are aborted: their questions stay
+        in the archived transcript, not carried into the new one.
         """
         key = self.rules.key(raw_key)
         await self.committer.store.read(lambda tx: require(tx.get_session(key), key))
 
         def write(tx: WriteTx, events: list[Event]) -> tuple[Session, str]:
+            self.runs.cancel_queued(tx, events, key)
             current = require(tx.get_session(key), key)
             ts = now_ms()
             tx.archive_transcript(current.session_id, reason, ts)
@@ -272,9 +270,10 @@ async def inject_message(manager: SessionManager, raw_key: str, text: str, label
                 session.session_id, 0, Role.ASSISTANT, body, ts, label=tag, stop_reason=INJECTED
             )
         )
-        updated = replace(session, updated_at=ts, etag=new_etag())
+        updated = replace(session, updated_at=ts, etag=new_etag(), message_count=message.seq)
         tx.update_session(updated)
-        record(tx, events, updated, ts, Final(stop_reason=INJECTED, message=message))
+        final = Final(stop_reason=INJECTED, message=message)
+        record(tx, events, updated, ts, final, reason=SessionEventReason.INJECT)
         return message
 
     return await manager.committer.commit(write)

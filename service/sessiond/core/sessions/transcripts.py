@@ -55,13 +55,25 @@ def carry_questions(tx: WriteTx, session: Session, runs: list[Run], session_id: 
 
 def new_generation(tx: WriteTx, session: Session, entries: list[Message]) -> Session:
     """The session on a fresh transcript holding `entries` (seq 1, 2, …), followed by the
-    questions of its queued runs, so no waiting question is lost or answered out of place."""
+    questions of its queued runs, so no waiting question is lost or answered out of place.
+    An active run whose question is among `entries` follows it: its reply and tool
+    entries land in the new transcript."""
     waiting = queued_runs(tx, session)
     fresh = replace(session, session_id=new_id())
     tx.update_session(fresh)  # registers the new transcript before its messages
-    copy_into(tx, fresh.session_id, without_questions(entries, waiting))
+    copied = copy_into(tx, fresh.session_id, without_questions(entries, waiting))
+    _follow_active_run(tx, session, copied)
     count = carry_questions(tx, session, waiting, fresh.session_id)
     return replace(fresh, message_count=count)
+
+
+def _follow_active_run(tx: WriteTx, session: Session, copied: list[Message]) -> None:
+    run = tx.get_run(session.active_run_id) if session.active_run_id else None
+    if run is None or run.session_id != session.session_id:
+        return
+    question = next((m for m in copied if m.role is Role.USER and m.run_id == run.run_id), None)
+    if question is not None:
+        tx.update_run(replace(run, session_id=question.session_id, message_seq=question.seq))
 
 
 def fill(tx: WriteTx, session: Session, entries: list[Message]) -> Session:

@@ -93,6 +93,17 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE INDEX runs_queued ON runs (session_key, created_at) WHERE status = 'queued';
         """,
     ),
+    (
+        # Idempotency keys are scoped to the session's instance: a key deleted and created
+        # again does not answer with the runs of the one before (rows before: scope '').
+        "0003_idempotency_scope",
+        """
+        ALTER TABLE runs ADD COLUMN scope TEXT NOT NULL DEFAULT '';
+        DROP INDEX runs_idempotency;
+        CREATE UNIQUE INDEX runs_idempotency ON runs (session_key, scope, idempotency_key)
+            WHERE idempotency_key != '';
+        """,
+    ),
 ]
 
 

@@ -193,12 +193,14 @@ class SqliteReadTx:
     def _runs(self, sql: str, params: tuple[Any, ...]) -> list[Run]:
         return [codec.run_from_dict(loads(r[0])) for r in self.conn.execute(sql, params)]
 
-    def find_run_by_idempotency(self, session_key: str, idempotency_key: str) -> Run | None:
+    def find_run_by_idempotency(
+        self, session_key: str, scope: str, idempotency_key: str
+    ) -> Run | None:
         rows = self._runs(
             # The != '' lets SQLite use the partial unique index (runs_idempotency).
-            "SELECT data FROM runs WHERE session_key = ? AND idempotency_key = ?"
+            "SELECT data FROM runs WHERE session_key = ? AND scope = ? AND idempotency_key = ?"
             " AND idempotency_key != ''",
-            (session_key, idempotency_key),
+            (session_key, scope, idempotency_key),
         )
         return rows[0] if rows else None
 

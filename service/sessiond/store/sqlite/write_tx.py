@@ -200,12 +200,14 @@ class SqliteWriteTx(SqliteReadTx):
 
     def insert_run(self, run: Run) -> None:
         self.conn.execute(
-            "INSERT INTO runs (run_id, session_key, status, idempotency_key, created_at, data)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO runs"
+            " (run_id, session_key, status, scope, idempotency_key, created_at, data)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
             (
                 run.run_id,
                 run.session_key,
                 run.status.value,
+                run.scope,
                 run.idempotency_key,
                 run.created_at,
                 dumps(run),

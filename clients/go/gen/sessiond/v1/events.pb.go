@@ -58,6 +58,10 @@ const (
 	SessionEventReason_SESSION_EVENT_REASON_CHECKPOINT_RESTORE SessionEventReason = 14
 	// Plugin state of the session changed.
 	SessionEventReason_SESSION_EVENT_REASON_PLUGIN_UPDATE SessionEventReason = 15
+	// A message was added to the transcript without a run (InjectMessage).
+	SessionEventReason_SESSION_EVENT_REASON_INJECT SessionEventReason = 16
+	// A run added a tool call or a tool result to the transcript.
+	SessionEventReason_SESSION_EVENT_REASON_TOOL SessionEventReason = 17
 )
 
 // Enum value maps for SessionEventReason.
@@ -79,6 +83,8 @@ var (
 		13: "SESSION_EVENT_REASON_CHECKPOINT_BRANCH",
 		14: "SESSION_EVENT_REASON_CHECKPOINT_RESTORE",
 		15: "SESSION_EVENT_REASON_PLUGIN_UPDATE",
+		16: "SESSION_EVENT_REASON_INJECT",
+		17: "SESSION_EVENT_REASON_TOOL",
 	}
 	SessionEventReason_value = map[string]int32{
 		"SESSION_EVENT_REASON_UNSPECIFIED":        0,
@@ -97,6 +103,8 @@ var (
 		"SESSION_EVENT_REASON_CHECKPOINT_BRANCH":  13,
 		"SESSION_EVENT_REASON_CHECKPOINT_RESTORE": 14,
 		"SESSION_EVENT_REASON_PLUGIN_UPDATE":      15,
+		"SESSION_EVENT_REASON_INJECT":             16,
+		"SESSION_EVENT_REASON_TOOL":               17,
 	}
 )
 
@@ -1211,7 +1219,7 @@ const file_sessiond_v1_events_proto_rawDesc = "" +
 	"\n" +
 	"compaction\x18\x12 \x01(\v2\x17.sessiond.v1.CompactionH\x00R\n" +
 	"compactionB\x06\n" +
-	"\x04body*\xcb\x04\n" +
+	"\x04body*\x8b\x05\n" +
 	"\x12SessionEventReason\x12$\n" +
 	" SESSION_EVENT_REASON_UNSPECIFIED\x10\x00\x12\x1f\n" +
 	"\x1bSESSION_EVENT_REASON_CREATE\x10\x01\x12\x1f\n" +
@@ -1229,7 +1237,9 @@ const file_sessiond_v1_events_proto_rawDesc = "" +
 	"\x1cSESSION_EVENT_REASON_CLEANUP\x10\f\x12*\n" +
 	"&SESSION_EVENT_REASON_CHECKPOINT_BRANCH\x10\r\x12+\n" +
 	"'SESSION_EVENT_REASON_CHECKPOINT_RESTORE\x10\x0e\x12&\n" +
-	"\"SESSION_EVENT_REASON_PLUGIN_UPDATE\x10\x0f*h\n" +
+	"\"SESSION_EVENT_REASON_PLUGIN_UPDATE\x10\x0f\x12\x1f\n" +
+	"\x1bSESSION_EVENT_REASON_INJECT\x10\x10\x12\x1d\n" +
+	"\x19SESSION_EVENT_REASON_TOOL\x10\x11*h\n" +
 	"\tToolPhase\x12\x1a\n" +
 	"\x16TOOL_PHASE_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10TOOL_PHASE_START\x10\x01\x12\x15\n" +

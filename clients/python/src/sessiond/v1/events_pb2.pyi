@@ -57,6 +57,10 @@ class _SessionEventReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Se
     """The session was restored from a checkpoint."""
     SESSION_EVENT_REASON_PLUGIN_UPDATE: _SessionEventReason.ValueType  # 15
     """Plugin state of the session changed."""
+    SESSION_EVENT_REASON_INJECT: _SessionEventReason.ValueType  # 16
+    """A message was added to the transcript without a run (InjectMessage)."""
+    SESSION_EVENT_REASON_TOOL: _SessionEventReason.ValueType  # 17
+    """A run added a tool call or a tool result to the transcript."""
 
 class SessionEventReason(_SessionEventReason, metaclass=_SessionEventReasonEnumTypeWrapper):
     """Why a session changed; the `reason` of a SessionEvent."""
@@ -93,6 +97,10 @@ SESSION_EVENT_REASON_CHECKPOINT_RESTORE: SessionEventReason.ValueType  # 14
 """The session was restored from a checkpoint."""
 SESSION_EVENT_REASON_PLUGIN_UPDATE: SessionEventReason.ValueType  # 15
 """Plugin state of the session changed."""
+SESSION_EVENT_REASON_INJECT: SessionEventReason.ValueType  # 16
+"""A message was added to the transcript without a run (InjectMessage)."""
+SESSION_EVENT_REASON_TOOL: SessionEventReason.ValueType  # 17
+"""A run added a tool call or a tool result to the transcript."""
 Global___SessionEventReason: _TypeAlias = SessionEventReason  # noqa: Y015
 
 class _ToolPhase:

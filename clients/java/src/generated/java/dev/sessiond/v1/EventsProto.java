@@ -143,7 +143,7 @@ public final class EventsProto extends com.google.protobuf.GeneratedFile {
       "SessionChangedH\000R\016sessionChanged\0226\n\thear" +
       "tbeat\030\021 \001(\0132\026.sessiond.v1.HeartbeatH\000R\th" +
       "eartbeat\0229\n\ncompaction\030\022 \001(\0132\027.sessiond." +
-      "v1.CompactionH\000R\ncompactionB\006\n\004body*\313\004\n\022" +
+      "v1.CompactionH\000R\ncompactionB\006\n\004body*\213\005\n\022" +
       "SessionEventReason\022$\n SESSION_EVENT_REAS" +
       "ON_UNSPECIFIED\020\000\022\037\n\033SESSION_EVENT_REASON" +
       "_CREATE\020\001\022\037\n\033SESSION_EVENT_REASON_UPDATE" +
@@ -158,14 +158,16 @@ public final class EventsProto extends com.google.protobuf.GeneratedFile {
       "REASON_CLEANUP\020\014\022*\n&SESSION_EVENT_REASON" +
       "_CHECKPOINT_BRANCH\020\r\022+\n\'SESSION_EVENT_RE" +
       "ASON_CHECKPOINT_RESTORE\020\016\022&\n\"SESSION_EVE" +
-      "NT_REASON_PLUGIN_UPDATE\020\017*h\n\tToolPhase\022\032" +
-      "\n\026TOOL_PHASE_UNSPECIFIED\020\000\022\024\n\020TOOL_PHASE" +
-      "_START\020\001\022\025\n\021TOOL_PHASE_UPDATE\020\002\022\022\n\016TOOL_" +
-      "PHASE_END\020\003B\257\001\n\017dev.sessiond.v1B\013EventsP" +
-      "rotoP\001ZBgithub.com/sessiond/sessiond/cli" +
-      "ents/go/gen/sessiond/v1;sessiondv1\242\002\003SXX" +
-      "\252\002\013Sessiond.V1\312\002\013Sessiond\\V1\342\002\027Sessiond\\" +
-      "V1\\GPBMetadata\352\002\014Sessiond::V1b\006proto3"
+      "NT_REASON_PLUGIN_UPDATE\020\017\022\037\n\033SESSION_EVE" +
+      "NT_REASON_INJECT\020\020\022\035\n\031SESSION_EVENT_REAS" +
+      "ON_TOOL\020\021*h\n\tToolPhase\022\032\n\026TOOL_PHASE_UNS" +
+      "PECIFIED\020\000\022\024\n\020TOOL_PHASE_START\020\001\022\025\n\021TOOL" +
+      "_PHASE_UPDATE\020\002\022\022\n\016TOOL_PHASE_END\020\003B\257\001\n\017" +
+      "dev.sessiond.v1B\013EventsProtoP\001ZBgithub.c" +
+      "om/sessiond/sessiond/clients/go/gen/sess" +
+      "iond/v1;sessiondv1\242\002\003SXX\252\002\013Sessiond.V1\312\002" +
+      "\013Sessiond\\V1\342\002\027Sessiond\\V1\\GPBMetadata\352\002" +
+      "\014Sessiond::V1b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,

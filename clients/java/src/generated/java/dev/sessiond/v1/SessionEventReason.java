@@ -143,6 +143,22 @@ public enum SessionEventReason
    * <code>SESSION_EVENT_REASON_PLUGIN_UPDATE = 15;</code>
    */
   SESSION_EVENT_REASON_PLUGIN_UPDATE(15),
+  /**
+   * <pre>
+   * A message was added to the transcript without a run (InjectMessage).
+   * </pre>
+   *
+   * <code>SESSION_EVENT_REASON_INJECT = 16;</code>
+   */
+  SESSION_EVENT_REASON_INJECT(16),
+  /**
+   * <pre>
+   * A run added a tool call or a tool result to the transcript.
+   * </pre>
+   *
+   * <code>SESSION_EVENT_REASON_TOOL = 17;</code>
+   */
+  SESSION_EVENT_REASON_TOOL(17),
   UNRECOGNIZED(-1),
   ;
 
@@ -283,6 +299,22 @@ public enum SessionEventReason
    * <code>SESSION_EVENT_REASON_PLUGIN_UPDATE = 15;</code>
    */
   public static final int SESSION_EVENT_REASON_PLUGIN_UPDATE_VALUE = 15;
+  /**
+   * <pre>
+   * A message was added to the transcript without a run (InjectMessage).
+   * </pre>
+   *
+   * <code>SESSION_EVENT_REASON_INJECT = 16;</code>
+   */
+  public static final int SESSION_EVENT_REASON_INJECT_VALUE = 16;
+  /**
+   * <pre>
+   * A run added a tool call or a tool result to the transcript.
+   * </pre>
+   *
+   * <code>SESSION_EVENT_REASON_TOOL = 17;</code>
+   */
+  public static final int SESSION_EVENT_REASON_TOOL_VALUE = 17;
 
 
   public final int getNumber() {
@@ -325,6 +357,8 @@ public enum SessionEventReason
       case 13: return SESSION_EVENT_REASON_CHECKPOINT_BRANCH;
       case 14: return SESSION_EVENT_REASON_CHECKPOINT_RESTORE;
       case 15: return SESSION_EVENT_REASON_PLUGIN_UPDATE;
+      case 16: return SESSION_EVENT_REASON_INJECT;
+      case 17: return SESSION_EVENT_REASON_TOOL;
       default: return null;
     }
   }

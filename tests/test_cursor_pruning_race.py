@@ -24,7 +24,7 @@ from sessiond.core.streams.sessions import SessionFeed
 from sessiond.domain.clock import now_ms
 from sessiond.domain.errors import CursorExpired
 from sessiond.domain.events import Event
-from sessiond.server import session_rules
+from sessiond.server import agent_directory, session_rules
 from sessiond.store.sqlite.store import SqliteStore
 
 KEY = "agent:main:pruned"
@@ -57,7 +57,8 @@ class Core:
 async def core(tmp_path: Path) -> AsyncIterator[Core]:
     store = SqliteStore(tmp_path / "pruned.db")
     await store.open()
-    rules = session_rules(Config(db_path=tmp_path / "pruned.db"))
+    config = Config(db_path=tmp_path / "pruned.db")
+    rules = session_rules(config, agent_directory(config))
     committer = Committer(store, MemoryBus())
     sessions = SessionManager(committer, rules, NoRuns())
     await sessions.create(NewSession(key="pruned"))

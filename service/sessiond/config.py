@@ -20,6 +20,7 @@ from sessiond.settings import (
     AgentConfig,
     AuthConfig,
     Config,
+    ModelPrice,
     TLSConfig,
     TokenConfig,
     TransportConfig,
@@ -30,6 +31,7 @@ __all__ = [
     "AuthConfig",
     "Config",
     "ConfigError",
+    "ModelPrice",
     "TLSConfig",
     "TokenConfig",
     "TransportConfig",
@@ -150,8 +152,26 @@ def _agents_from_toml(table: Mapping[str, Any]) -> dict[str, AgentConfig]:
             raise ConfigError(f"unknown settings for agent {agent_id}: {sorted(unknown)}")
         if "allowed_models" in values:
             values = {**values, "allowed_models": tuple(values["allowed_models"])}
+        if "prices" in values:
+            values = {**values, "prices": _prices_from_toml(agent_id, values["prices"])}
         agents[agent_id.lower()] = AgentConfig(**values)
     return agents
+
+
+def _prices_from_toml(agent_id: str, table: Any) -> dict[str, ModelPrice]:
+    """`[agents.<id>.prices."<model>"]` tables of `input_per_mtok` / `output_per_mtok`."""
+    known = {f.name for f in fields(ModelPrice)}
+    prices: dict[str, ModelPrice] = {}
+    for model, values in dict(table).items():
+        if not isinstance(values, Mapping) or set(values) - known:
+            raise ConfigError(
+                f"agent {agent_id}: prices.{model} takes input_per_mtok and output_per_mtok"
+            )
+        price = ModelPrice(**{name: float(value) for name, value in values.items()})
+        if price.input_per_mtok < 0 or price.output_per_mtok < 0:
+            raise ConfigError(f"agent {agent_id}: prices.{model} must not be negative")
+        prices[model] = price
+    return prices
 
 
 def tokens_from_toml(entries: Any, where: str) -> tuple[TokenConfig, ...]:

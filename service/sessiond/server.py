@@ -40,7 +40,7 @@ from sessiond.core.maintenance.retention import (
     sweep_periodically,
 )
 from sessiond.core.rules import AgentRules, SessionRules
-from sessiond.core.runs.agents import AgentDirectory, AgentSpec
+from sessiond.core.runs.agents import AgentDirectory, AgentSpec, Price
 from sessiond.core.runs.executor import RunExecutor, RunSettings
 from sessiond.core.runs.observe import RunObserver
 from sessiond.core.runs.queries import RunQueries
@@ -67,14 +67,17 @@ from sessiond.transport import bind, channel_options, server_credentials
 log = structlog.get_logger(__name__)
 
 
-def session_rules(config: Config) -> SessionRules:
-    agents = {
+def session_rules(config: Config, directory: AgentDirectory) -> SessionRules:
+    """What core checks sessions against; the models are what each backend declares."""
+    rules = {
         agent_id: AgentRules(
-            model=agent.model, model_provider=agent.backend, allowed_models=agent.allowed_models
+            model=agent.model,
+            model_provider=agent.backend,
+            models=directory.get(agent_id).backend.models,
         )
         for agent_id, agent in config.agents.items()
     }
-    return SessionRules(default_agent=config.default_agent, agents=agents)
+    return SessionRules(default_agent=config.default_agent, agents=rules)
 
 
 def agent_backend(config: Config, agent: AgentConfig) -> AgentBackend:
@@ -84,22 +87,27 @@ def agent_backend(config: Config, agent: AgentConfig) -> AgentBackend:
             api_key=agent.api_key,
             model=agent.model,
             timeout_s=agent.request_timeout_s,
+            models=agent.allowed_models,
         )
     return EchoBackend(config.echo_chunk_chars, config.echo_delay_ms)
 
 
+def agent_spec(config: Config, agent: AgentConfig) -> AgentSpec:
+    return AgentSpec(
+        backend=agent_backend(config, agent),
+        model=agent.model,
+        system_prompt=agent.system_prompt,
+        price=Price(agent.price_input_per_mtok, agent.price_output_per_mtok),
+        prices={
+            model: Price(price.input_per_mtok, price.output_per_mtok)
+            for model, price in agent.prices.items()
+        },
+    )
+
+
 def agent_directory(config: Config) -> AgentDirectory:
     return AgentDirectory(
-        {
-            agent_id: AgentSpec(
-                backend=agent_backend(config, agent),
-                model=agent.model,
-                system_prompt=agent.system_prompt,
-                price_input_per_mtok=agent.price_input_per_mtok,
-                price_output_per_mtok=agent.price_output_per_mtok,
-            )
-            for agent_id, agent in config.agents.items()
-        }
+        {agent_id: agent_spec(config, agent) for agent_id, agent in config.agents.items()}
     )
 
 
@@ -137,7 +145,7 @@ class Core:
 
 
 def build_core(config: Config, backends: Backends, observer: RunObserver) -> Core:
-    rules = session_rules(config)
+    rules = session_rules(config, backends.agents)
     committer = Committer(backends.store, backends.bus)
     registry = RunRegistry()
     settings = RunSettings(

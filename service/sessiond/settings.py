@@ -13,6 +13,16 @@ MIB = 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
+class ModelPrice:
+    """The price of one model, `[agents.<id>.prices."<model>"]`."""
+
+    input_per_mtok: float = 0.0
+    """US dollars per million input tokens."""
+    output_per_mtok: float = 0.0
+    """US dollars per million output tokens."""
+
+
+@dataclass(frozen=True, slots=True)
 class AgentConfig:
     """One agent, `[agents.<id>]` in the TOML config."""
 
@@ -31,7 +41,11 @@ class AgentConfig:
     price_output_per_mtok: float = 0.0
     """US dollars per million output tokens."""
     allowed_models: tuple[str, ...] = ()
-    """When set, sessions may only choose these models."""
+    """The models the agent's endpoint serves: sessions may only choose these. Empty: any
+    model (the echo backend ignores it)."""
+    prices: dict[str, ModelPrice] = field(default_factory=dict)
+    """Prices of models that cost otherwise than the agent's `price_*_per_mtok`: a session
+    whose model is listed here is charged its price."""
     request_timeout_s: float = 600.0
     """Timeout of one request to the `openai` backend's endpoint."""
     api_key: str = field(default="", repr=False)

@@ -80,6 +80,11 @@ class AgentError(Exception):
 
 
 class AgentBackend(Protocol):
+    @property
+    def models(self) -> tuple[str, ...]:
+        """The models this backend serves (a session may choose only these); empty: any."""
+        ...
+
     def stream(self, request: AgentRequest) -> AsyncIterator[AgentEvent]: ...
 
     async def summarize(self, request: AgentRequest) -> str:

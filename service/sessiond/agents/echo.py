@@ -25,6 +25,9 @@ _TEXT = attrgetter("text")
 
 
 class EchoBackend:
+    models: tuple[str, ...] = ()
+    """Any: the echo ignores the model."""
+
     def __init__(self, chunk_chars: int = 8, delay_ms: int = 0) -> None:
         if chunk_chars < 1:
             raise ValueError("chunk_chars must be at least 1")

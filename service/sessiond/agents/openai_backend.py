@@ -98,9 +98,17 @@ def _usage(raw: Any) -> Usage:
 
 class OpenAIBackend:
     def __init__(
-        self, *, base_url: str, api_key: str, model: str, timeout_s: float = 600.0
+        self,
+        *,
+        base_url: str,
+        api_key: str,
+        model: str,
+        timeout_s: float = 600.0,
+        models: tuple[str, ...] = (),
     ) -> None:
         self.model = model
+        self.models = models
+        """What the endpoint serves, as configured; empty: any (the endpoint decides)."""
         self.client = openai.AsyncOpenAI(
             base_url=base_url or None, api_key=api_key or "unused", timeout=timeout_s, max_retries=0
         )

@@ -12,7 +12,8 @@ from sessiond.domain.errors import InvalidArgument, UnknownAgent
 class AgentRules:
     model: str = ""
     model_provider: str = ""
-    allowed_models: tuple[str, ...] = ()
+    models: tuple[str, ...] = ()
+    """The models the agent's backend serves; empty: any."""
 
 
 @dataclass(frozen=True, slots=True)

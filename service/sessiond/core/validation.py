@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from sessiond.domain.errors import InvalidArgument
+from sessiond.domain.errors import InvalidArgument, ModelNotServed
 
 MAX_LABEL_CHARS = 512
 MAX_MODEL_CHARS = 256
@@ -54,10 +54,11 @@ def level(value: str, field: str, allowed: frozenset[str]) -> str:
     return text
 
 
-def model(value: str, allowed: tuple[str, ...], field: str = "model") -> str:
+def model(value: str, agent_id: str, served: tuple[str, ...], field: str = "model") -> str:
+    """A model the agent's backend serves (`served`; empty: any), or "" for its default."""
     text = bounded_text(value, field, MAX_MODEL_CHARS)
-    if text and allowed and text not in allowed:
-        raise InvalidArgument(field, f"{field} is not allowed for this agent")
+    if text and served and text not in served:
+        raise ModelNotServed(text, agent_id, served, field)
     return text
 
 

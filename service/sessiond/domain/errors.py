@@ -26,6 +26,16 @@ class InvalidArgument(SessiondError):
             self.reason = reason
 
 
+class ModelNotServed(InvalidArgument):
+    def __init__(self, model: str, agent_id: str, served: tuple[str, ...], field: str) -> None:
+        super().__init__(
+            field,
+            f"model {model!r} is not served by agent {agent_id}; it serves: {', '.join(served)}",
+            reason="MODEL_NOT_SERVED",
+        )
+        self.metadata |= {"model": model, "agent_id": agent_id, "models": ",".join(served)}
+
+
 class UnknownAgent(InvalidArgument):
     def __init__(self, agent_id: str, field: str = "agent_id") -> None:
         super().__init__(field, f"unknown agent: {agent_id}", reason="UNKNOWN_AGENT")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sessiond.agents.base import AgentBackend
 from sessiond.domain.errors import UnknownAgent
@@ -11,18 +11,31 @@ from sessiond.domain.models import Usage
 
 
 @dataclass(frozen=True, slots=True)
+class Price:
+    """US dollars per million tokens."""
+
+    input_per_mtok: float = 0.0
+    output_per_mtok: float = 0.0
+
+    def cost(self, usage: Usage) -> float:
+        spent = usage.input_tokens * self.input_per_mtok
+        spent += usage.output_tokens * self.output_per_mtok
+        return spent / 1_000_000
+
+
+@dataclass(frozen=True, slots=True)
 class AgentSpec:
     backend: AgentBackend
     model: str = ""
     system_prompt: str = ""
-    price_input_per_mtok: float = 0.0
-    price_output_per_mtok: float = 0.0
+    price: Price = field(default_factory=Price)
+    """The agent's price: of its own model, and of any model `prices` does not list."""
+    prices: Mapping[str, Price] = field(default_factory=dict)
+    """Prices by model, for sessions whose model costs otherwise."""
 
-    def cost(self, usage: Usage) -> float:
-        return (
-            usage.input_tokens * self.price_input_per_mtok
-            + usage.output_tokens * self.price_output_per_mtok
-        ) / 1_000_000
+    def cost(self, usage: Usage, model: str) -> float:
+        """What `usage` of `model` cost."""
+        return self.prices.get(model, self.price).cost(usage)
 
 
 class AgentDirectory:

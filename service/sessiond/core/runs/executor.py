@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import functools
 import contextlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -307,6 +308,7 @@ class RunExecutor:
     def _request(
         self, run: Run, inputs: RunInputs
     ) -> tuple[AgentRequest, Callable[[Usage], float]]:
+        """The agent's request, and what its usage costs (at its model's price)."""
         spec = self.agents.get(inputs.agent_id)
         transcript = inputs.messages
         if transcript and transcript[-1].seq > run.message_seq:
@@ -324,7 +326,7 @@ class RunExecutor:
             transcript=transcript,
             thinking_level=inputs.thinking,
         )
-        return request, spec.cost
+        return request, functools.partial(spec.cost, model=request.model)
 
     async def _handle(self, active: ActiveRun, run: Run, event: AgentEvent) -> None:
         if isinstance(event, TextDelta):

@@ -137,7 +137,7 @@ class SessionManager:
             display_name=validation.bounded_text(
                 spec.display_name, "display_name", validation.MAX_DISPLAY_NAME_CHARS
             ),
-            model=validation.model(spec.model, agent.allowed_models),
+            model=validation.model(spec.model, agent_id, agent.models),
             model_provider=agent.model_provider,
             parent_session_key=parent,
             metadata=validation.metadata(spec.metadata),
@@ -166,7 +166,7 @@ class SessionManager:
         for name, value in values.items():
             if name not in UPDATABLE_FIELDS:
                 raise InvalidArgument("update_mask", f"field {name!r} cannot be updated")
-            checked[name] = _check_field(name, value, agent.allowed_models)
+            checked[name] = _check_field(name, value, agent_id, agent.models)
         return checked
 
     async def update(self, raw_key: str, values: dict[str, Any], etag: str = "") -> Session:
@@ -236,13 +236,13 @@ class SessionManager:
             return await self.committer.commit(write)
 
 
-def _check_field(name: str, value: Any, allowed_models: tuple[str, ...]) -> Any:
+def _check_field(name: str, value: Any, agent_id: str, models: tuple[str, ...]) -> Any:
     if name == "label":
         return validation.label(value)
     if name == "display_name":
         return validation.bounded_text(value, name, validation.MAX_DISPLAY_NAME_CHARS)
     if name == "model":
-        return validation.model(value, allowed_models)
+        return validation.model(value, agent_id, models)
     if name == "thinking_level":
         return validation.level(value, name, validation.THINKING_LEVELS)
     if name == "verbose_level":

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import bisect
-import functools
 import contextlib
+import functools
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, replace

@@ -39,7 +39,13 @@ def config(config: Config) -> Config:
     # events); not so small that the reading client, which shares this process's one core
     # with the server producing 40 KB deltas as fast as it can, overflows in a burst (with
     # 8 it did once in about ten full test runs).
-    return replace(config, subscriber_max_pending=32, echo_delay_ms=0, echo_chunk_chars=1000)
+    return replace(
+        config,
+        subscriber_max_pending=32,
+        echo_delay_ms=0,
+        echo_chunk_chars=1000,
+        max_queued_runs=RUNS,  # every Send queues behind the first
+    )
 
 
 def rss_bytes() -> int:

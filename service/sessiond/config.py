@@ -57,6 +57,8 @@ ENV_FIELDS: dict[str, str] = {
     "SESSIOND_ECHO_DELAY_MS": "echo_delay_ms",
     "SESSIOND_SUBSCRIBER_MAX_PENDING": "subscriber_max_pending",
     "SESSIOND_MAX_QUEUED_RUNS": "max_queued_runs",
+    "SESSIOND_RUN_LEASE_MS": "run_lease_ms",
+    "SESSIOND_RUN_LEASE_RENEW_MS": "run_lease_renew_ms",
     "SESSIOND_AUTO_COMPACT_TOKENS": "auto_compact_tokens",
     "SESSIOND_CLEANUP_INTERVAL_S": "cleanup_interval_s",
     "SESSIOND_CLEANUP_MAX_AGE_S": "cleanup_max_age_s",
@@ -300,6 +302,8 @@ def validate(config: Config) -> None:
     ):
         if getattr(config, name) < 0:
             raise ConfigError(f"{name} must not be negative")
+    if not 0 < config.run_lease_renew_ms < config.run_lease_ms:
+        raise ConfigError("run_lease_renew_ms must be positive and below run_lease_ms")
     if config.echo_chunk_chars < 1 or config.subscriber_max_pending < 1:
         raise ConfigError("echo_chunk_chars and subscriber_max_pending must be at least 1")
     for agent_id, agent in config.agents.items():

@@ -42,7 +42,9 @@ from sessiond.core.maintenance.retention import (
 from sessiond.core.rules import AgentRules, SessionRules
 from sessiond.core.runs.agents import AgentDirectory, AgentSpec, Price
 from sessiond.core.runs.executor import RunExecutor, RunSettings
+from sessiond.core.runs.lease_keeper import LeaseKeeper
 from sessiond.core.runs.observe import RunObserver
+from sessiond.core.runs.ownership import Leases, SoleOwner
 from sessiond.core.runs.queries import RunQueries
 from sessiond.core.runs.recovery import recover
 from sessiond.core.runs.registry import RunRegistry
@@ -126,6 +128,8 @@ class Backends:
     store: Store
     bus: EventBus
     agents: AgentDirectory
+    shared: bool = False
+    """Other processes (replicas) write the store too: runs are leased."""
 
 
 async def open_backends(config: Config) -> Backends:
@@ -142,12 +146,19 @@ class Core:
     committer: Committer
     executor: RunExecutor
     retention: Retention
+    lease_keeper: LeaseKeeper | None
+    """Renews and reaps run leases, with replicas sharing the store."""
+
+
+def run_ownership(config: Config, backends: Backends) -> SoleOwner | Leases:
+    return Leases(config.run_lease_ms) if backends.shared else SoleOwner()
 
 
 def build_core(config: Config, backends: Backends, observer: RunObserver) -> Core:
     rules = session_rules(config, backends.agents)
     committer = Committer(backends.store, backends.bus)
     registry = RunRegistry()
+    ownership = run_ownership(config, backends)
     settings = RunSettings(
         delta_interval_s=config.delta_interval_ms / 1000,
         silent_token=config.silent_token,
@@ -160,10 +171,18 @@ def build_core(config: Config, backends: Backends, observer: RunObserver) -> Cor
         backends.agents,
         registry,
         settings,
+        ownership=ownership,
         observer=observer,
         after_run=auto.after_run if config.auto_compact_tokens else None,
     )
-    runs = RunService(committer, rules, executor, registry, max_queued_runs=config.max_queued_runs)
+    runs = RunService(
+        committer,
+        rules,
+        executor,
+        registry,
+        max_queued_runs=config.max_queued_runs,
+        stop_wait_s=2 * config.run_lease_ms / 1000,
+    )
     retention = Retention(committer, rules)
     maintenance = Maintenance(
         compactor=Compactor(compaction, runs, rules),
@@ -177,12 +196,21 @@ def build_core(config: Config, backends: Backends, observer: RunObserver) -> Cor
         runs=runs,
         run_queries=RunQueries(committer, rules),
         chat_streams=ChatStreams(
-            committer, rules, registry, config.heartbeat_ms / 1000, config.subscriber_max_pending
+            committer,
+            rules,
+            registry,
+            config.heartbeat_ms / 1000,
+            config.subscriber_max_pending,
+            ownership=ownership,
         ),
         session_feed=SessionFeed(committer, rules),
         maintenance=maintenance,
     )
-    return Core(services, committer, executor, retention)
+    keeper = None
+    if isinstance(ownership, Leases):
+        renew_s = config.run_lease_renew_ms / 1000
+        keeper = LeaseKeeper(committer, executor, ownership, registry, renew_s)
+    return Core(services, committer, executor, retention, keeper)
 
 
 def interceptors(config: Config) -> tuple[list[Any], list[Callable[[], Awaitable[None]]]]:
@@ -231,6 +259,8 @@ def build_grpc_server(
 def start_background(config: Config, core: Core) -> list[asyncio.Task[None]]:
     """The periodic maintenance the config asks for, each in a task of its own."""
     tasks = []
+    if core.lease_keeper is not None:
+        tasks.append(asyncio.create_task(core.lease_keeper.run(), name="run-leases"))
     if config.cleanup_interval_s:
         policy = cleanup_policy(config)
         sweep = sweep_periodically(core.retention, policy, config.cleanup_interval_s)

@@ -162,6 +162,13 @@ class Config:
     """Delay before each echo delta (0 streams as fast as possible)."""
     subscriber_max_pending: int = 1024
     """Events a stream may lag behind before it is ended with RESOURCE_EXHAUSTED."""
+    run_lease_ms: int = 15000
+    """With replicas sharing a store: how long a run's lease lasts; a replica that dies
+    has its runs closed by another this long after its last renewal
+    (`SESSIOND_RUN_LEASE_MS`)."""
+    run_lease_renew_ms: int = 5000
+    """How often a replica renews the leases of its runs; well under `run_lease_ms`
+    (`SESSIOND_RUN_LEASE_RENEW_MS`)."""
     max_queued_runs: int = 20
     """Runs a session may have waiting behind its active one; a Send past it is
     RESOURCE_EXHAUSTED `QUEUE_FULL` (`SESSIOND_MAX_QUEUED_RUNS`)."""

@@ -21,6 +21,11 @@ def chat_topic(session_key: str) -> str:
     return f"chat:{session_key}"
 
 
+def control_topic(replica_id: str) -> str:
+    """Requests to one replica about the runs it executes (`RunCommand`)."""
+    return f"control:{replica_id}"
+
+
 WriteWithEvents = Callable[[WriteTx, list[Event]], T]
 """A write function that appends the events it records to the list it is given."""
 

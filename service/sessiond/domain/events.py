@@ -139,6 +139,23 @@ class Event:
         return bool(self.run_id) and isinstance(self.body, TERMINAL_BODIES)
 
 
+class RunCommandAction(enum.StrEnum):
+    STOP = "stop"
+    """Stop the run (Abort, Steer, or a mutation, asked on another replica)."""
+    SNAPSHOT = "snapshot"
+    """Publish the reply so far as one delta at offset 0 (a stream attached elsewhere)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RunCommand:
+    """A request to the replica executing a run, on that replica's control topic; never
+    stored. The run's end, or the snapshot, comes back on the session's topic."""
+
+    run_id: str
+    action: RunCommandAction
+    stop_reason: str = ""
+
+
 @dataclass(frozen=True, slots=True)
 class LiveDelta:
     """Reply text in flight; published on the bus, never stored."""

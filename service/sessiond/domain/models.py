@@ -209,6 +209,24 @@ class Run:
 
 
 @dataclass(frozen=True, slots=True)
+class RunLease:
+    """Which replica executes a running run, until when, and under which epoch.
+
+    The owner renews it while the run executes; every write of the run checks it, so a
+    replica whose lease was taken over (it stalled or was cut off) writes nothing more of
+    the run. A run whose lease expired is closed by another replica (`server_restart`).
+    """
+
+    run_id: str
+    session_key: str
+    owner: str
+    """The replica's id (one per process start)."""
+    epoch: int
+    """Raised by every grant and takeover: the fencing token."""
+    expires_at: int
+
+
+@dataclass(frozen=True, slots=True)
 class Archive:
     session_id: str
     session_key: str

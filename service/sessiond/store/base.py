@@ -33,6 +33,7 @@ from sessiond.domain.models import (
     Checkpoint,
     Message,
     Run,
+    RunLease,
     RunStatus,
     Session,
     SessionEventReason,
@@ -137,6 +138,12 @@ class ReadTx(Protocol):
         """Archived transcripts older than the time that no checkpoint preserves."""
         ...
 
+    def get_lease(self, run_id: str) -> RunLease | None: ...
+
+    def expired_leases(self, now: int, limit: int) -> list[RunLease]:
+        """Leases that expired before `now`, oldest first."""
+        ...
+
 
 class WriteTx(ReadTx, Protocol):
     def insert_session(self, session: Session) -> None:
@@ -185,6 +192,16 @@ class WriteTx(ReadTx, Protocol):
     def delete_transcript(self, session_id: str) -> None:
         """Drops an archived transcript and its messages; a live one is never dropped."""
         ...
+
+    def put_lease(self, lease: RunLease) -> None:
+        """Creates or replaces the lease of `lease.run_id`."""
+        ...
+
+    def renew_lease(self, run_id: str, owner: str, epoch: int, expires_at: int) -> bool:
+        """Extends the lease when `owner` still holds it under `epoch`; False when not."""
+        ...
+
+    def delete_lease(self, run_id: str) -> None: ...
 
 
 class Store(Protocol):

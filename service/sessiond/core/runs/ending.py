@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from sessiond.core.committer import record
+from sessiond.core.runs.ownership import RunOwnership
 from sessiond.domain.clock import now_ms
 from sessiond.domain.events import (
     Event,
@@ -129,11 +130,15 @@ def _end_body(outcome: Outcome, message: Message | None) -> tuple[EventBody, Ses
     return aborted, SessionEventReason.ABORT
 
 
-def finish_run(tx: WriteTx, events: list[Event], run_id: str, outcome: Outcome) -> Run | None:
-    """Records the end of a run; returns the next run it started, if any."""
+def finish_run(
+    tx: WriteTx, events: list[Event], run_id: str, outcome: Outcome, ownership: RunOwnership
+) -> Run | None:
+    """Records the end of a run; returns the next run it started (here), if any."""
     run = tx.get_run(run_id)
     if run is None or run.ended:
         return None
+    if run.status is RunStatus.RUNNING:
+        ownership.release(tx, run_id)
     ts = now_ms()
     status = outcome.stop_reason.run_status
     session = tx.get_session(run.session_key)
@@ -165,11 +170,13 @@ def finish_run(tx: WriteTx, events: list[Event], run_id: str, outcome: Outcome) 
     tx.update_session(session)
     body, reason = _end_body(outcome, message)
     record(tx, events, session, ts, body, run_id=run.run_id, reason=reason)
-    return start_next(tx, events, session) if outcome.advance else None
+    return start_next(tx, events, session, ownership) if outcome.advance else None
 
 
-def start_next(tx: WriteTx, events: list[Event], session: Session) -> Run | None:
-    """Starts the session's next queued run when nothing is active."""
+def start_next(
+    tx: WriteTx, events: list[Event], session: Session, ownership: RunOwnership
+) -> Run | None:
+    """Starts the session's next queued run when nothing is active; it executes here."""
     if session.active_run_id:
         return None
     queued = tx.next_queued_run(session.key)
@@ -178,6 +185,7 @@ def start_next(tx: WriteTx, events: list[Event], session: Session) -> Run | None
     ts = now_ms()
     run = replace(queued, status=RunStatus.RUNNING, started_at=ts, session_id=session.session_id)
     tx.update_run(run)
+    ownership.grant(tx, run)
     session = replace(
         session,
         active_run_id=run.run_id,

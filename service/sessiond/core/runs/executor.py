@@ -28,6 +28,7 @@ from sessiond.core.runs.agents import AgentDirectory
 from sessiond.core.runs.context import CONTEXT_MESSAGES, TranscriptContext
 from sessiond.core.runs.ending import Outcome, finish_run
 from sessiond.core.runs.observe import NoRunObserver, RunObserver, RunReport
+from sessiond.core.runs.ownership import LeaseLost, RunOwnership, SoleOwner
 from sessiond.core.runs.registry import ActiveRun, RunRegistry
 from sessiond.core.runs.shaping import DeltaOut, DeltaShaper
 from sessiond.core.runs.tools import record_tool
@@ -74,10 +75,13 @@ class RunExecutor:
         registry: RunRegistry,
         settings: RunSettings,
         *,
+        ownership: RunOwnership | None = None,
         observer: RunObserver | None = None,
         after_run: AfterRun | None = None,
     ) -> None:
         self.committer = committer
+        self.ownership: RunOwnership = ownership or SoleOwner()
+        """Whether runs are this process's alone, or leased among replicas."""
         self.agents = agents
         self.registry = registry
         self.settings = settings
@@ -117,7 +121,8 @@ class RunExecutor:
         self, tx: WriteTx, events: list[Event], run_id: str, outcome: Outcome
     ) -> tuple[Run | None, RunInputs | None]:
         """`finish_run`, plus the inputs of the queued run it starts (for `launch`)."""
-        next_run = finish_run(tx, events, run_id, outcome)
+        self.ownership.check(tx, run_id)
+        next_run = finish_run(tx, events, run_id, outcome, self.ownership)
         if next_run is None:
             return None, None
         return next_run, self.inputs_in_write(tx, next_run)
@@ -173,6 +178,8 @@ class RunExecutor:
             outcome = self._stopped(active, StopReason.TIMEOUT)
         except AgentError as exc:
             outcome = self._stopped(active, StopReason.ERROR, exc.message, exc.kind)
+        except LeaseLost:
+            log.warning("run.lease_lost", run_id=run.run_id)  # another replica closed it
         except Exception as exc:
             log.exception("run.failed", run_id=run.run_id)
             outcome = self._stopped(active, StopReason.ERROR, f"agent failed: {type(exc).__name__}")
@@ -184,6 +191,7 @@ class RunExecutor:
                     await self._finish(active, outcome)
             finally:
                 self.registry.remove(active.run_id)
+                self.ownership.forget(active.run_id)
                 active.done.set()
             self.observer.run_ended(
                 RunReport(
@@ -219,6 +227,9 @@ class RunExecutor:
             next_run, inputs = await self.committer.commit(
                 lambda tx, events: self.finish_and_prepare(tx, events, active.run_id, outcome)
             )
+        except LeaseLost:
+            log.warning("run.lease_lost", run_id=active.run_id)
+            return
         except Exception:
             log.exception("run.finish_failed", run_id=active.run_id)
             return
@@ -350,7 +361,12 @@ class RunExecutor:
             active.open_tools[event.tool_call_id] = event.name
         elif isinstance(event, ToolEnd):
             active.open_tools.pop(event.tool_call_id, None)
-        await self.committer.commit(lambda tx, events: record_tool(tx, events, run, event))
+
+        def write(tx: WriteTx, events: list[Event]) -> None:
+            self.ownership.check(tx, run.run_id)
+            record_tool(tx, events, run, event)
+
+        await self.committer.commit(write)
 
     async def _publish(self, active: ActiveRun, delta: DeltaOut, *, thinking: bool = False) -> None:
         live = LiveDelta(

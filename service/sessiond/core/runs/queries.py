@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 
 from sessiond.bus.base import SubscriptionClosed, SubscriptionOverflow
 from sessiond.core.committer import Committer, chat_topic
@@ -15,6 +16,7 @@ from sessiond.domain.models import Run, RunStatus
 from sessiond.store.base import ReadTx
 
 WAIT_PENDING = 64
+RECHECK_S = 2.0
 
 
 class RunQueries:
@@ -51,27 +53,47 @@ class RunQueries:
         run = await self.get_run(run_id)
         if run.ended:
             return run
-        bus = self.committer.bus
-        topic = chat_topic(run.session_key)
-        subscription = bus.subscribe(topic, WAIT_PENDING)
-        try:
-            loop = asyncio.get_running_loop()
-            deadline = loop.time() + timeout_s
-            run = await self.get_run(run_id)  # it may have ended before the subscription
-            while not run.ended and (remaining := deadline - loop.time()) > 0:
-                try:
-                    message = await subscription.get(remaining)
-                except SubscriptionClosed:
-                    break
-                except SubscriptionOverflow:
-                    subscription.close()
-                    subscription = bus.subscribe(topic, WAIT_PENDING)
-                    run = await self.get_run(run_id)
-                    continue
-                if message is None:
-                    break
-                if isinstance(message, Event) and message.ends_run and message.run_id == run_id:
-                    run = await self.get_run(run_id)
-        finally:
-            subscription.close()
-        return run
+        return await await_end(self.committer, run, timeout_s)
+
+
+async def await_end(
+    committer: Committer,
+    run: Run,
+    timeout_s: float,
+    *,
+    before: Callable[[], Awaitable[None]] | None = None,
+) -> Run:
+    """`run` once it has ended (on any replica), or as it is when `timeout_s` passes.
+    `before` runs once the end can no longer be missed (a request that ends the run)."""
+    bus, store = committer.bus, committer.store
+    topic = chat_topic(run.session_key)
+
+    async def reread() -> Run:
+        found = await store.read(lambda tx: tx.get_run(run.run_id))
+        return found if found is not None else run
+
+    subscription = bus.subscribe(topic, WAIT_PENDING)
+    try:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        if before is not None:
+            await before()
+        run = await reread()  # it may have ended before the subscription
+        while not run.ended and (remaining := deadline - loop.time()) > 0:
+            try:
+                # A lost bus message must not hold the wait: the store is read again
+                # after a quiet moment.
+                message = await subscription.get(min(remaining, RECHECK_S))
+            except SubscriptionClosed:
+                break
+            except SubscriptionOverflow:
+                subscription.close()
+                subscription = bus.subscribe(topic, WAIT_PENDING)
+                message = None
+            if message is None or (
+                isinstance(message, Event) and message.ends_run and message.run_id == run.run_id
+            ):
+                run = await reread()
+    finally:
+        subscription.close()
+    return run

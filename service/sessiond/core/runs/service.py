@@ -8,7 +8,7 @@ import enum
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 
-from sessiond.core.committer import Committer, session_changed
+from sessiond.core.committer import Committer, control_topic, session_changed
 from sessiond.core.rules import SessionRules
 from sessiond.core.runs.admission import (
     Admission,
@@ -20,11 +20,12 @@ from sessiond.core.runs.admission import (
 )
 from sessiond.core.runs.ending import Outcome, append_run_started, finish_run, start_next
 from sessiond.core.runs.executor import RunExecutor, RunInputs
+from sessiond.core.runs.queries import await_end
 from sessiond.core.runs.registry import RunRegistry
 from sessiond.core.sessions.manager import require
 from sessiond.domain.clock import now_ms
 from sessiond.domain.errors import InvalidArgument, RunNotFound
-from sessiond.domain.events import Event
+from sessiond.domain.events import Event, RunCommand, RunCommandAction
 from sessiond.domain.ids import new_etag, new_id
 from sessiond.domain.models import (
     Message,
@@ -35,7 +36,7 @@ from sessiond.domain.models import (
     SessionStatus,
     StopReason,
 )
-from sessiond.store.base import WriteTx
+from sessiond.store.base import ReadTx, WriteTx
 
 MAX_QUEUE_READ = 10_000
 
@@ -72,6 +73,7 @@ class RunService:
         registry: RunRegistry,
         *,
         max_queued_runs: int = 20,
+        stop_wait_s: float = 30.0,
     ) -> None:
         self.committer = committer
         self.rules = rules
@@ -79,6 +81,9 @@ class RunService:
         self.registry = registry
         self.max_queued_runs = max_queued_runs
         """Runs a session may have waiting; a Send past it is QUEUE_FULL."""
+        self.ownership = executor.ownership
+        self.stop_wait_s = stop_wait_s
+        """How long a run executing on another replica may take to stop when asked."""
 
     # -- sending -------------------------------------------------------------------------
 
@@ -174,6 +179,7 @@ class RunService:
         tx.update_session(session)
         if not starts:
             return SendResult(run, SendStatus.QUEUED, send.key)
+        self.ownership.grant(tx, run)
         append_run_started(tx, events, session, run, ts)
         inputs = self.executor.inputs_in_write(tx, run)
         return SendResult(run, SendStatus.STARTED, send.key, inputs=inputs)
@@ -198,12 +204,14 @@ class RunService:
 
     def cancel_queued(self, tx: WriteTx, events: list[Event], key: str) -> None:
         for run in tx.list_runs(key, RunStatus.QUEUED, limit=MAX_QUEUE_READ, offset=0):
-            finish_run(tx, events, run.run_id, Outcome(StopReason.ABORTED, advance=False))
+            finish_run(
+                tx, events, run.run_id, Outcome(StopReason.ABORTED, advance=False), self.ownership
+            )
 
     async def advance(self, key: str) -> None:
         def write(tx: WriteTx, events: list[Event]) -> tuple[Run, RunInputs | None] | None:
             session = tx.get_session(key)
-            run = start_next(tx, events, session) if session else None
+            run = start_next(tx, events, session, self.ownership) if session else None
             return (run, self.executor.inputs_in_write(tx, run)) if run else None
 
         started = await self.committer.commit(write)
@@ -223,12 +231,14 @@ class RunService:
             active.request_stop(reason)
             await asyncio.shield(active.done.wait())
             return
+        if self.ownership.shared and await self._stopped_by_holder(run_id, reason):
+            return
         # Not executing (yet): committed RUNNING by a write whose caller has not launched
         # it, or left by a process that died. Record the end directly, and make sure the
         # launch that may still come (or came while this was committing) stops.
         outcome = Outcome(reason, advance=reason is not StopReason.INTERRUPTED)
         next_run = await self.committer.commit(
-            lambda tx, events: finish_run(tx, events, run_id, outcome)
+            lambda tx, events: finish_run(tx, events, run_id, outcome, self.ownership)
         )
         launched = self.registry.get(run_id)
         if launched is not None:
@@ -236,8 +246,27 @@ class RunService:
             await asyncio.shield(launched.done.wait())
         else:
             self.registry.closed_before_launch(run_id)
+            self.ownership.forget(run_id)
         if next_run is not None:
             self.executor.launch(next_run)
+
+    async def _stopped_by_holder(self, run_id: str, reason: StopReason) -> bool:
+        """Asks the replica executing the run to stop it, and waits (up to two lease
+        terms) for its end; False when no other replica holds it or none answered."""
+
+        def read(tx: ReadTx) -> tuple[str, Run | None]:
+            return self.ownership.holder(tx, run_id), tx.get_run(run_id)
+
+        holder, run = await self.committer.store.read(read)
+        if not holder or run is None:
+            return False
+        command = RunCommand(run_id, RunCommandAction.STOP, reason)
+
+        async def ask() -> None:
+            await self.committer.bus.publish(control_topic(holder), command)
+
+        ended = await await_end(self.committer, run, self.stop_wait_s, before=ask)
+        return ended.ended
 
     async def abort(self, raw_key: str, run_id: str, clear_queue: bool) -> AbortResult:
         if not raw_key.strip() and not run_id.strip():
@@ -275,7 +304,8 @@ class RunService:
             queued = tx.list_runs(key, RunStatus.QUEUED, limit=MAX_QUEUE_READ, offset=0)
             chosen = [r for r in queued if clear_queue or (target and r.run_id == target.run_id)]
             for run in chosen:
-                finish_run(tx, events, run.run_id, Outcome(StopReason.ABORTED, advance=False))
+                cancelled = Outcome(StopReason.ABORTED, advance=False)
+                finish_run(tx, events, run.run_id, cancelled, self.ownership)
             return tuple(r.run_id for r in chosen)
 
         if not clear_queue and (target is None or target.status is not RunStatus.QUEUED):

@@ -4,7 +4,9 @@ Order of work per stream: subscribe to the session's live topic, replay durable 
 after the cursor from the store, send the in-flight reply as one delta at offset 0, then
 forward live messages (`CursorFollower` keeps the durable ones exact). Deltas overlapping
 text already sent are trimmed by offset, and deltas of a run whose end was delivered are
-dropped.
+dropped. A delta past the text sent (a run executing on another replica, whose reply so
+far this stream has not had, or a delta the bus lost) is not sent: the stream asks for
+the reply so far instead, which comes back as one delta from offset 0.
 """
 
 from __future__ import annotations
@@ -13,8 +15,9 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 from sessiond.bus.base import Subscription, SubscriptionClosed, SubscriptionOverflow
-from sessiond.core.committer import Committer, chat_topic
+from sessiond.core.committer import Committer, chat_topic, control_topic
 from sessiond.core.rules import SessionRules
+from sessiond.core.runs.ownership import RunOwnership, SoleOwner
 from sessiond.core.runs.registry import RunRegistry
 from sessiond.core.streams.follower import CursorFollower, retained_from, session_cursor
 from sessiond.domain.clock import now_ms
@@ -24,7 +27,13 @@ from sessiond.domain.errors import (
     SessionNotFound,
     Unavailable,
 )
-from sessiond.domain.events import Event, LiveDelta, SessionChanged
+from sessiond.domain.events import (
+    Event,
+    LiveDelta,
+    RunCommand,
+    RunCommandAction,
+    SessionChanged,
+)
 from sessiond.domain.models import Run
 from sessiond.store.base import ReadTx
 
@@ -48,6 +57,8 @@ class _Stream:
     sent_upto: dict[tuple[str, bool], int] = field(default_factory=dict)
     ended_runs: set[str] = field(default_factory=set)
     finished: bool = False
+    asked: set[str] = field(default_factory=set)
+    """Runs whose reply so far this stream asked for (once each)."""
 
     def accepts(self, event: Event) -> bool:
         """Notes a durable event; True when the stream sends it."""
@@ -65,7 +76,7 @@ class _Stream:
             return None
         sent = self.sent_upto.get((delta.run_id, delta.thinking), 0)
         end = delta.offset + len(delta.text)
-        if end <= sent:
+        if end <= sent or (delta.offset > sent and not delta.thinking):
             return None
         self.sent_upto[(delta.run_id, delta.thinking)] = end
         if delta.offset >= sent:
@@ -84,10 +95,13 @@ class ChatStreams:
         registry: RunRegistry,
         heartbeat_s: float = 15.0,
         max_pending: int = 1024,
+        *,
+        ownership: RunOwnership | None = None,
     ) -> None:
         self.committer = committer
         self.rules = rules
         self.registry = registry
+        self.ownership: RunOwnership = ownership or SoleOwner()
         self.heartbeat_s = heartbeat_s
         self.max_pending = max_pending
 
@@ -157,6 +171,8 @@ class ChatStreams:
         snapshot = self._in_flight(key, stream)
         if snapshot is not None:
             yield snapshot
+        elif self.ownership.shared:
+            await self._ask_for_reply(key, stream, "")
         async for item in self._live(key, stream):
             yield item
             if stream.finished:
@@ -203,6 +219,8 @@ class ChatStreams:
                     trimmed = stream.trim(message)
                     if trimmed is not None:
                         yield trimmed
+                    elif self._behind(stream, message):
+                        await self._ask_for_reply(key, stream, message.run_id)
                 elif isinstance(message, Event) and stream.accepts(message):
                     yield message
                     if stream.finished:
@@ -214,6 +232,32 @@ class ChatStreams:
                 f"this stream fell too far behind; reconnect with after_cursor={follower.last}",
                 metadata={"after_cursor": str(follower.last)},
             ) from None
+
+    @staticmethod
+    def _behind(stream: _Stream, delta: LiveDelta) -> bool:
+        """A delta past the text this stream sent of its run (not yet asked about)."""
+        sent = stream.sent_upto.get((delta.run_id, delta.thinking), 0)
+        return delta.offset > sent and delta.run_id not in stream.asked
+
+    async def _ask_for_reply(self, key: str, stream: _Stream, run_id: str) -> None:
+        """Asks the replica executing the session's run (`run_id`, or the active one) for
+        the reply so far; it arrives on the stream's subscription as a delta at 0."""
+        ownership = self.ownership
+
+        def read(tx: ReadTx) -> tuple[str, str]:
+            active = run_id
+            if not active:
+                session = tx.get_session(key)
+                active = session.active_run_id if session else ""
+            return active, ownership.holder(tx, active) if active else ""
+
+        active, holder = await self.committer.store.read(read)
+        if not active or active in stream.asked or active in stream.ended_runs:
+            return
+        stream.asked.add(active)
+        if holder:
+            command = RunCommand(active, RunCommandAction.SNAPSHOT)
+            await self.committer.bus.publish(control_topic(holder), command)
 
 
 def _stored_after(tx: ReadTx, key: str, after: int, limit: int) -> tuple[int, list[Event]]:

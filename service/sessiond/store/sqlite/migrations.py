@@ -104,6 +104,20 @@ MIGRATIONS: list[tuple[str, str]] = [
             WHERE idempotency_key != '';
         """,
     ),
+    (
+        # Run ownership when several replicas share a store (core/runs/ownership.py).
+        "0004_run_leases",
+        """
+        CREATE TABLE run_leases (
+            run_id TEXT PRIMARY KEY,
+            session_key TEXT NOT NULL,
+            owner TEXT NOT NULL,
+            epoch INTEGER NOT NULL,
+            expires_at INTEGER NOT NULL
+        );
+        CREATE INDEX run_leases_expiry ON run_leases (expires_at);
+        """,
+    ),
 ]
 
 

@@ -13,6 +13,7 @@ from sessiond.domain.models import (
     Checkpoint,
     Message,
     Run,
+    RunLease,
     RunStatus,
     Session,
     SessionEventReason,
@@ -21,6 +22,7 @@ from sessiond.domain.models import (
 from sessiond.store.base import SessionQuery
 
 _SESSION_COLUMNS = "s.data, t.message_count FROM sessions s JOIN transcripts t USING (session_id)"
+_LEASE_COLUMNS = "run_id, session_key, owner, epoch, expires_at FROM run_leases"
 _EVENT_COLUMNS = "global_seq, session_key, cursor, kind, ts, run_id, reason, payload FROM events"
 
 
@@ -244,3 +246,11 @@ class SqliteReadTx:
             " ORDER BY archived_at"
         )
         return [Archive(*r) for r in self.conn.execute(sql, (archived_before,))]
+
+    def get_lease(self, run_id: str) -> RunLease | None:
+        row = self._one(f"SELECT {_LEASE_COLUMNS} WHERE run_id = ?", (run_id,))
+        return RunLease(*row) if row else None
+
+    def expired_leases(self, now: int, limit: int) -> list[RunLease]:
+        sql = f"SELECT {_LEASE_COLUMNS} WHERE expires_at < ? ORDER BY expires_at LIMIT ?"
+        return [RunLease(*r) for r in self.conn.execute(sql, (now, limit))]

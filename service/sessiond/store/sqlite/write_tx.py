@@ -12,6 +12,7 @@ from sessiond.domain.models import (
     Checkpoint,
     Message,
     Run,
+    RunLease,
     Session,
     SessionEventReason,
 )
@@ -248,3 +249,20 @@ class SqliteWriteTx(SqliteReadTx):
             (session_id,),
         )
         self.cache.drop(self.cache.counts, session_id)
+
+    def put_lease(self, lease: RunLease) -> None:
+        self.conn.execute(
+            "INSERT OR REPLACE INTO run_leases (run_id, session_key, owner, epoch, expires_at)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (lease.run_id, lease.session_key, lease.owner, lease.epoch, lease.expires_at),
+        )
+
+    def renew_lease(self, run_id: str, owner: str, epoch: int, expires_at: int) -> bool:
+        renewed = self.conn.execute(
+            "UPDATE run_leases SET expires_at = ? WHERE run_id = ? AND owner = ? AND epoch = ?",
+            (expires_at, run_id, owner, epoch),
+        ).rowcount
+        return bool(renewed)
+
+    def delete_lease(self, run_id: str) -> None:
+        self.conn.execute("DELETE FROM run_leases WHERE run_id = ?", (run_id,))

@@ -870,10 +870,51 @@ async def test_preview_max_chars(sessions: Sessions, chat: Chat) -> None:
 
 
 async def test_preview_at_most_64_keys(sessions: Sessions) -> None:
-    keys = [f"k{i}" for i in range(70)]
+    """Keys past the 64th were dropped silently before: now the request is refused."""
+    keys = [f"k{i}" for i in range(64)]
     response = await sessions.PreviewSessions(spb.PreviewSessionsRequest(keys=keys))
     assert [p.key for p in response.previews] == [f"agent:main:k{i}" for i in range(64)]
     assert all(p.status == spb.PREVIEW_STATUS_MISSING for p in response.previews)
+    err = await expect_error(
+        sessions.PreviewSessions(spb.PreviewSessionsRequest(keys=[*keys, "k64"])),
+        Code.INVALID_ARGUMENT,
+    )
+    assert field_violations(err) == ["keys"]
+
+
+async def test_preview_limit_at_most_50(sessions: Sessions, chat: Chat) -> None:
+    """A limit above 50 was served before; it is refused, not clamped."""
+    await create_session(sessions, key="deep")
+    await inject(chat, "deep", 55)
+    fifty = await sessions.PreviewSessions(spb.PreviewSessionsRequest(keys=["deep"], limit=50))
+    assert [i.seq for i in fifty.previews[0].items] == list(range(6, 56))
+    for limit in (51, 1000, -1):
+        err = await expect_error(
+            sessions.PreviewSessions(spb.PreviewSessionsRequest(keys=["deep"], limit=limit)),
+            Code.INVALID_ARGUMENT,
+        )
+        assert field_violations(err) == ["limit"], limit
+    err = await expect_error(
+        sessions.PreviewSessions(spb.PreviewSessionsRequest(keys=["deep"], max_chars=-1)),
+        Code.INVALID_ARGUMENT,
+    )
+    assert field_violations(err) == ["max_chars"]
+
+
+async def test_preview_blank_keys_keep_their_place(sessions: Sessions) -> None:
+    """One preview per requested key, in order: a blank key is an ERROR preview, not a
+    dropped one that would shift every preview after it."""
+    await create_session(sessions, key="here")
+    response = await sessions.PreviewSessions(
+        spb.PreviewSessionsRequest(keys=["  ", "here", "", "gone"])
+    )
+    assert [p.status for p in response.previews] == [
+        spb.PREVIEW_STATUS_ERROR,
+        spb.PREVIEW_STATUS_EMPTY,
+        spb.PREVIEW_STATUS_ERROR,
+        spb.PREVIEW_STATUS_MISSING,
+    ]
+    assert [p.key for p in response.previews][1::2] == ["agent:main:here", "agent:main:gone"]
 
 
 # --- ListArchives ----------------------------------------------------------------------

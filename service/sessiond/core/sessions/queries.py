@@ -17,6 +17,10 @@ from sessiond.domain.models import Archive, Message, Session, Transcript
 from sessiond.store.base import ReadTx, SessionQuery, Store
 
 MAX_PREVIEW_KEYS = 64
+MAX_PREVIEW_LIMIT = 50
+DEFAULT_PREVIEW_LIMIT = 12
+DEFAULT_PREVIEW_CHARS = 240
+MIN_PREVIEW_CHARS = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,10 +158,19 @@ class SessionQueries:
         return Transcript(session.session_id, key, archived=False)
 
     async def preview(self, raw_keys: list[str], limit: int, max_chars: int) -> list[Preview]:
-        per_key = max(1, limit) if limit else 12
-        chars = max(20, max_chars) if max_chars else 240
-        keys = [k for k in raw_keys if k.strip()][:MAX_PREVIEW_KEYS]
-        return [await self._preview_one(raw, per_key, chars) for raw in keys]
+        """One preview per key, in request order (a blank or malformed key is an ERROR
+        preview). Too many keys or entries is INVALID_ARGUMENT: a bound, never a cut."""
+        if len(raw_keys) > MAX_PREVIEW_KEYS:
+            raise InvalidArgument("keys", f"at most {MAX_PREVIEW_KEYS} keys per preview")
+        if not 0 <= limit <= MAX_PREVIEW_LIMIT:
+            raise InvalidArgument(
+                "limit", f"limit must be 1..{MAX_PREVIEW_LIMIT} (0: {DEFAULT_PREVIEW_LIMIT})"
+            )
+        if max_chars < 0:
+            raise InvalidArgument("max_chars", "max_chars must not be negative")
+        per_key = limit or DEFAULT_PREVIEW_LIMIT
+        chars = max(MIN_PREVIEW_CHARS, max_chars) if max_chars else DEFAULT_PREVIEW_CHARS
+        return [await self._preview_one(raw, per_key, chars) for raw in raw_keys]
 
     async def _preview_one(self, raw_key: str, limit: int, max_chars: int) -> Preview:
         try:

@@ -9,7 +9,7 @@ from typing import Any
 
 import grpc
 import pytest
-from google.protobuf import field_mask_pb2
+from google.protobuf import field_mask_pb2, timestamp_pb2
 from helpers import (
     create_session,
     expect_error,
@@ -325,6 +325,33 @@ async def test_list_sessions_updated_after(sessions: Sessions) -> None:
     assert "agent:main:later" in keys
     assert "agent:main:first" not in keys
     assert all(ts_key(s.updated_at) > ts_key(first.updated_at) for s in response.sessions)
+
+
+@pytest.mark.parametrize(
+    ("seconds", "nanos"),
+    [(253_402_300_800, 0), (-62_135_596_801, 0), (0, -1), (0, 1_000_000_000), (2**62, 0)],
+)
+async def test_list_sessions_invalid_updated_after(
+    sessions: Sessions, seconds: int, nanos: int
+) -> None:
+    """Outside google.protobuf.Timestamp's range (0001-01-01..9999-12-31, nanos 0..1e9-1):
+    the client's mistake, named, not an INTERNAL error."""
+    bad = timestamp_pb2.Timestamp(seconds=seconds, nanos=nanos)
+    err = await expect_error(
+        sessions.ListSessions(spb.ListSessionsRequest(updated_after=bad)), Code.INVALID_ARGUMENT
+    )
+    assert has_violation(err, "updated_after"), field_violations(err)
+
+
+async def test_list_sessions_updated_after_at_the_timestamp_limits(sessions: Sessions) -> None:
+    await create_session(sessions, key="ancient")
+    for seconds, nanos, found in (
+        (-62_135_596_800, 0, True),
+        (253_402_300_799, 999_999_999, False),
+    ):
+        edge = timestamp_pb2.Timestamp(seconds=seconds, nanos=nanos)
+        response = await sessions.ListSessions(spb.ListSessionsRequest(updated_after=edge))
+        assert ("agent:main:ancient" in [s.key for s in response.sessions]) is found
 
 
 async def test_list_sessions_page_size_default_and_clamp(sessions: Sessions) -> None:

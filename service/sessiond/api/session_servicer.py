@@ -117,6 +117,11 @@ class SessionServicer(MaintenanceRpcs, session_service_pb2_grpc.SessionServiceSe
     async def ListSessions(
         self, request: pb.ListSessionsRequest, context: Ctx
     ) -> pb.ListSessionsResponse:
+        updated_after = (
+            convert.ms_from_timestamp(request.updated_after, "updated_after")
+            if request.HasField("updated_after")
+            else 0
+        )
         rules = self.manager.rules
         query = SessionQuery(
             agent_id=rules.agent(request.agent_id)[0] if request.agent_id.strip() else "",
@@ -127,11 +132,7 @@ class SessionServicer(MaintenanceRpcs, session_service_pb2_grpc.SessionServiceSe
                 else ""
             ),
             active_only=request.active_only,
-            updated_after=(
-                convert.ms_from_timestamp(request.updated_after)
-                if request.HasField("updated_after")
-                else 0
-            ),
+            updated_after=updated_after,
         )
         rows, token = await self.queries.list_sessions(query, request.page_size, request.page_token)
         return pb.ListSessionsResponse(

@@ -21,6 +21,7 @@ from sessiond.domain.events import (
 )
 from sessiond.domain.models import (
     Archive,
+    Attachment,
     Message,
     PluginEntry,
     QueueMode,
@@ -168,10 +169,22 @@ def message_pb(message: Message) -> resources_pb2.Message:
         silent=message.silent,
         cancelled=message.cancelled,
         label=message.label,
-        attachments=[
-            resources_pb2.Attachment(mime_type=a.mime_type, data=a.data, file_name=a.file_name)
-            for a in message.attachments
-        ],
+        attachments=[attachment_pb(a, i) for i, a in enumerate(message.attachments)],
+    )
+
+
+def attachment_pb(
+    attachment: Attachment, index: int, *, with_data: bool = False
+) -> resources_pb2.Attachment:
+    """An attachment's metadata; its content only `with_data` (GetAttachment). Messages
+    carry no content: a page of them would be up to 1000 times 5 MB a read."""
+    return resources_pb2.Attachment(
+        mime_type=attachment.mime_type,
+        data=attachment.data if with_data else b"",
+        file_name=attachment.file_name,
+        omitted=not with_data,
+        size_bytes=len(attachment.data),
+        index=index,
     )
 
 

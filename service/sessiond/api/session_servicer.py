@@ -199,6 +199,18 @@ class SessionServicer(MaintenanceRpcs, session_service_pb2_grpc.SessionServiceSe
         )
 
     @unary
+    async def GetAttachment(
+        self, request: pb.GetAttachmentRequest, context: Ctx
+    ) -> pb.GetAttachmentResponse:
+        attachment, transcript = await self.queries.attachment(
+            request.key, request.session_id, request.seq, request.index
+        )
+        return pb.GetAttachmentResponse(
+            attachment=convert.attachment_pb(attachment, request.index, with_data=True),
+            session_id=transcript.session_id,
+        )
+
+    @unary
     async def PreviewSessions(
         self, request: pb.PreviewSessionsRequest, context: Ctx
     ) -> pb.PreviewSessionsResponse:

@@ -8,12 +8,13 @@ from dataclasses import dataclass, replace
 from sessiond.core.paging import decode_token, encode_token, page_size
 from sessiond.core.rules import SessionRules
 from sessiond.domain.errors import (
+    AttachmentNotFound,
     InvalidArgument,
     LabelAmbiguous,
     SessionNotFound,
     TranscriptNotFound,
 )
-from sessiond.domain.models import Archive, Message, Session, Transcript
+from sessiond.domain.models import Archive, Attachment, Message, Session, Transcript
 from sessiond.store.base import ReadTx, SessionQuery, Store
 
 MAX_PREVIEW_KEYS = 64
@@ -143,6 +144,33 @@ class SessionQueries:
             bounds = {"a": rows[-1].seq, "b": 0} if forward else {"a": after_seq, "b": rows[0].seq}
             next_token = encode_token("messages", sid=transcript.session_id, **bounds)
         return MessagePage(rows, next_token, transcript)
+
+    async def attachment(
+        self, raw_key: str, session_id: str, seq: int, index: int
+    ) -> tuple[Attachment, Transcript]:
+        """Attachment `index` of entry `seq` with its content, from any transcript (the
+        current one of a key, or any by id: archived, or a checkpoint's)."""
+        if seq < 1:
+            raise InvalidArgument("seq", "seq must be at least 1")
+        if index < 0:
+            raise InvalidArgument("index", "index must not be negative")
+        transcript = await self._transcript(raw_key, session_id)
+
+        def read(tx: ReadTx) -> Message | None:
+            # Seqs have no gaps: the one entry after seq - 1 is seq, if it exists.
+            rows = tx.list_messages(
+                transcript.session_id, limit=1, after_seq=seq - 1, include_silent=True
+            )
+            return rows[0] if rows and rows[0].seq == seq else None
+
+        message = await self.store.read(read)
+        if message is None:
+            raise AttachmentNotFound(transcript.session_id, seq, index, what=f"message {seq}")
+        if index >= len(message.attachments):
+            raise AttachmentNotFound(
+                transcript.session_id, seq, index, what=f"attachment {index} of message {seq}"
+            )
+        return message.attachments[index], transcript
 
     async def _transcript(self, raw_key: str, session_id: str) -> Transcript:
         if session_id.strip():

@@ -177,7 +177,8 @@ def attachment_pb(
     attachment: Attachment, index: int, *, with_data: bool = False
 ) -> resources_pb2.Attachment:
     """An attachment's metadata; its content only `with_data` (GetAttachment). Messages
-    carry no content: a page of them would be up to 1000 times 5 MB a read."""
+    carry no content: a page of up to 1000 entries, each with images of up to 5 MB, would
+    have no useful bound."""
     return resources_pb2.Attachment(
         mime_type=attachment.mime_type,
         data=attachment.data if with_data else b"",

@@ -645,9 +645,15 @@ async def test_image_only_message_is_accepted(sessions: Sessions, chat: Chat) ->
     users = [m for m in await list_messages(sessions, "picture") if m.role == R.ROLE_USER]
     assert len(users) == 1
     assert users[0].text == ""
-    assert [(a.mime_type, a.data, a.file_name) for a in users[0].attachments] == [
-        ("image/png", PNG, "dot.png")
+    # Listed messages carry an attachment's metadata; GetAttachment its bytes (the bytes
+    # came inline before: test_attachments.py).
+    assert [(a.mime_type, a.size_bytes, a.file_name, a.omitted) for a in users[0].attachments] == [
+        ("image/png", len(PNG), "dot.png", True)
     ]
+    stored = await sessions.GetAttachment(
+        spb.GetAttachmentRequest(key="picture", seq=sent.message_seq, index=0)
+    )
+    assert stored.attachment.data == PNG
 
 
 async def test_expected_last_seq(sessions: Sessions, chat: Chat) -> None:

@@ -65,10 +65,7 @@ def ms(event: events_pb2.ChatEvent) -> int:
 async def test_silent_reply(sessions: Sessions, chat: Chat, config: Config) -> None:
     await create_session(sessions, key="hush")
     events = await chat_events(chat, "hush", "NO_REPLY")
-    if config.echo_chunk_chars == 1:
-        # A single "N" may still be released before the hold starts (a prefix of 2+ chars).
-        assert joined(events) in ("", "N")
-        events = [e for e in events if body_of(e) != "delta"]
+    # Even one character at a time: a lone "N" is held like any other prefix of the token.
     assert [body_of(e) for e in events] == ["run_started", "final"], "no deltas"
     final = events[-1].final
     assert not final.HasField("message")
@@ -98,7 +95,9 @@ async def test_silent_reply_with_surrounding_whitespace(sessions: Sessions, chat
     assert deltas(events) == [], f"silent replies produce no deltas: {joined(events)!r}"
 
 
-@pytest.mark.parametrize("text", ["NO", "NO_REP", "NO_REPLY and more", "NOPE", "no_reply"])
+# "NO" and "NO_REP" were delivered under the old rule (a reply ending as a prefix of the
+# token was not silent); DESIGN's stream rules make them silent (test_prefix_replies_are_silent).
+@pytest.mark.parametrize("text", ["NO_REPLY and more", "NOPE", "No way", "no_reply", "N."])
 async def test_not_silent_replies_are_delivered(sessions: Sessions, chat: Chat, text: str) -> None:
     await create_session(sessions, key="loud")
     events = await chat_events(chat, "loud", text)
@@ -112,6 +111,56 @@ async def test_not_silent_replies_are_delivered(sessions: Sessions, chat: Chat, 
     messages = await list_messages(sessions, "loud")
     assert [m.text for m in messages] == [text, text]
     assert not messages[-1].silent
+
+
+async def watched_run(chat: Chat, key: str, text: str) -> list[events_pb2.ChatEvent]:
+    """The events of one Send's run as a WatchChat stream, live before the Send, shows them."""
+    async with StreamReader(chat.WatchChat(cpb.WatchChatRequest(session_key=key))) as reader:
+        # The session's creation, replayed: the stream is subscribed to live events.
+        await reader.read_until(lambda r: body_of(r.event) == "session_changed")
+        sent = await chat.Send(cpb.SendRequest(session_key=key, text=text))
+        received = await reader.read_until(lambda r: ends_run(r.event, sent.run_id), timeout=10)
+    return [r.event for r in received if r.event.run_id == sent.run_id]
+
+
+# One character a chunk, each released at once: only holding keeps a prefix off the stream.
+@server_config(echo_chunk_chars=1, echo_delay_ms=2, delta_interval_ms=0)
+@pytest.mark.parametrize("text", ["N", "NO", "NO_", "NO_REP", " NO_REPL\n"])
+async def test_prefix_replies_are_silent(sessions: Sessions, chat: Chat, text: str) -> None:
+    """DESIGN's stream rules: a reply that is a prefix of the silent token is silent too."""
+    await create_session(sessions, key="almost")
+    events = await watched_run(chat, "agent:main:almost", text)
+    assert [body_of(e) for e in events] == ["run_started", "final"], joined(events)
+    final = events[-1].final
+    assert not final.HasField("message")
+    assert final.stop_reason == "silent"
+    run = await wait_run(chat, events[-1].run_id)
+    assert (run.status, run.stop_reason) == (R.RUN_STATUS_DONE, "silent")
+    visible = await list_messages(sessions, "almost")
+    assert [m.role for m in visible] == [R.ROLE_USER]
+    kept = (await list_messages(sessions, "almost", include_silent=True))[-1]
+    assert (kept.role, kept.text, kept.silent) == (R.ROLE_ASSISTANT, text, True)
+
+
+@server_config(echo_chunk_chars=1, echo_delay_ms=2, delta_interval_ms=0)
+@pytest.mark.parametrize(
+    ("text", "first"),
+    [("NOPE", "NOP"), ("No way", "No"), ("NO_REPLY!", "NO_REPLY!"), ("  NX", "  NX")],
+)
+async def test_held_prefix_is_released_whole_when_the_reply_diverges(
+    sessions: Sessions, chat: Chat, text: str, first: str
+) -> None:
+    """Nothing is streamed while the reply is a prefix of the token; the first delta holds
+    the held text and the character that ended the hold, at offset 0."""
+    await create_session(sessions, key="diverge")
+    events = await watched_run(chat, "agent:main:diverge", text)
+    parts = deltas(events)
+    assert parts, "the reply is delivered"
+    assert (parts[0].delta.offset, parts[0].delta.text) == (0, first)
+    assert joined(events) == text
+    final = events[-1].final
+    assert final.stop_reason == "completed"
+    assert final.message.text == text
 
 
 @server_config(echo_chunk_chars=1, echo_delay_ms=2, delta_interval_ms=150)

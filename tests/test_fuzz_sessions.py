@@ -1,4 +1,6 @@
-"""Property test: random requests to every unary SessionService RPC get documented codes only.
+"""Property tests: random requests to every unary SessionService RPC get documented codes
+only, and a malformed well-known type (Timestamp, Duration, FieldMask, Value) in any request
+of either service is INVALID_ARGUMENT naming its field.
 
 Hypothesis drives synchronous calls, so the server runs on its own event loop in a thread.
 """
@@ -14,6 +16,7 @@ from typing import Any
 import grpc
 import pytest
 from google.protobuf import descriptor, message, message_factory, struct_pb2, text_format
+from helpers import describe, field_violations
 from hypothesis import HealthCheck, Phase, given, note, settings
 from hypothesis import strategies as st
 from hypothesis.strategies import SearchStrategy
@@ -57,6 +60,7 @@ INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 TIMESTAMP_SECONDS = (-62_135_596_800, 253_402_300_799)  # 0001-01-01 .. 9999-12-31
 DURATION_SECONDS = 315_576_000_000
+NANOS = 1_000_000_000
 
 SPECIAL_STRINGS = [
     "",
@@ -207,18 +211,32 @@ INT32 = int_range(
 )
 INT64 = int_range(INT64_MIN, INT64_MAX, [0, 1, -1, 2, 3, 2**31, INT64_MIN, INT64_MAX])
 
-JSON: SearchStrategy[Any] = st.recursive(
-    st.none() | st.booleans() | st.floats() | st.text(max_size=20),
-    lambda inner: (
-        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4)
-    ),
-    max_leaves=12,
+UNSET = object()
+"""A google.protobuf.Value with no kind set (JSON has no such thing; the wire does)."""
+
+
+def json_trees(leaves: SearchStrategy[Any]) -> SearchStrategy[Any]:
+    return st.recursive(
+        leaves,
+        lambda inner: (
+            st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4)
+        ),
+        max_leaves=12,
+    )
+
+
+JSON = json_trees(st.none() | st.booleans() | st.floats() | st.text(max_size=20) | st.just(UNSET))
+FINITE_JSON = json_trees(
+    st.none() | st.booleans() | st.floats(allow_nan=False, allow_infinity=False) | st.text()
 )
+NOT_FINITE = st.sampled_from([float("nan"), float("inf"), float("-inf")])
 
 
 def to_value(data: Any) -> struct_pb2.Value:
     value = struct_pb2.Value()
-    if data is None:
+    if data is UNSET:
+        pass
+    elif data is None:
         value.null_value = struct_pb2.NULL_VALUE
     elif isinstance(data, bool):
         value.bool_value = data
@@ -234,20 +252,78 @@ def to_value(data: Any) -> struct_pb2.Value:
     return value
 
 
+def seconds_nanos(seconds: SearchStrategy[int], nanos: SearchStrategy[int]) -> SearchStrategy[Any]:
+    return st.builds(lambda s, n: {"seconds": s, "nanos": n}, seconds, nanos)
+
+
+def outside(low: int, high: int, floor: int, ceiling: int) -> SearchStrategy[int]:
+    """Integers in floor..ceiling but not in low..high, the edges just outside included."""
+    return st.one_of(
+        st.sampled_from([low - 1, high + 1, floor, ceiling]),
+        st.integers(floor, low - 1),
+        st.integers(high + 1, ceiling),
+    )
+
+
+VALID_TIMESTAMPS = seconds_nanos(
+    int_range(*TIMESTAMP_SECONDS, [0, 1, TIMESTAMP_SECONDS[0], TIMESTAMP_SECONDS[1]]),
+    st.integers(0, NANOS - 1),
+)
+INVALID_TIMESTAMPS = st.one_of(
+    seconds_nanos(outside(*TIMESTAMP_SECONDS, INT64_MIN, INT64_MAX), st.integers(0, NANOS - 1)),
+    seconds_nanos(st.integers(*TIMESTAMP_SECONDS), outside(0, NANOS - 1, INT32_MIN, INT32_MAX)),
+)
+VALID_DURATIONS = st.builds(
+    lambda s, n: {"seconds": s, "nanos": n if s >= 0 else -n},
+    int_range(-DURATION_SECONDS, DURATION_SECONDS, [0, 1, -1, DURATION_SECONDS]),
+    st.integers(0, NANOS - 1),
+)
+INVALID_DURATIONS = st.one_of(
+    seconds_nanos(
+        outside(-DURATION_SECONDS, DURATION_SECONDS, INT64_MIN, INT64_MAX),
+        st.integers(-(NANOS - 1), NANOS - 1),
+    ),
+    seconds_nanos(
+        st.integers(-DURATION_SECONDS, DURATION_SECONDS),
+        outside(-(NANOS - 1), NANOS - 1, INT32_MIN, INT32_MAX),
+    ),
+    # Nanos must share the sign of seconds.
+    seconds_nanos(st.integers(1, DURATION_SECONDS), st.integers(-(NANOS - 1), -1)),
+    seconds_nanos(st.integers(-DURATION_SECONDS, -1), st.integers(1, NANOS - 1)),
+)
+UPDATABLE_PATHS = sorted(spb.SessionUpdate.DESCRIPTOR.fields_by_name)
+INVALID_MASKS = st.builds(
+    lambda good, bad, at: {"paths": [*good[:at], bad, *good[at:]]},
+    st.lists(st.sampled_from(UPDATABLE_PATHS), max_size=4),
+    st.one_of(st.sampled_from(MASK_PATHS), st.text(max_size=20)).filter(
+        lambda p: p not in UPDATABLE_PATHS
+    ),
+    st.integers(0, 4),
+)
+INVALID_VALUES = st.one_of(
+    NOT_FINITE,
+    st.builds(lambda items, bad: [*items, bad], st.lists(FINITE_JSON, max_size=3), NOT_FINITE),
+    st.builds(
+        lambda fields, bad: {**fields, "bad": [bad]},
+        st.dictionaries(st.text(max_size=10), FINITE_JSON, max_size=3),
+        NOT_FINITE,
+    ),
+).map(to_value)
+INVALID_WELL_KNOWN: dict[str, SearchStrategy[Any]] = {
+    "google.protobuf.Timestamp": INVALID_TIMESTAMPS,
+    "google.protobuf.Duration": INVALID_DURATIONS,
+    "google.protobuf.FieldMask": INVALID_MASKS,
+    "google.protobuf.Value": INVALID_VALUES,
+}
+"""Each well-known type a request may carry, malformed: out of its defined range (Timestamp,
+Duration), naming no updatable field (FieldMask), or with no JSON form (Value)."""
+
+
 def well_known(full_name: str, text: SearchStrategy[str]) -> SearchStrategy[Any] | None:
     if full_name == "google.protobuf.Timestamp":
-        return st.builds(
-            lambda s, n: {"seconds": s, "nanos": n},
-            int_range(*TIMESTAMP_SECONDS, [0, 1, TIMESTAMP_SECONDS[0], TIMESTAMP_SECONDS[1]]),
-            st.integers(0, 999_999_999),
-        )
+        return st.one_of(VALID_TIMESTAMPS, INVALID_TIMESTAMPS)
     if full_name == "google.protobuf.Duration":
-        seconds = int_range(-DURATION_SECONDS, DURATION_SECONDS, [0, 1, -1, DURATION_SECONDS])
-        return st.builds(
-            lambda s, n: {"seconds": s, "nanos": n if s >= 0 else -n},
-            seconds,
-            st.integers(0, 999_999_999),
-        )
+        return st.one_of(VALID_DURATIONS, INVALID_DURATIONS)
     if full_name == "google.protobuf.FieldMask":
         path = st.one_of(st.sampled_from(MASK_PATHS), text)
         return st.builds(lambda p: {"paths": p}, st.lists(path, max_size=5))
@@ -398,3 +474,118 @@ def test_random_requests_get_documented_codes(threaded_server: ThreadedServer, r
 
         property_holds()
         assert_alive(stub)
+
+
+# --- malformed well-known types, field by field ------------------------------------------
+
+SERVICES = [
+    spb.DESCRIPTOR.services_by_name["SessionService"],
+    chat_service_pb2.DESCRIPTOR.services_by_name["ChatService"],
+]
+
+
+def well_known_fields(
+    desc: descriptor.Descriptor, prefix: str = "", seen: frozenset[str] = frozenset()
+) -> Iterator[tuple[str, str]]:
+    """(field path, type) of every well-known-type field reachable in a request, through
+    nested messages; an element of a repeated field is `name[0]`."""
+    for field in desc.fields:
+        if field.type != FD.TYPE_MESSAGE or field.message_type.GetOptions().map_entry:
+            continue
+        kind = field.message_type.full_name
+        path = prefix + field.name + ("[0]" if field.is_repeated else "")
+        if kind.startswith("google.protobuf."):
+            yield path, kind
+        elif kind not in seen:
+            yield from well_known_fields(field.message_type, path + ".", seen | {kind})
+
+
+WELL_KNOWN_FIELDS = [
+    (service, method, path, kind)
+    for service in SERVICES
+    for method in service.methods
+    for path, kind in well_known_fields(method.input_type)
+]
+
+
+def set_path(request: message.Message, path: str, value: Any) -> None:
+    """Sets the field at `path` (as `well_known_fields` names it) to `value`."""
+    *parents, last = path.split(".")
+    target = request
+    for part in parents:
+        name = part.removesuffix("[0]")
+        target = getattr(target, name).add() if part.endswith("[0]") else getattr(target, name)
+    name = last.removesuffix("[0]")
+    slot = getattr(target, name).add() if last.endswith("[0]") else getattr(target, name)
+    if isinstance(value, message.Message):
+        slot.CopyFrom(value)
+    else:
+        slot.CopyFrom(type(slot)(**value))
+
+
+def test_every_well_known_type_in_a_request_has_malformed_examples() -> None:
+    """The fields the next test covers: every one of a type it can make malformed, and the
+    ones known today among them (so it never passes by finding nothing)."""
+    found = {f"{m.name}.{path}": kind for _, m, path, kind in WELL_KNOWN_FIELDS}
+    assert {name for name, kind in found.items() if kind not in INVALID_WELL_KNOWN} == set()
+    assert {
+        "ListSessions.updated_after",
+        "CleanupSessions.max_age",
+        "CleanupSessions.archive_max_age",
+        "UpdateSession.update_mask",
+        "UpdatePluginState.value",
+    } <= set(found)
+
+
+@pytest.mark.parametrize(
+    ("service", "method", "path", "kind"),
+    WELL_KNOWN_FIELDS,
+    ids=[f"{m.name}.{path}" for _, m, path, _ in WELL_KNOWN_FIELDS],
+)
+def test_malformed_well_known_types_are_invalid_argument(
+    threaded_server: ThreadedServer,
+    service: descriptor.ServiceDescriptor,
+    method: descriptor.MethodDescriptor,
+    path: str,
+    kind: str,
+) -> None:
+    """A request otherwise empty but for one malformed well-known type: INVALID_ARGUMENT
+    naming that field (never INTERNAL, never UNKNOWN, never accepted)."""
+    request_cls = message_factory.GetMessageClass(method.input_type)
+    response_cls = message_factory.GetMessageClass(method.output_type)
+    with grpc.insecure_channel(threaded_server.target, options=CLIENT_OPTIONS) as channel:
+        route = f"/{service.full_name}/{method.name}"
+        if method.server_streaming:
+            stream = channel.unary_stream(
+                route, request_cls.SerializeToString, response_cls.FromString
+            )
+
+            def call(request: message.Message) -> None:
+                next(iter(stream(request, timeout=10)))
+
+        else:
+            unary = channel.unary_unary(
+                route, request_cls.SerializeToString, response_cls.FromString
+            )
+
+            def call(request: message.Message) -> None:
+                unary(request, timeout=10)
+
+        @settings(
+            max_examples=25,
+            deadline=None,
+            database=None,
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+        )
+        @given(value=INVALID_WELL_KNOWN[kind])
+        def property_holds(value: Any) -> None:
+            request = request_cls()
+            set_path(request, path, value)
+            note(f"{method.name}:\n{summary(request)}")
+            with pytest.raises(grpc.RpcError) as raised:
+                call(request)
+            err = raised.value
+            assert err.code() == Code.INVALID_ARGUMENT, describe(err)  # type: ignore[attr-defined]
+            assert field_violations(err) == [path.removesuffix("[0]")], describe(err)
+
+        property_holds()

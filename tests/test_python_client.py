@@ -9,7 +9,7 @@ import pytest
 from conftest import ServerHandle
 from sessiond.client import Client, reply_text
 from sessiond.config import Config
-from sessiond.v1 import events_pb2
+from sessiond.v1 import events_pb2, resources_pb2
 
 
 @pytest.fixture
@@ -32,6 +32,19 @@ async def test_sessions_and_chat(server: ServerHandle) -> None:
         reset = await client.sessions.reset(session.key)
         assert reset.previous_session_id != reset.session.session_id
         assert await client.sessions.delete(session.key)
+
+
+async def test_attachment_bytes_come_by_their_own_call(server: ServerHandle) -> None:
+    image = resources_pb2.Attachment(mime_type="image/png", data=b"\x89PNG" + b"\x07" * 99)
+    async with Client(server.target) as client:
+        await client.sessions.create("pictures")
+        sent = await client.send("pictures", "see", attachments=[image])
+        await client.wait(sent.run_id, timeout_ms=10_000)
+        listed = (await client.sessions.messages("pictures"))[sent.message_seq - 1]
+        (meta,) = listed.attachments
+        assert (meta.omitted, meta.size_bytes, meta.data) == (True, 103, b"")
+        got = await client.sessions.attachment(listed.session_id, listed.seq, meta.index)
+        assert got.data == image.data
 
 
 async def test_watch_resumes_from_its_cursor_across_a_server_restart(

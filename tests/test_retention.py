@@ -374,6 +374,28 @@ async def test_negative_limits_are_invalid(
     assert await state(sessions) == before
 
 
+@pytest.mark.parametrize("field", ["max_age", "archive_max_age"])
+@pytest.mark.parametrize(
+    ("seconds", "nanos"),
+    [(315_576_000_001, 0), (0, 1_000_000_000), (1, -1), (2**62, 0)],
+    ids=["seconds-beyond-10000-years", "nanos-over-a-second", "signs-differ", "huge"],
+)
+async def test_malformed_durations_are_invalid(
+    sessions: Sessions, chat: Chat, field: str, seconds: int, nanos: int
+) -> None:
+    """Not a google.protobuf.Duration at all (these read as positive ages before): the
+    field is named and nothing is removed, dry run or not."""
+    await session_with_entry(sessions, chat)
+    before = await state(sessions)
+    bad = duration_pb2.Duration(seconds=seconds, nanos=nanos)
+    for dry_run in (True, False):
+        err = await expect_error(
+            cleanup(sessions, dry_run=dry_run, **{field: bad}), Code.INVALID_ARGUMENT
+        )
+        assert has_violation(err, field), err
+    assert await state(sessions) == before
+
+
 async def test_unknown_agent_is_invalid(sessions: Sessions) -> None:
     await expect_error(
         cleanup(sessions, agent_id="nobody", max_count=1, dry_run=False),

@@ -9,7 +9,7 @@ from typing import Any
 
 import grpc
 import pytest
-from google.protobuf import field_mask_pb2
+from google.protobuf import field_mask_pb2, timestamp_pb2
 from helpers import (
     create_session,
     expect_error,
@@ -325,6 +325,33 @@ async def test_list_sessions_updated_after(sessions: Sessions) -> None:
     assert "agent:main:later" in keys
     assert "agent:main:first" not in keys
     assert all(ts_key(s.updated_at) > ts_key(first.updated_at) for s in response.sessions)
+
+
+@pytest.mark.parametrize(
+    ("seconds", "nanos"),
+    [(253_402_300_800, 0), (-62_135_596_801, 0), (0, -1), (0, 1_000_000_000), (2**62, 0)],
+)
+async def test_list_sessions_invalid_updated_after(
+    sessions: Sessions, seconds: int, nanos: int
+) -> None:
+    """Outside google.protobuf.Timestamp's range (0001-01-01..9999-12-31, nanos 0..1e9-1):
+    the client's mistake, named, not an INTERNAL error."""
+    bad = timestamp_pb2.Timestamp(seconds=seconds, nanos=nanos)
+    err = await expect_error(
+        sessions.ListSessions(spb.ListSessionsRequest(updated_after=bad)), Code.INVALID_ARGUMENT
+    )
+    assert has_violation(err, "updated_after"), field_violations(err)
+
+
+async def test_list_sessions_updated_after_at_the_timestamp_limits(sessions: Sessions) -> None:
+    await create_session(sessions, key="ancient")
+    for seconds, nanos, found in (
+        (-62_135_596_800, 0, True),
+        (253_402_300_799, 999_999_999, False),
+    ):
+        edge = timestamp_pb2.Timestamp(seconds=seconds, nanos=nanos)
+        response = await sessions.ListSessions(spb.ListSessionsRequest(updated_after=edge))
+        assert ("agent:main:ancient" in [s.key for s in response.sessions]) is found
 
 
 async def test_list_sessions_page_size_default_and_clamp(sessions: Sessions) -> None:
@@ -870,10 +897,51 @@ async def test_preview_max_chars(sessions: Sessions, chat: Chat) -> None:
 
 
 async def test_preview_at_most_64_keys(sessions: Sessions) -> None:
-    keys = [f"k{i}" for i in range(70)]
+    """Keys past the 64th were dropped silently before: now the request is refused."""
+    keys = [f"k{i}" for i in range(64)]
     response = await sessions.PreviewSessions(spb.PreviewSessionsRequest(keys=keys))
     assert [p.key for p in response.previews] == [f"agent:main:k{i}" for i in range(64)]
     assert all(p.status == spb.PREVIEW_STATUS_MISSING for p in response.previews)
+    err = await expect_error(
+        sessions.PreviewSessions(spb.PreviewSessionsRequest(keys=[*keys, "k64"])),
+        Code.INVALID_ARGUMENT,
+    )
+    assert field_violations(err) == ["keys"]
+
+
+async def test_preview_limit_at_most_50(sessions: Sessions, chat: Chat) -> None:
+    """A limit above 50 was served before; it is refused, not clamped."""
+    await create_session(sessions, key="deep")
+    await inject(chat, "deep", 55)
+    fifty = await sessions.PreviewSessions(spb.PreviewSessionsRequest(keys=["deep"], limit=50))
+    assert [i.seq for i in fifty.previews[0].items] == list(range(6, 56))
+    for limit in (51, 1000, -1):
+        err = await expect_error(
+            sessions.PreviewSessions(spb.PreviewSessionsRequest(keys=["deep"], limit=limit)),
+            Code.INVALID_ARGUMENT,
+        )
+        assert field_violations(err) == ["limit"], limit
+    err = await expect_error(
+        sessions.PreviewSessions(spb.PreviewSessionsRequest(keys=["deep"], max_chars=-1)),
+        Code.INVALID_ARGUMENT,
+    )
+    assert field_violations(err) == ["max_chars"]
+
+
+async def test_preview_blank_keys_keep_their_place(sessions: Sessions) -> None:
+    """One preview per requested key, in order: a blank key is an ERROR preview, not a
+    dropped one that would shift every preview after it."""
+    await create_session(sessions, key="here")
+    response = await sessions.PreviewSessions(
+        spb.PreviewSessionsRequest(keys=["  ", "here", "", "gone"])
+    )
+    assert [p.status for p in response.previews] == [
+        spb.PREVIEW_STATUS_ERROR,
+        spb.PREVIEW_STATUS_EMPTY,
+        spb.PREVIEW_STATUS_ERROR,
+        spb.PREVIEW_STATUS_MISSING,
+    ]
+    assert [p.key for p in response.previews][1::2] == ["agent:main:here", "agent:main:gone"]
 
 
 # --- ListArchives ----------------------------------------------------------------------

@@ -37,6 +37,7 @@ _READ = (
     f"{_SESSION}ResolveSession",
     f"{_SESSION}PreviewSessions",
     f"{_SESSION}ListMessages",
+    f"{_SESSION}GetAttachment",
     f"{_SESSION}ListArchives",
     f"{_SESSION}WatchSessions",
     f"{_SESSION}ListCheckpoints",

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from google.protobuf import json_format, struct_pb2, timestamp_pb2
+from google.protobuf import duration_pb2, json_format, struct_pb2, timestamp_pb2
+from sessiond.domain.errors import InvalidArgument
 from sessiond.domain.events import (
     Compaction,
     Event,
@@ -20,6 +21,7 @@ from sessiond.domain.events import (
 )
 from sessiond.domain.models import (
     Archive,
+    Attachment,
     Message,
     PluginEntry,
     QueueMode,
@@ -56,8 +58,40 @@ def timestamp(ms: int) -> timestamp_pb2.Timestamp | None:
     return ts
 
 
-def ms_from_timestamp(ts: timestamp_pb2.Timestamp) -> int:
+# The ranges google/protobuf/timestamp.proto and duration.proto define: a value outside
+# them is malformed input (the client's fault), not something to convert or store.
+TIMESTAMP_SECONDS = (-62_135_596_800, 253_402_300_799)  # 0001-01-01 .. 9999-12-31 UTC
+MAX_DURATION_SECONDS = 315_576_000_000  # about 10,000 years
+NANOS_PER_SECOND = 1_000_000_000
+
+
+def ms_from_timestamp(ts: timestamp_pb2.Timestamp, field: str) -> int:
+    """Milliseconds since the epoch; INVALID_ARGUMENT naming `field` when `ts` is not a
+    valid Timestamp (seconds outside 0001-01-01..9999-12-31, nanos outside 0..999999999)."""
+    low, high = TIMESTAMP_SECONDS
+    if not low <= ts.seconds <= high:
+        raise InvalidArgument(
+            field, f"{field}.seconds must be in {low}..{high} (0001-01-01..9999-12-31)"
+        )
+    if not 0 <= ts.nanos < NANOS_PER_SECOND:
+        raise InvalidArgument(field, f"{field}.nanos must be in 0..999999999")
     return int(ts.ToMilliseconds())
+
+
+def ms_from_duration(duration: duration_pb2.Duration, field: str) -> int:
+    """Milliseconds (truncated toward zero); INVALID_ARGUMENT naming `field` when
+    `duration` is not a valid Duration: seconds beyond ±315576000000, nanos beyond
+    ±999999999, or nanos of the other sign than seconds."""
+    seconds, nanos = duration.seconds, duration.nanos
+    if not -MAX_DURATION_SECONDS <= seconds <= MAX_DURATION_SECONDS:
+        raise InvalidArgument(
+            field, f"{field}.seconds must be in ±{MAX_DURATION_SECONDS} (about 10,000 years)"
+        )
+    if not -NANOS_PER_SECOND < nanos < NANOS_PER_SECOND:
+        raise InvalidArgument(field, f"{field}.nanos must be in ±999999999")
+    if (seconds > 0 and nanos < 0) or (seconds < 0 and nanos > 0):
+        raise InvalidArgument(field, f"{field}.seconds and {field}.nanos must have one sign")
+    return int(duration.ToMilliseconds())
 
 
 def role_pb(role: Role) -> resources_pb2.Role.ValueType:
@@ -135,10 +169,23 @@ def message_pb(message: Message) -> resources_pb2.Message:
         silent=message.silent,
         cancelled=message.cancelled,
         label=message.label,
-        attachments=[
-            resources_pb2.Attachment(mime_type=a.mime_type, data=a.data, file_name=a.file_name)
-            for a in message.attachments
-        ],
+        attachments=[attachment_pb(a, i) for i, a in enumerate(message.attachments)],
+    )
+
+
+def attachment_pb(
+    attachment: Attachment, index: int, *, with_data: bool = False
+) -> resources_pb2.Attachment:
+    """An attachment's metadata; its content only `with_data` (GetAttachment). Messages
+    carry no content: a page of up to 1000 entries, each with images of up to 5 MB, would
+    have no useful bound."""
+    return resources_pb2.Attachment(
+        mime_type=attachment.mime_type,
+        data=attachment.data if with_data else b"",
+        file_name=attachment.file_name,
+        omitted=not with_data,
+        size_bytes=len(attachment.data),
+        index=index,
     )
 
 

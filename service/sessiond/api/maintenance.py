@@ -117,10 +117,14 @@ class MaintenanceRpcs:
         self, request: pb.CleanupSessionsRequest, context: Ctx
     ) -> pb.CleanupSessionsResponse:
         policy = CleanupPolicy(
-            max_age_ms=request.max_age.ToMilliseconds() if request.HasField("max_age") else 0,
+            max_age_ms=(
+                convert.ms_from_duration(request.max_age, "max_age")
+                if request.HasField("max_age")
+                else 0
+            ),
             max_count=request.max_count,
             archive_max_age_ms=(
-                request.archive_max_age.ToMilliseconds()
+                convert.ms_from_duration(request.archive_max_age, "archive_max_age")
                 if request.HasField("archive_max_age")
                 else 0
             ),

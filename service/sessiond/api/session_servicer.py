@@ -117,6 +117,11 @@ class SessionServicer(MaintenanceRpcs, session_service_pb2_grpc.SessionServiceSe
     async def ListSessions(
         self, request: pb.ListSessionsRequest, context: Ctx
     ) -> pb.ListSessionsResponse:
+        updated_after = (
+            convert.ms_from_timestamp(request.updated_after, "updated_after")
+            if request.HasField("updated_after")
+            else 0
+        )
         rules = self.manager.rules
         query = SessionQuery(
             agent_id=rules.agent(request.agent_id)[0] if request.agent_id.strip() else "",
@@ -127,11 +132,7 @@ class SessionServicer(MaintenanceRpcs, session_service_pb2_grpc.SessionServiceSe
                 else ""
             ),
             active_only=request.active_only,
-            updated_after=(
-                convert.ms_from_timestamp(request.updated_after)
-                if request.HasField("updated_after")
-                else 0
-            ),
+            updated_after=updated_after,
         )
         rows, token = await self.queries.list_sessions(query, request.page_size, request.page_token)
         return pb.ListSessionsResponse(
@@ -195,6 +196,18 @@ class SessionServicer(MaintenanceRpcs, session_service_pb2_grpc.SessionServiceSe
             next_page_token=page.next_page_token,
             session_id=page.transcript.session_id,
             archived=page.transcript.archived,
+        )
+
+    @unary
+    async def GetAttachment(
+        self, request: pb.GetAttachmentRequest, context: Ctx
+    ) -> pb.GetAttachmentResponse:
+        attachment, transcript = await self.queries.attachment(
+            request.key, request.session_id, request.seq, request.index
+        )
+        return pb.GetAttachmentResponse(
+            attachment=convert.attachment_pb(attachment, request.index, with_data=True),
+            session_id=transcript.session_id,
         )
 
     @unary

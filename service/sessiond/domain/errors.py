@@ -76,6 +76,16 @@ class CheckpointNotFound(NotFound):
         )
 
 
+class AttachmentNotFound(NotFound):
+    reason = "ATTACHMENT_NOT_FOUND"
+
+    def __init__(self, session_id: str, seq: int, index: int, *, what: str) -> None:
+        super().__init__(
+            f"{what} not found in transcript {session_id}",
+            metadata={"session_id": session_id, "seq": str(seq), "index": str(index)},
+        )
+
+
 class AlreadyExists(SessiondError):
     reason = "ALREADY_EXISTS"
 

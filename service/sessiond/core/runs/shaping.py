@@ -1,8 +1,10 @@
 """Reply shaping for live deltas (DESIGN "Stream rules", reference/002).
 
 Text is coalesced and released at most once per interval; pending text is flushed before
-a tool START and before the final event; while the reply is still a prefix (2+ chars) of
-the silent token it is held; a reply that is exactly the token is never released.
+a tool START and before the final event. While the reply, trimmed, is still a prefix of the
+silent token (a lone "N" included, and leading whitespace) nothing is released: the held
+text goes out whole, from offset 0, once the reply diverges. A reply that ends as the token
+or a prefix of it is silent and never released.
 Offsets count Unicode code points (Python str indices).
 """
 
@@ -39,16 +41,16 @@ class DeltaShaper:
         return self.text[: self.emitted]
 
     def held(self) -> bool:
-        """True while the reply could still become the silent token."""
-        stripped = self.text.strip()
-        return (
-            bool(self.silent_token)
-            and len(stripped) >= 2
-            and (self.silent_token.startswith(stripped))
-        )
+        """True while the reply could still become the silent token. Once the trimmed text
+        stops being a prefix it never is one again (text only grows), so nothing released
+        can turn out to have been part of a silent reply."""
+        return bool(self.silent_token) and self.silent_token.startswith(self.text.strip())
 
     def is_silent(self) -> bool:
-        return bool(self.silent_token) and self.text.strip() == self.silent_token
+        """The reply, trimmed, is the silent token or a prefix of it (an empty or
+        whitespace-only reply is not silent: there is nothing to keep quiet)."""
+        stripped = self.text.strip()
+        return bool(self.silent_token and stripped) and self.silent_token.startswith(stripped)
 
     def add(self, text: str) -> DeltaOut | None:
         """Appends text; returns a delta when the interval allows releasing now."""

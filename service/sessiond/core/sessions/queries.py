@@ -8,15 +8,20 @@ from dataclasses import dataclass, replace
 from sessiond.core.paging import decode_token, encode_token, page_size
 from sessiond.core.rules import SessionRules
 from sessiond.domain.errors import (
+    AttachmentNotFound,
     InvalidArgument,
     LabelAmbiguous,
     SessionNotFound,
     TranscriptNotFound,
 )
-from sessiond.domain.models import Archive, Message, Session, Transcript
+from sessiond.domain.models import Archive, Attachment, Message, Session, Transcript
 from sessiond.store.base import ReadTx, SessionQuery, Store
 
 MAX_PREVIEW_KEYS = 64
+MAX_PREVIEW_LIMIT = 50
+DEFAULT_PREVIEW_LIMIT = 12
+DEFAULT_PREVIEW_CHARS = 240
+MIN_PREVIEW_CHARS = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +145,33 @@ class SessionQueries:
             next_token = encode_token("messages", sid=transcript.session_id, **bounds)
         return MessagePage(rows, next_token, transcript)
 
+    async def attachment(
+        self, raw_key: str, session_id: str, seq: int, index: int
+    ) -> tuple[Attachment, Transcript]:
+        """Attachment `index` of entry `seq` with its content, from any transcript (the
+        current one of a key, or any by id: archived, or a checkpoint's)."""
+        if seq < 1:
+            raise InvalidArgument("seq", "seq must be at least 1")
+        if index < 0:
+            raise InvalidArgument("index", "index must not be negative")
+        transcript = await self._transcript(raw_key, session_id)
+
+        def read(tx: ReadTx) -> Message | None:
+            # Seqs have no gaps: the one entry after seq - 1 is seq, if it exists.
+            rows = tx.list_messages(
+                transcript.session_id, limit=1, after_seq=seq - 1, include_silent=True
+            )
+            return rows[0] if rows and rows[0].seq == seq else None
+
+        message = await self.store.read(read)
+        if message is None:
+            raise AttachmentNotFound(transcript.session_id, seq, index, what=f"message {seq}")
+        if index >= len(message.attachments):
+            raise AttachmentNotFound(
+                transcript.session_id, seq, index, what=f"attachment {index} of message {seq}"
+            )
+        return message.attachments[index], transcript
+
     async def _transcript(self, raw_key: str, session_id: str) -> Transcript:
         if session_id.strip():
             sid = session_id.strip()
@@ -154,10 +186,19 @@ class SessionQueries:
         return Transcript(session.session_id, key, archived=False)
 
     async def preview(self, raw_keys: list[str], limit: int, max_chars: int) -> list[Preview]:
-        per_key = max(1, limit) if limit else 12
-        chars = max(20, max_chars) if max_chars else 240
-        keys = [k for k in raw_keys if k.strip()][:MAX_PREVIEW_KEYS]
-        return [await self._preview_one(raw, per_key, chars) for raw in keys]
+        """One preview per key, in request order (a blank or malformed key is an ERROR
+        preview). Too many keys or entries is INVALID_ARGUMENT: a bound, never a cut."""
+        if len(raw_keys) > MAX_PREVIEW_KEYS:
+            raise InvalidArgument("keys", f"at most {MAX_PREVIEW_KEYS} keys per preview")
+        if not 0 <= limit <= MAX_PREVIEW_LIMIT:
+            raise InvalidArgument(
+                "limit", f"limit must be 1..{MAX_PREVIEW_LIMIT} (0: {DEFAULT_PREVIEW_LIMIT})"
+            )
+        if max_chars < 0:
+            raise InvalidArgument("max_chars", "max_chars must not be negative")
+        per_key = limit or DEFAULT_PREVIEW_LIMIT
+        chars = max(MIN_PREVIEW_CHARS, max_chars) if max_chars else DEFAULT_PREVIEW_CHARS
+        return [await self._preview_one(raw, per_key, chars) for raw in raw_keys]
 
     async def _preview_one(self, raw_key: str, limit: int, max_chars: int) -> Preview:
         try:

@@ -767,15 +767,24 @@ func (x *Session) GetPluginState() []*PluginState {
 	return nil
 }
 
-// An image or file attached to a message.
+// An image or file attached to a message. Sent with Send, Steer and Chat as mime_type, data
+// and file_name. In messages read back (ListMessages, GetCheckpoint, ChatEvents) only its
+// metadata comes, with `omitted` true; GetAttachment returns the content.
 type Attachment struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// MIME type, e.g. `image/png`.
 	MimeType string `protobuf:"bytes,1,opt,name=mime_type,json=mimeType,proto3" json:"mime_type,omitempty"`
-	// The decoded content, at most 5 MB.
+	// The decoded content, at most 5 MB; empty when `omitted`.
 	Data []byte `protobuf:"bytes,2,opt,name=data,proto3" json:"data,omitempty"`
 	// Optional file name.
-	FileName      string `protobuf:"bytes,3,opt,name=file_name,json=fileName,proto3" json:"file_name,omitempty"`
+	FileName string `protobuf:"bytes,3,opt,name=file_name,json=fileName,proto3" json:"file_name,omitempty"`
+	// True when `data` was left out of this message; fetch it with GetAttachment (the
+	// message's `session_id` and `seq`, and `index`). Ignored in requests.
+	Omitted bool `protobuf:"varint,4,opt,name=omitted,proto3" json:"omitted,omitempty"`
+	// Size of the content in bytes. Ignored in requests.
+	SizeBytes int64 `protobuf:"varint,5,opt,name=size_bytes,json=sizeBytes,proto3" json:"size_bytes,omitempty"`
+	// Position of the attachment in its message, from 0. Ignored in requests.
+	Index         int32 `protobuf:"varint,6,opt,name=index,proto3" json:"index,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -831,6 +840,27 @@ func (x *Attachment) GetFileName() string {
 	return ""
 }
 
+func (x *Attachment) GetOmitted() bool {
+	if x != nil {
+		return x.Omitted
+	}
+	return false
+}
+
+func (x *Attachment) GetSizeBytes() int64 {
+	if x != nil {
+		return x.SizeBytes
+	}
+	return 0
+}
+
+func (x *Attachment) GetIndex() int32 {
+	if x != nil {
+		return x.Index
+	}
+	return 0
+}
+
 // One transcript entry.
 type Message struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -862,7 +892,7 @@ type Message struct {
 	Cancelled bool `protobuf:"varint,13,opt,name=cancelled,proto3" json:"cancelled,omitempty"`
 	// Optional label, e.g. of an injected message.
 	Label string `protobuf:"bytes,14,opt,name=label,proto3" json:"label,omitempty"`
-	// Attachments sent with a user message.
+	// Attachments sent with a user message: their metadata, without content (see Attachment).
 	Attachments   []*Attachment `protobuf:"bytes,15,rep,name=attachments,proto3" json:"attachments,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1411,12 +1441,16 @@ const file_sessiond_v1_resources_proto_rawDesc = "" +
 	"\fplugin_state\x18\x1c \x03(\v2\x18.sessiond.v1.PluginStateR\vpluginState\x1a;\n" +
 	"\rMetadataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"Z\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xa9\x01\n" +
 	"\n" +
 	"Attachment\x12\x1b\n" +
 	"\tmime_type\x18\x01 \x01(\tR\bmimeType\x12\x12\n" +
 	"\x04data\x18\x02 \x01(\fR\x04data\x12\x1b\n" +
-	"\tfile_name\x18\x03 \x01(\tR\bfileName\"\xf7\x03\n" +
+	"\tfile_name\x18\x03 \x01(\tR\bfileName\x12\x18\n" +
+	"\aomitted\x18\x04 \x01(\bR\aomitted\x12\x1d\n" +
+	"\n" +
+	"size_bytes\x18\x05 \x01(\x03R\tsizeBytes\x12\x14\n" +
+	"\x05index\x18\x06 \x01(\x05R\x05index\"\xf7\x03\n" +
 	"\aMessage\x12\x1d\n" +
 	"\n" +
 	"session_id\x18\x01 \x01(\tR\tsessionId\x12\x10\n" +

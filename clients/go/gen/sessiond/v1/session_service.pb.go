@@ -1402,12 +1402,140 @@ func (x *ListMessagesResponse) GetArchived() bool {
 	return false
 }
 
+// Request of GetAttachment; set key (current transcript) or session_id (any transcript).
+type GetAttachmentRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The session key.
+	Key string `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	// A transcript id, current or archived, e.g. a Message's or a Checkpoint's `session_id`.
+	SessionId string `protobuf:"bytes,2,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
+	// Seq of the message the attachment belongs to.
+	Seq int64 `protobuf:"varint,3,opt,name=seq,proto3" json:"seq,omitempty"`
+	// Position of the attachment in the message (its `index`), from 0.
+	Index         int32 `protobuf:"varint,4,opt,name=index,proto3" json:"index,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetAttachmentRequest) Reset() {
+	*x = GetAttachmentRequest{}
+	mi := &file_sessiond_v1_session_service_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetAttachmentRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetAttachmentRequest) ProtoMessage() {}
+
+func (x *GetAttachmentRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_sessiond_v1_session_service_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetAttachmentRequest.ProtoReflect.Descriptor instead.
+func (*GetAttachmentRequest) Descriptor() ([]byte, []int) {
+	return file_sessiond_v1_session_service_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *GetAttachmentRequest) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *GetAttachmentRequest) GetSessionId() string {
+	if x != nil {
+		return x.SessionId
+	}
+	return ""
+}
+
+func (x *GetAttachmentRequest) GetSeq() int64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+func (x *GetAttachmentRequest) GetIndex() int32 {
+	if x != nil {
+		return x.Index
+	}
+	return 0
+}
+
+// Response of GetAttachment.
+type GetAttachmentResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The attachment with its content.
+	Attachment *Attachment `protobuf:"bytes,1,opt,name=attachment,proto3" json:"attachment,omitempty"`
+	// The transcript read.
+	SessionId     string `protobuf:"bytes,2,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetAttachmentResponse) Reset() {
+	*x = GetAttachmentResponse{}
+	mi := &file_sessiond_v1_session_service_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetAttachmentResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetAttachmentResponse) ProtoMessage() {}
+
+func (x *GetAttachmentResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_sessiond_v1_session_service_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetAttachmentResponse.ProtoReflect.Descriptor instead.
+func (*GetAttachmentResponse) Descriptor() ([]byte, []int) {
+	return file_sessiond_v1_session_service_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *GetAttachmentResponse) GetAttachment() *Attachment {
+	if x != nil {
+		return x.Attachment
+	}
+	return nil
+}
+
+func (x *GetAttachmentResponse) GetSessionId() string {
+	if x != nil {
+		return x.SessionId
+	}
+	return ""
+}
+
 // Request of PreviewSessions.
 type PreviewSessionsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Up to 64 keys.
+	// Up to 64 keys; more is INVALID_ARGUMENT.
 	Keys []string `protobuf:"bytes,1,rep,name=keys,proto3" json:"keys,omitempty"`
-	// Entries per key; default 12.
+	// Entries per key, 1 to 50; default 12; more is INVALID_ARGUMENT.
 	Limit int32 `protobuf:"varint,2,opt,name=limit,proto3" json:"limit,omitempty"`
 	// Characters per entry; default 240, at least 20.
 	MaxChars      int32 `protobuf:"varint,3,opt,name=max_chars,json=maxChars,proto3" json:"max_chars,omitempty"`
@@ -1417,7 +1545,7 @@ type PreviewSessionsRequest struct {
 
 func (x *PreviewSessionsRequest) Reset() {
 	*x = PreviewSessionsRequest{}
-	mi := &file_sessiond_v1_session_service_proto_msgTypes[17]
+	mi := &file_sessiond_v1_session_service_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1429,7 +1557,7 @@ func (x *PreviewSessionsRequest) String() string {
 func (*PreviewSessionsRequest) ProtoMessage() {}
 
 func (x *PreviewSessionsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sessiond_v1_session_service_proto_msgTypes[17]
+	mi := &file_sessiond_v1_session_service_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1442,7 +1570,7 @@ func (x *PreviewSessionsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PreviewSessionsRequest.ProtoReflect.Descriptor instead.
 func (*PreviewSessionsRequest) Descriptor() ([]byte, []int) {
-	return file_sessiond_v1_session_service_proto_rawDescGZIP(), []int{17}
+	return file_sessiond_v1_session_service_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *PreviewSessionsRequest) GetKeys() []string {
@@ -1481,7 +1609,7 @@ type PreviewItem struct {
 
 func (x *PreviewItem) Reset() {
 	*x = PreviewItem{}
-	mi := &file_sessiond_v1_session_service_proto_msgTypes[18]
+	mi := &file_sessiond_v1_session_service_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1493,7 +1621,7 @@ func (x *PreviewItem) String() string {
 func (*PreviewItem) ProtoMessage() {}
 
 func (x *PreviewItem) ProtoReflect() protoreflect.Message {
-	mi := &file_sessiond_v1_session_service_proto_msgTypes[18]
+	mi := &file_sessiond_v1_session_service_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1506,7 +1634,7 @@ func (x *PreviewItem) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PreviewItem.ProtoReflect.Descriptor instead.
 func (*PreviewItem) Descriptor() ([]byte, []int) {
-	return file_sessiond_v1_session_service_proto_rawDescGZIP(), []int{18}
+	return file_sessiond_v1_session_service_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *PreviewItem) GetRole() Role {
@@ -1545,7 +1673,7 @@ type SessionPreview struct {
 
 func (x *SessionPreview) Reset() {
 	*x = SessionPreview{}
-	mi := &file_sessiond_v1_session_service_proto_msgTypes[19]
+	mi := &file_sessiond_v1_session_service_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1557,7 +1685,7 @@ func (x *SessionPreview) String() string {
 func (*SessionPreview) ProtoMessage() {}
 
 func (x *SessionPreview) ProtoReflect() protoreflect.Message {
-	mi := &file_sessiond_v1_session_service_proto_msgTypes[19]
+	mi := &file_sessiond_v1_session_service_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1570,7 +1698,7 @@ func (x *SessionPreview) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionPreview.ProtoReflect.Descriptor instead.
 func (*SessionPreview) Descriptor() ([]byte, []int) {
-	return file_sessiond_v1_session_service_proto_rawDescGZIP(), []int{19}
+	return file_sessiond_v1_session_service_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *SessionPreview) GetKey() string {
@@ -1605,7 +1733,7 @@ type PreviewSessionsResponse struct {
 
 func (x *PreviewSessionsResponse) Reset() {
 	*x = PreviewSessionsResponse{}
-	mi := &file_sessiond_v1_session_service_proto_msgTypes[20]
+	mi := &file_sessiond_v1_session_service_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1617,7 +1745,7 @@ func (x *PreviewSessionsResponse) String() string {
 func (*PreviewSessionsResponse) ProtoMessage() {}
 
 func (x *PreviewSessionsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_sessiond_v1_session_service_proto_msgTypes[20]
+	mi := &file_sessiond_v1_session_service_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1630,7 +1758,7 @@ func (x *PreviewSessionsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PreviewSessionsResponse.ProtoReflect.Descriptor instead.
 func (*PreviewSessionsResponse) Descriptor() ([]byte, []int) {
-	return file_sessiond_v1_session_service_proto_rawDescGZIP(), []int{20}
+	return file_sessiond_v1_session_service_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *PreviewSessionsResponse) GetPreviews() []*SessionPreview {
@@ -1655,7 +1783,7 @@ type ListArchivesRequest struct {
 
 func (x *ListArchivesRequest) Reset() {
 	*x = ListArchivesRequest{}
-	mi := &file_sessiond_v1_session_service_proto_msgTypes[21]
+	mi := &file_sessiond_v1_session_service_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1667,7 +1795,7 @@ func (x *ListArchivesRequest) String() string {
 func (*ListArchivesRequest) ProtoMessage() {}
 
 func (x *ListArchivesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sessiond_v1_session_service_proto_msgTypes[21]
+	mi := &file_sessiond_v1_session_service_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1680,7 +1808,7 @@ func (x *ListArchivesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListArchivesRequest.ProtoReflect.Descriptor instead.
 func (*ListArchivesRequest) Descriptor() ([]byte, []int) {
-	return file_sessiond_v1_session_service_proto_rawDescGZIP(), []int{21}
+	return file_sessiond_v1_session_service_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ListArchivesRequest) GetKey() string {
@@ -1717,7 +1845,7 @@ type ListArchivesResponse struct {
 
 func (x *ListArchivesResponse) Reset() {
 	*x = ListArchivesResponse{}
-	mi := &file_sessiond_v1_session_service_proto_msgTypes[22]
+	mi := &file_sessiond_v1_session_service_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1729,7 +1857,7 @@ func (x *ListArchivesResponse) String() string {
 func (*ListArchivesResponse) ProtoMessage() {}
 
 func (x *ListArchivesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_sessiond_v1_session_service_proto_msgTypes[22]
+	mi := &file_sessiond_v1_session_service_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1742,7 +1870,7 @@ func (x *ListArchivesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListArchivesResponse.ProtoReflect.Descriptor instead.
 func (*ListArchivesResponse) Descriptor() ([]byte, []int) {
-	return file_sessiond_v1_session_service_proto_rawDescGZIP(), []int{22}
+	return file_sessiond_v1_session_service_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ListArchivesResponse) GetArchives() []*Archive {
@@ -1778,7 +1906,7 @@ type CleanupSessionsRequest struct {
 
 func (x *CleanupSessionsRequest) Reset() {
 	*x = CleanupSessionsRequest{}
-	mi := &file_sessiond_v1_session_service_proto_msgTypes[23]
+	mi := &file_sessiond_v1_session_service_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1790,7 +1918,7 @@ func (x *CleanupSessionsRequest) String() string {
 func (*CleanupSessionsRequest) ProtoMessage() {}
 
 func (x *CleanupSessionsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sessiond_v1_session_service_proto_msgTypes[23]
+	mi := &file_sessiond_v1_session_service_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1803,7 +1931,7 @@ func (x *CleanupSessionsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CleanupSessionsRequest.ProtoReflect.Descriptor instead.
 func (*CleanupSessionsRequest) Descriptor() ([]byte, []int) {
-	return file_sessiond_v1_session_service_proto_rawDescGZIP(), []int{23}
+	return file_sessiond_v1_session_service_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *CleanupSessionsRequest) GetMaxAge() *durationpb.Duration {
@@ -1856,7 +1984,7 @@ type CleanupEntry struct {
 
 func (x *CleanupEntry) Reset() {
 	*x = CleanupEntry{}
-	mi := &file_sessiond_v1_session_service_proto_msgTypes[24]
+	mi := &file_sessiond_v1_session_service_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1868,7 +1996,7 @@ func (x *CleanupEntry) String() string {
 func (*CleanupEntry) ProtoMessage() {}
 
 func (x *CleanupEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_sessiond_v1_session_service_proto_msgTypes[24]
+	mi := &file_sessiond_v1_session_service_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1881,7 +2009,7 @@ func (x *CleanupEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CleanupEntry.ProtoReflect.Descriptor instead.
 func (*CleanupEntry) Descriptor() ([]byte, []int) {
-	return file_sessiond_v1_session_service_proto_rawDescGZIP(), []int{24}
+	return file_sessiond_v1_session_service_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *CleanupEntry) GetKey() string {
@@ -1926,7 +2054,7 @@ type CleanupSessionsResponse struct {
 
 func (x *CleanupSessionsResponse) Reset() {
 	*x = CleanupSessionsResponse{}
-	mi := &file_sessiond_v1_session_service_proto_msgTypes[25]
+	mi := &file_sessiond_v1_session_service_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1938,7 +2066,7 @@ func (x *CleanupSessionsResponse) String() string {
 func (*CleanupSessionsResponse) ProtoMessage() {}
 
 func (x *CleanupSessionsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_sessiond_v1_session_service_proto_msgTypes[25]
+	mi := &file_sessiond_v1_session_service_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1951,7 +2079,7 @@ func (x *CleanupSessionsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CleanupSessionsResponse.ProtoReflect.Descriptor instead.
 func (*CleanupSessionsResponse) Descriptor() ([]byte, []int) {
-	return file_sessiond_v1_session_service_proto_rawDescGZIP(), []int{25}
+	return file_sessiond_v1_session_service_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *CleanupSessionsResponse) GetDryRun() bool {
@@ -2011,7 +2139,7 @@ type CompactSessionRequest struct {
 
 func (x *CompactSessionRequest) Reset() {
 	*x = CompactSessionRequest{}
-	mi := &file_sessiond_v1_session_service_proto_msgTypes[26]
+	mi := &file_sessiond_v1_session_service_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2023,7 +2151,7 @@ func (x *CompactSessionRequest) String() string {
 func (*CompactSessionRequest) ProtoMessage() {}
 
 func (x *CompactSessionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sessiond_v1_session_service_proto_msgTypes[26]
+	mi := &file_sessiond_v1_session_service_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2036,7 +2164,7 @@ func (x *CompactSessionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompactSessionRequest.ProtoReflect.Descriptor instead.
 func (*CompactSessionRequest) Descriptor() ([]byte, []int) {
-	return file_sessiond_v1_session_service_proto_rawDescGZIP(), []int{26}
+	return file_sessiond_v1_session_service_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *CompactSessionRequest) GetKey() string {
@@ -2083,7 +2211,7 @@ type CompactSessionResponse struct {
 
 func (x *CompactSessionResponse) Reset() {
 	*x = CompactSessionResponse{}
-	mi := &file_sessiond_v1_session_service_proto_msgTypes[27]
+	mi := &file_sessiond_v1_session_service_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2095,7 +2223,7 @@ func (x *CompactSessionResponse) String() string {
 func (*CompactSessionResponse) ProtoMessage() {}
 
 func (x *CompactSessionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_sessiond_v1_session_service_proto_msgTypes[27]
+	mi := &file_sessiond_v1_session_service_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2108,7 +2236,7 @@ func (x *CompactSessionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompactSessionResponse.ProtoReflect.Descriptor instead.
 func (*CompactSessionResponse) Descriptor() ([]byte, []int) {
-	return file_sessiond_v1_session_service_proto_rawDescGZIP(), []int{27}
+	return file_sessiond_v1_session_service_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *CompactSessionResponse) GetCompacted() bool {
@@ -2171,7 +2299,7 @@ type ListCheckpointsRequest struct {
 
 func (x *ListCheckpointsRequest) Reset() {
 	*x = ListCheckpointsRequest{}
-	mi := &file_sessiond_v1_session_service_proto_msgTypes[28]
+	mi := &file_sessiond_v1_session_service_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2183,7 +2311,7 @@ func (x *ListCheckpointsRequest) String() string {
 func (*ListCheckpointsRequest) ProtoMessage() {}
 
 func (x *ListCheckpointsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sessiond_v1_session_service_proto_msgTypes[28]
+	mi := &file_sessiond_v1_session_service_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2196,7 +2324,7 @@ func (x *ListCheckpointsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCheckpointsRequest.ProtoReflect.Descriptor instead.
 func (*ListCheckpointsRequest) Descriptor() ([]byte, []int) {
-	return file_sessiond_v1_session_service_proto_rawDescGZIP(), []int{28}
+	return file_sessiond_v1_session_service_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *ListCheckpointsRequest) GetKey() string {
@@ -2217,7 +2345,7 @@ type ListCheckpointsResponse struct {
 
 func (x *ListCheckpointsResponse) Reset() {
 	*x = ListCheckpointsResponse{}
-	mi := &file_sessiond_v1_session_service_proto_msgTypes[29]
+	mi := &file_sessiond_v1_session_service_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2229,7 +2357,7 @@ func (x *ListCheckpointsResponse) String() string {
 func (*ListCheckpointsResponse) ProtoMessage() {}
 
 func (x *ListCheckpointsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_sessiond_v1_session_service_proto_msgTypes[29]
+	mi := &file_sessiond_v1_session_service_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2242,7 +2370,7 @@ func (x *ListCheckpointsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCheckpointsResponse.ProtoReflect.Descriptor instead.
 func (*ListCheckpointsResponse) Descriptor() ([]byte, []int) {
-	return file_sessiond_v1_session_service_proto_rawDescGZIP(), []int{29}
+	return file_sessiond_v1_session_service_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *ListCheckpointsResponse) GetCheckpoints() []*Checkpoint {
@@ -2265,7 +2393,7 @@ type GetCheckpointRequest struct {
 
 func (x *GetCheckpointRequest) Reset() {
 	*x = GetCheckpointRequest{}
-	mi := &file_sessiond_v1_session_service_proto_msgTypes[30]
+	mi := &file_sessiond_v1_session_service_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2277,7 +2405,7 @@ func (x *GetCheckpointRequest) String() string {
 func (*GetCheckpointRequest) ProtoMessage() {}
 
 func (x *GetCheckpointRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sessiond_v1_session_service_proto_msgTypes[30]
+	mi := &file_sessiond_v1_session_service_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2290,7 +2418,7 @@ func (x *GetCheckpointRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCheckpointRequest.ProtoReflect.Descriptor instead.
 func (*GetCheckpointRequest) Descriptor() ([]byte, []int) {
-	return file_sessiond_v1_session_service_proto_rawDescGZIP(), []int{30}
+	return file_sessiond_v1_session_service_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *GetCheckpointRequest) GetKey() string {
@@ -2318,7 +2446,7 @@ type GetCheckpointResponse struct {
 
 func (x *GetCheckpointResponse) Reset() {
 	*x = GetCheckpointResponse{}
-	mi := &file_sessiond_v1_session_service_proto_msgTypes[31]
+	mi := &file_sessiond_v1_session_service_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2330,7 +2458,7 @@ func (x *GetCheckpointResponse) String() string {
 func (*GetCheckpointResponse) ProtoMessage() {}
 
 func (x *GetCheckpointResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_sessiond_v1_session_service_proto_msgTypes[31]
+	mi := &file_sessiond_v1_session_service_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2343,7 +2471,7 @@ func (x *GetCheckpointResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCheckpointResponse.ProtoReflect.Descriptor instead.
 func (*GetCheckpointResponse) Descriptor() ([]byte, []int) {
-	return file_sessiond_v1_session_service_proto_rawDescGZIP(), []int{31}
+	return file_sessiond_v1_session_service_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *GetCheckpointResponse) GetCheckpoint() *Checkpoint {
@@ -2368,7 +2496,7 @@ type BranchCheckpointRequest struct {
 
 func (x *BranchCheckpointRequest) Reset() {
 	*x = BranchCheckpointRequest{}
-	mi := &file_sessiond_v1_session_service_proto_msgTypes[32]
+	mi := &file_sessiond_v1_session_service_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2380,7 +2508,7 @@ func (x *BranchCheckpointRequest) String() string {
 func (*BranchCheckpointRequest) ProtoMessage() {}
 
 func (x *BranchCheckpointRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sessiond_v1_session_service_proto_msgTypes[32]
+	mi := &file_sessiond_v1_session_service_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2393,7 +2521,7 @@ func (x *BranchCheckpointRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BranchCheckpointRequest.ProtoReflect.Descriptor instead.
 func (*BranchCheckpointRequest) Descriptor() ([]byte, []int) {
-	return file_sessiond_v1_session_service_proto_rawDescGZIP(), []int{32}
+	return file_sessiond_v1_session_service_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *BranchCheckpointRequest) GetKey() string {
@@ -2428,7 +2556,7 @@ type BranchCheckpointResponse struct {
 
 func (x *BranchCheckpointResponse) Reset() {
 	*x = BranchCheckpointResponse{}
-	mi := &file_sessiond_v1_session_service_proto_msgTypes[33]
+	mi := &file_sessiond_v1_session_service_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2440,7 +2568,7 @@ func (x *BranchCheckpointResponse) String() string {
 func (*BranchCheckpointResponse) ProtoMessage() {}
 
 func (x *BranchCheckpointResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_sessiond_v1_session_service_proto_msgTypes[33]
+	mi := &file_sessiond_v1_session_service_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2453,7 +2581,7 @@ func (x *BranchCheckpointResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BranchCheckpointResponse.ProtoReflect.Descriptor instead.
 func (*BranchCheckpointResponse) Descriptor() ([]byte, []int) {
-	return file_sessiond_v1_session_service_proto_rawDescGZIP(), []int{33}
+	return file_sessiond_v1_session_service_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *BranchCheckpointResponse) GetSession() *Session {
@@ -2476,7 +2604,7 @@ type RestoreCheckpointRequest struct {
 
 func (x *RestoreCheckpointRequest) Reset() {
 	*x = RestoreCheckpointRequest{}
-	mi := &file_sessiond_v1_session_service_proto_msgTypes[34]
+	mi := &file_sessiond_v1_session_service_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2488,7 +2616,7 @@ func (x *RestoreCheckpointRequest) String() string {
 func (*RestoreCheckpointRequest) ProtoMessage() {}
 
 func (x *RestoreCheckpointRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sessiond_v1_session_service_proto_msgTypes[34]
+	mi := &file_sessiond_v1_session_service_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2501,7 +2629,7 @@ func (x *RestoreCheckpointRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RestoreCheckpointRequest.ProtoReflect.Descriptor instead.
 func (*RestoreCheckpointRequest) Descriptor() ([]byte, []int) {
-	return file_sessiond_v1_session_service_proto_rawDescGZIP(), []int{34}
+	return file_sessiond_v1_session_service_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *RestoreCheckpointRequest) GetKey() string {
@@ -2531,7 +2659,7 @@ type RestoreCheckpointResponse struct {
 
 func (x *RestoreCheckpointResponse) Reset() {
 	*x = RestoreCheckpointResponse{}
-	mi := &file_sessiond_v1_session_service_proto_msgTypes[35]
+	mi := &file_sessiond_v1_session_service_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2543,7 +2671,7 @@ func (x *RestoreCheckpointResponse) String() string {
 func (*RestoreCheckpointResponse) ProtoMessage() {}
 
 func (x *RestoreCheckpointResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_sessiond_v1_session_service_proto_msgTypes[35]
+	mi := &file_sessiond_v1_session_service_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2556,7 +2684,7 @@ func (x *RestoreCheckpointResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RestoreCheckpointResponse.ProtoReflect.Descriptor instead.
 func (*RestoreCheckpointResponse) Descriptor() ([]byte, []int) {
-	return file_sessiond_v1_session_service_proto_rawDescGZIP(), []int{35}
+	return file_sessiond_v1_session_service_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *RestoreCheckpointResponse) GetSession() *Session {
@@ -2592,7 +2720,7 @@ type UpdatePluginStateRequest struct {
 
 func (x *UpdatePluginStateRequest) Reset() {
 	*x = UpdatePluginStateRequest{}
-	mi := &file_sessiond_v1_session_service_proto_msgTypes[36]
+	mi := &file_sessiond_v1_session_service_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2604,7 +2732,7 @@ func (x *UpdatePluginStateRequest) String() string {
 func (*UpdatePluginStateRequest) ProtoMessage() {}
 
 func (x *UpdatePluginStateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sessiond_v1_session_service_proto_msgTypes[36]
+	mi := &file_sessiond_v1_session_service_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2617,7 +2745,7 @@ func (x *UpdatePluginStateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdatePluginStateRequest.ProtoReflect.Descriptor instead.
 func (*UpdatePluginStateRequest) Descriptor() ([]byte, []int) {
-	return file_sessiond_v1_session_service_proto_rawDescGZIP(), []int{36}
+	return file_sessiond_v1_session_service_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *UpdatePluginStateRequest) GetKey() string {
@@ -2666,7 +2794,7 @@ type UpdatePluginStateResponse struct {
 
 func (x *UpdatePluginStateResponse) Reset() {
 	*x = UpdatePluginStateResponse{}
-	mi := &file_sessiond_v1_session_service_proto_msgTypes[37]
+	mi := &file_sessiond_v1_session_service_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2678,7 +2806,7 @@ func (x *UpdatePluginStateResponse) String() string {
 func (*UpdatePluginStateResponse) ProtoMessage() {}
 
 func (x *UpdatePluginStateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_sessiond_v1_session_service_proto_msgTypes[37]
+	mi := &file_sessiond_v1_session_service_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2691,7 +2819,7 @@ func (x *UpdatePluginStateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdatePluginStateResponse.ProtoReflect.Descriptor instead.
 func (*UpdatePluginStateResponse) Descriptor() ([]byte, []int) {
-	return file_sessiond_v1_session_service_proto_rawDescGZIP(), []int{37}
+	return file_sessiond_v1_session_service_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *UpdatePluginStateResponse) GetSession() *Session {
@@ -2718,7 +2846,7 @@ type WatchSessionsRequest struct {
 
 func (x *WatchSessionsRequest) Reset() {
 	*x = WatchSessionsRequest{}
-	mi := &file_sessiond_v1_session_service_proto_msgTypes[38]
+	mi := &file_sessiond_v1_session_service_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2730,7 +2858,7 @@ func (x *WatchSessionsRequest) String() string {
 func (*WatchSessionsRequest) ProtoMessage() {}
 
 func (x *WatchSessionsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sessiond_v1_session_service_proto_msgTypes[38]
+	mi := &file_sessiond_v1_session_service_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2743,7 +2871,7 @@ func (x *WatchSessionsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchSessionsRequest.ProtoReflect.Descriptor instead.
 func (*WatchSessionsRequest) Descriptor() ([]byte, []int) {
-	return file_sessiond_v1_session_service_proto_rawDescGZIP(), []int{38}
+	return file_sessiond_v1_session_service_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *WatchSessionsRequest) GetAfterCursor() int64 {
@@ -2785,7 +2913,7 @@ type WatchSessionsResponse struct {
 
 func (x *WatchSessionsResponse) Reset() {
 	*x = WatchSessionsResponse{}
-	mi := &file_sessiond_v1_session_service_proto_msgTypes[39]
+	mi := &file_sessiond_v1_session_service_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2797,7 +2925,7 @@ func (x *WatchSessionsResponse) String() string {
 func (*WatchSessionsResponse) ProtoMessage() {}
 
 func (x *WatchSessionsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_sessiond_v1_session_service_proto_msgTypes[39]
+	mi := &file_sessiond_v1_session_service_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2810,7 +2938,7 @@ func (x *WatchSessionsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchSessionsResponse.ProtoReflect.Descriptor instead.
 func (*WatchSessionsResponse) Descriptor() ([]byte, []int) {
-	return file_sessiond_v1_session_service_proto_rawDescGZIP(), []int{39}
+	return file_sessiond_v1_session_service_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *WatchSessionsResponse) GetEvent() *SessionEvent {
@@ -2923,7 +3051,19 @@ const file_sessiond_v1_session_service_proto_rawDesc = "" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12\x1d\n" +
 	"\n" +
 	"session_id\x18\x03 \x01(\tR\tsessionId\x12\x1a\n" +
-	"\barchived\x18\x04 \x01(\bR\barchived\"_\n" +
+	"\barchived\x18\x04 \x01(\bR\barchived\"o\n" +
+	"\x14GetAttachmentRequest\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x1d\n" +
+	"\n" +
+	"session_id\x18\x02 \x01(\tR\tsessionId\x12\x10\n" +
+	"\x03seq\x18\x03 \x01(\x03R\x03seq\x12\x14\n" +
+	"\x05index\x18\x04 \x01(\x05R\x05index\"o\n" +
+	"\x15GetAttachmentResponse\x127\n" +
+	"\n" +
+	"attachment\x18\x01 \x01(\v2\x17.sessiond.v1.AttachmentR\n" +
+	"attachment\x12\x1d\n" +
+	"\n" +
+	"session_id\x18\x02 \x01(\tR\tsessionId\"_\n" +
 	"\x16PreviewSessionsRequest\x12\x12\n" +
 	"\x04keys\x18\x01 \x03(\tR\x04keys\x12\x14\n" +
 	"\x05limit\x18\x02 \x01(\x05R\x05limit\x12\x1b\n" +
@@ -3035,7 +3175,7 @@ const file_sessiond_v1_session_service_proto_rawDesc = "" +
 	"\x1aCLEANUP_ACTION_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13CLEANUP_ACTION_KEEP\x10\x01\x12\x1e\n" +
 	"\x1aCLEANUP_ACTION_PRUNE_STALE\x10\x02\x12\x1f\n" +
-	"\x1bCLEANUP_ACTION_CAP_OVERFLOW\x10\x032\xf4\x12\n" +
+	"\x1bCLEANUP_ACTION_CAP_OVERFLOW\x10\x032\xa1\x14\n" +
 	"\x0eSessionService\x12o\n" +
 	"\rCreateSession\x12!.sessiond.v1.CreateSessionRequest\x1a\".sessiond.v1.CreateSessionResponse\"\x17\x82\xd3\xe4\x93\x02\x11:\x01*\"\f/v1/sessions\x12i\n" +
 	"\n" +
@@ -3045,7 +3185,8 @@ const file_sessiond_v1_session_service_proto_rawDesc = "" +
 	"\rUpdateSession\x12!.sessiond.v1.UpdateSessionRequest\x1a\".sessiond.v1.UpdateSessionResponse\"\x1d\x82\xd3\xe4\x93\x02\x17:\x01*2\x12/v1/sessions/{key}\x12x\n" +
 	"\fResetSession\x12 .sessiond.v1.ResetSessionRequest\x1a!.sessiond.v1.ResetSessionResponse\"#\x82\xd3\xe4\x93\x02\x1d:\x01*\"\x18/v1/sessions/{key}:reset\x12r\n" +
 	"\rDeleteSession\x12!.sessiond.v1.DeleteSessionRequest\x1a\".sessiond.v1.DeleteSessionResponse\"\x1a\x82\xd3\xe4\x93\x02\x14*\x12/v1/sessions/{key}\x12\xa1\x01\n" +
-	"\fListMessages\x12 .sessiond.v1.ListMessagesRequest\x1a!.sessiond.v1.ListMessagesResponse\"L\x82\xd3\xe4\x93\x02FZ'\x12%/v1/transcripts/{session_id}/messages\x12\x1b/v1/sessions/{key}/messages\x12}\n" +
+	"\fListMessages\x12 .sessiond.v1.ListMessagesRequest\x1a!.sessiond.v1.ListMessagesResponse\"L\x82\xd3\xe4\x93\x02FZ'\x12%/v1/transcripts/{session_id}/messages\x12\x1b/v1/sessions/{key}/messages\x12\xaa\x01\n" +
+	"\rGetAttachment\x12!.sessiond.v1.GetAttachmentRequest\x1a\".sessiond.v1.GetAttachmentResponse\"R\x82\xd3\xe4\x93\x02LZ*\x12(/v1/transcripts/{session_id}/attachments\x12\x1e/v1/sessions/{key}/attachments\x12}\n" +
 	"\x0fPreviewSessions\x12#.sessiond.v1.PreviewSessionsRequest\x1a$.sessiond.v1.PreviewSessionsResponse\"\x1f\x82\xd3\xe4\x93\x02\x19:\x01*\"\x14/v1/sessions:preview\x12\x88\x01\n" +
 	"\fListArchives\x12 .sessiond.v1.ListArchivesRequest\x1a!.sessiond.v1.ListArchivesResponse\"3\x82\xd3\xe4\x93\x02-Z\x0e\x12\f/v1/archives\x12\x1b/v1/sessions/{key}/archives\x12}\n" +
 	"\x0fCleanupSessions\x12#.sessiond.v1.CleanupSessionsRequest\x1a$.sessiond.v1.CleanupSessionsResponse\"\x1f\x82\xd3\xe4\x93\x02\x19:\x01*\"\x14/v1/sessions:cleanup\x12\x80\x01\n" +
@@ -3071,7 +3212,7 @@ func file_sessiond_v1_session_service_proto_rawDescGZIP() []byte {
 }
 
 var file_sessiond_v1_session_service_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_sessiond_v1_session_service_proto_msgTypes = make([]protoimpl.MessageInfo, 42)
+var file_sessiond_v1_session_service_proto_msgTypes = make([]protoimpl.MessageInfo, 44)
 var file_sessiond_v1_session_service_proto_goTypes = []any{
 	(ResetReason)(0),                  // 0: sessiond.v1.ResetReason
 	(PreviewStatus)(0),                // 1: sessiond.v1.PreviewStatus
@@ -3093,119 +3234,125 @@ var file_sessiond_v1_session_service_proto_goTypes = []any{
 	(*DeleteSessionResponse)(nil),     // 17: sessiond.v1.DeleteSessionResponse
 	(*ListMessagesRequest)(nil),       // 18: sessiond.v1.ListMessagesRequest
 	(*ListMessagesResponse)(nil),      // 19: sessiond.v1.ListMessagesResponse
-	(*PreviewSessionsRequest)(nil),    // 20: sessiond.v1.PreviewSessionsRequest
-	(*PreviewItem)(nil),               // 21: sessiond.v1.PreviewItem
-	(*SessionPreview)(nil),            // 22: sessiond.v1.SessionPreview
-	(*PreviewSessionsResponse)(nil),   // 23: sessiond.v1.PreviewSessionsResponse
-	(*ListArchivesRequest)(nil),       // 24: sessiond.v1.ListArchivesRequest
-	(*ListArchivesResponse)(nil),      // 25: sessiond.v1.ListArchivesResponse
-	(*CleanupSessionsRequest)(nil),    // 26: sessiond.v1.CleanupSessionsRequest
-	(*CleanupEntry)(nil),              // 27: sessiond.v1.CleanupEntry
-	(*CleanupSessionsResponse)(nil),   // 28: sessiond.v1.CleanupSessionsResponse
-	(*CompactSessionRequest)(nil),     // 29: sessiond.v1.CompactSessionRequest
-	(*CompactSessionResponse)(nil),    // 30: sessiond.v1.CompactSessionResponse
-	(*ListCheckpointsRequest)(nil),    // 31: sessiond.v1.ListCheckpointsRequest
-	(*ListCheckpointsResponse)(nil),   // 32: sessiond.v1.ListCheckpointsResponse
-	(*GetCheckpointRequest)(nil),      // 33: sessiond.v1.GetCheckpointRequest
-	(*GetCheckpointResponse)(nil),     // 34: sessiond.v1.GetCheckpointResponse
-	(*BranchCheckpointRequest)(nil),   // 35: sessiond.v1.BranchCheckpointRequest
-	(*BranchCheckpointResponse)(nil),  // 36: sessiond.v1.BranchCheckpointResponse
-	(*RestoreCheckpointRequest)(nil),  // 37: sessiond.v1.RestoreCheckpointRequest
-	(*RestoreCheckpointResponse)(nil), // 38: sessiond.v1.RestoreCheckpointResponse
-	(*UpdatePluginStateRequest)(nil),  // 39: sessiond.v1.UpdatePluginStateRequest
-	(*UpdatePluginStateResponse)(nil), // 40: sessiond.v1.UpdatePluginStateResponse
-	(*WatchSessionsRequest)(nil),      // 41: sessiond.v1.WatchSessionsRequest
-	(*WatchSessionsResponse)(nil),     // 42: sessiond.v1.WatchSessionsResponse
-	nil,                               // 43: sessiond.v1.CreateSessionRequest.MetadataEntry
-	nil,                               // 44: sessiond.v1.SessionUpdate.MetadataEntry
-	(*Session)(nil),                   // 45: sessiond.v1.Session
-	(*timestamppb.Timestamp)(nil),     // 46: google.protobuf.Timestamp
-	(SendPolicy)(0),                   // 47: sessiond.v1.SendPolicy
-	(QueueMode)(0),                    // 48: sessiond.v1.QueueMode
-	(*fieldmaskpb.FieldMask)(nil),     // 49: google.protobuf.FieldMask
-	(*Message)(nil),                   // 50: sessiond.v1.Message
-	(Role)(0),                         // 51: sessiond.v1.Role
-	(*Archive)(nil),                   // 52: sessiond.v1.Archive
-	(*durationpb.Duration)(nil),       // 53: google.protobuf.Duration
-	(*Checkpoint)(nil),                // 54: sessiond.v1.Checkpoint
-	(*structpb.Value)(nil),            // 55: google.protobuf.Value
-	(*SessionEvent)(nil),              // 56: sessiond.v1.SessionEvent
+	(*GetAttachmentRequest)(nil),      // 20: sessiond.v1.GetAttachmentRequest
+	(*GetAttachmentResponse)(nil),     // 21: sessiond.v1.GetAttachmentResponse
+	(*PreviewSessionsRequest)(nil),    // 22: sessiond.v1.PreviewSessionsRequest
+	(*PreviewItem)(nil),               // 23: sessiond.v1.PreviewItem
+	(*SessionPreview)(nil),            // 24: sessiond.v1.SessionPreview
+	(*PreviewSessionsResponse)(nil),   // 25: sessiond.v1.PreviewSessionsResponse
+	(*ListArchivesRequest)(nil),       // 26: sessiond.v1.ListArchivesRequest
+	(*ListArchivesResponse)(nil),      // 27: sessiond.v1.ListArchivesResponse
+	(*CleanupSessionsRequest)(nil),    // 28: sessiond.v1.CleanupSessionsRequest
+	(*CleanupEntry)(nil),              // 29: sessiond.v1.CleanupEntry
+	(*CleanupSessionsResponse)(nil),   // 30: sessiond.v1.CleanupSessionsResponse
+	(*CompactSessionRequest)(nil),     // 31: sessiond.v1.CompactSessionRequest
+	(*CompactSessionResponse)(nil),    // 32: sessiond.v1.CompactSessionResponse
+	(*ListCheckpointsRequest)(nil),    // 33: sessiond.v1.ListCheckpointsRequest
+	(*ListCheckpointsResponse)(nil),   // 34: sessiond.v1.ListCheckpointsResponse
+	(*GetCheckpointRequest)(nil),      // 35: sessiond.v1.GetCheckpointRequest
+	(*GetCheckpointResponse)(nil),     // 36: sessiond.v1.GetCheckpointResponse
+	(*BranchCheckpointRequest)(nil),   // 37: sessiond.v1.BranchCheckpointRequest
+	(*BranchCheckpointResponse)(nil),  // 38: sessiond.v1.BranchCheckpointResponse
+	(*RestoreCheckpointRequest)(nil),  // 39: sessiond.v1.RestoreCheckpointRequest
+	(*RestoreCheckpointResponse)(nil), // 40: sessiond.v1.RestoreCheckpointResponse
+	(*UpdatePluginStateRequest)(nil),  // 41: sessiond.v1.UpdatePluginStateRequest
+	(*UpdatePluginStateResponse)(nil), // 42: sessiond.v1.UpdatePluginStateResponse
+	(*WatchSessionsRequest)(nil),      // 43: sessiond.v1.WatchSessionsRequest
+	(*WatchSessionsResponse)(nil),     // 44: sessiond.v1.WatchSessionsResponse
+	nil,                               // 45: sessiond.v1.CreateSessionRequest.MetadataEntry
+	nil,                               // 46: sessiond.v1.SessionUpdate.MetadataEntry
+	(*Session)(nil),                   // 47: sessiond.v1.Session
+	(*timestamppb.Timestamp)(nil),     // 48: google.protobuf.Timestamp
+	(SendPolicy)(0),                   // 49: sessiond.v1.SendPolicy
+	(QueueMode)(0),                    // 50: sessiond.v1.QueueMode
+	(*fieldmaskpb.FieldMask)(nil),     // 51: google.protobuf.FieldMask
+	(*Message)(nil),                   // 52: sessiond.v1.Message
+	(*Attachment)(nil),                // 53: sessiond.v1.Attachment
+	(Role)(0),                         // 54: sessiond.v1.Role
+	(*Archive)(nil),                   // 55: sessiond.v1.Archive
+	(*durationpb.Duration)(nil),       // 56: google.protobuf.Duration
+	(*Checkpoint)(nil),                // 57: sessiond.v1.Checkpoint
+	(*structpb.Value)(nil),            // 58: google.protobuf.Value
+	(*SessionEvent)(nil),              // 59: sessiond.v1.SessionEvent
 }
 var file_sessiond_v1_session_service_proto_depIdxs = []int32{
-	43, // 0: sessiond.v1.CreateSessionRequest.metadata:type_name -> sessiond.v1.CreateSessionRequest.MetadataEntry
-	45, // 1: sessiond.v1.CreateSessionResponse.session:type_name -> sessiond.v1.Session
-	45, // 2: sessiond.v1.GetSessionResponse.session:type_name -> sessiond.v1.Session
-	46, // 3: sessiond.v1.ListSessionsRequest.updated_after:type_name -> google.protobuf.Timestamp
-	45, // 4: sessiond.v1.ListSessionsResponse.sessions:type_name -> sessiond.v1.Session
-	45, // 5: sessiond.v1.ResolveSessionResponse.session:type_name -> sessiond.v1.Session
-	47, // 6: sessiond.v1.SessionUpdate.send_policy:type_name -> sessiond.v1.SendPolicy
-	48, // 7: sessiond.v1.SessionUpdate.queue_mode:type_name -> sessiond.v1.QueueMode
-	44, // 8: sessiond.v1.SessionUpdate.metadata:type_name -> sessiond.v1.SessionUpdate.MetadataEntry
+	45, // 0: sessiond.v1.CreateSessionRequest.metadata:type_name -> sessiond.v1.CreateSessionRequest.MetadataEntry
+	47, // 1: sessiond.v1.CreateSessionResponse.session:type_name -> sessiond.v1.Session
+	47, // 2: sessiond.v1.GetSessionResponse.session:type_name -> sessiond.v1.Session
+	48, // 3: sessiond.v1.ListSessionsRequest.updated_after:type_name -> google.protobuf.Timestamp
+	47, // 4: sessiond.v1.ListSessionsResponse.sessions:type_name -> sessiond.v1.Session
+	47, // 5: sessiond.v1.ResolveSessionResponse.session:type_name -> sessiond.v1.Session
+	49, // 6: sessiond.v1.SessionUpdate.send_policy:type_name -> sessiond.v1.SendPolicy
+	50, // 7: sessiond.v1.SessionUpdate.queue_mode:type_name -> sessiond.v1.QueueMode
+	46, // 8: sessiond.v1.SessionUpdate.metadata:type_name -> sessiond.v1.SessionUpdate.MetadataEntry
 	11, // 9: sessiond.v1.UpdateSessionRequest.update:type_name -> sessiond.v1.SessionUpdate
-	49, // 10: sessiond.v1.UpdateSessionRequest.update_mask:type_name -> google.protobuf.FieldMask
-	45, // 11: sessiond.v1.UpdateSessionResponse.session:type_name -> sessiond.v1.Session
+	51, // 10: sessiond.v1.UpdateSessionRequest.update_mask:type_name -> google.protobuf.FieldMask
+	47, // 11: sessiond.v1.UpdateSessionResponse.session:type_name -> sessiond.v1.Session
 	0,  // 12: sessiond.v1.ResetSessionRequest.reason:type_name -> sessiond.v1.ResetReason
-	45, // 13: sessiond.v1.ResetSessionResponse.session:type_name -> sessiond.v1.Session
-	50, // 14: sessiond.v1.ListMessagesResponse.messages:type_name -> sessiond.v1.Message
-	51, // 15: sessiond.v1.PreviewItem.role:type_name -> sessiond.v1.Role
-	1,  // 16: sessiond.v1.SessionPreview.status:type_name -> sessiond.v1.PreviewStatus
-	21, // 17: sessiond.v1.SessionPreview.items:type_name -> sessiond.v1.PreviewItem
-	22, // 18: sessiond.v1.PreviewSessionsResponse.previews:type_name -> sessiond.v1.SessionPreview
-	52, // 19: sessiond.v1.ListArchivesResponse.archives:type_name -> sessiond.v1.Archive
-	53, // 20: sessiond.v1.CleanupSessionsRequest.max_age:type_name -> google.protobuf.Duration
-	53, // 21: sessiond.v1.CleanupSessionsRequest.archive_max_age:type_name -> google.protobuf.Duration
-	2,  // 22: sessiond.v1.CleanupEntry.action:type_name -> sessiond.v1.CleanupAction
-	46, // 23: sessiond.v1.CleanupEntry.updated_at:type_name -> google.protobuf.Timestamp
-	27, // 24: sessiond.v1.CleanupSessionsResponse.entries:type_name -> sessiond.v1.CleanupEntry
-	45, // 25: sessiond.v1.CompactSessionResponse.session:type_name -> sessiond.v1.Session
-	54, // 26: sessiond.v1.ListCheckpointsResponse.checkpoints:type_name -> sessiond.v1.Checkpoint
-	54, // 27: sessiond.v1.GetCheckpointResponse.checkpoint:type_name -> sessiond.v1.Checkpoint
-	45, // 28: sessiond.v1.BranchCheckpointResponse.session:type_name -> sessiond.v1.Session
-	45, // 29: sessiond.v1.RestoreCheckpointResponse.session:type_name -> sessiond.v1.Session
-	55, // 30: sessiond.v1.UpdatePluginStateRequest.value:type_name -> google.protobuf.Value
-	45, // 31: sessiond.v1.UpdatePluginStateResponse.session:type_name -> sessiond.v1.Session
-	56, // 32: sessiond.v1.WatchSessionsResponse.event:type_name -> sessiond.v1.SessionEvent
-	3,  // 33: sessiond.v1.SessionService.CreateSession:input_type -> sessiond.v1.CreateSessionRequest
-	5,  // 34: sessiond.v1.SessionService.GetSession:input_type -> sessiond.v1.GetSessionRequest
-	7,  // 35: sessiond.v1.SessionService.ListSessions:input_type -> sessiond.v1.ListSessionsRequest
-	9,  // 36: sessiond.v1.SessionService.ResolveSession:input_type -> sessiond.v1.ResolveSessionRequest
-	12, // 37: sessiond.v1.SessionService.UpdateSession:input_type -> sessiond.v1.UpdateSessionRequest
-	14, // 38: sessiond.v1.SessionService.ResetSession:input_type -> sessiond.v1.ResetSessionRequest
-	16, // 39: sessiond.v1.SessionService.DeleteSession:input_type -> sessiond.v1.DeleteSessionRequest
-	18, // 40: sessiond.v1.SessionService.ListMessages:input_type -> sessiond.v1.ListMessagesRequest
-	20, // 41: sessiond.v1.SessionService.PreviewSessions:input_type -> sessiond.v1.PreviewSessionsRequest
-	24, // 42: sessiond.v1.SessionService.ListArchives:input_type -> sessiond.v1.ListArchivesRequest
-	26, // 43: sessiond.v1.SessionService.CleanupSessions:input_type -> sessiond.v1.CleanupSessionsRequest
-	29, // 44: sessiond.v1.SessionService.CompactSession:input_type -> sessiond.v1.CompactSessionRequest
-	31, // 45: sessiond.v1.SessionService.ListCheckpoints:input_type -> sessiond.v1.ListCheckpointsRequest
-	33, // 46: sessiond.v1.SessionService.GetCheckpoint:input_type -> sessiond.v1.GetCheckpointRequest
-	35, // 47: sessiond.v1.SessionService.BranchCheckpoint:input_type -> sessiond.v1.BranchCheckpointRequest
-	37, // 48: sessiond.v1.SessionService.RestoreCheckpoint:input_type -> sessiond.v1.RestoreCheckpointRequest
-	39, // 49: sessiond.v1.SessionService.UpdatePluginState:input_type -> sessiond.v1.UpdatePluginStateRequest
-	41, // 50: sessiond.v1.SessionService.WatchSessions:input_type -> sessiond.v1.WatchSessionsRequest
-	4,  // 51: sessiond.v1.SessionService.CreateSession:output_type -> sessiond.v1.CreateSessionResponse
-	6,  // 52: sessiond.v1.SessionService.GetSession:output_type -> sessiond.v1.GetSessionResponse
-	8,  // 53: sessiond.v1.SessionService.ListSessions:output_type -> sessiond.v1.ListSessionsResponse
-	10, // 54: sessiond.v1.SessionService.ResolveSession:output_type -> sessiond.v1.ResolveSessionResponse
-	13, // 55: sessiond.v1.SessionService.UpdateSession:output_type -> sessiond.v1.UpdateSessionResponse
-	15, // 56: sessiond.v1.SessionService.ResetSession:output_type -> sessiond.v1.ResetSessionResponse
-	17, // 57: sessiond.v1.SessionService.DeleteSession:output_type -> sessiond.v1.DeleteSessionResponse
-	19, // 58: sessiond.v1.SessionService.ListMessages:output_type -> sessiond.v1.ListMessagesResponse
-	23, // 59: sessiond.v1.SessionService.PreviewSessions:output_type -> sessiond.v1.PreviewSessionsResponse
-	25, // 60: sessiond.v1.SessionService.ListArchives:output_type -> sessiond.v1.ListArchivesResponse
-	28, // 61: sessiond.v1.SessionService.CleanupSessions:output_type -> sessiond.v1.CleanupSessionsResponse
-	30, // 62: sessiond.v1.SessionService.CompactSession:output_type -> sessiond.v1.CompactSessionResponse
-	32, // 63: sessiond.v1.SessionService.ListCheckpoints:output_type -> sessiond.v1.ListCheckpointsResponse
-	34, // 64: sessiond.v1.SessionService.GetCheckpoint:output_type -> sessiond.v1.GetCheckpointResponse
-	36, // 65: sessiond.v1.SessionService.BranchCheckpoint:output_type -> sessiond.v1.BranchCheckpointResponse
-	38, // 66: sessiond.v1.SessionService.RestoreCheckpoint:output_type -> sessiond.v1.RestoreCheckpointResponse
-	40, // 67: sessiond.v1.SessionService.UpdatePluginState:output_type -> sessiond.v1.UpdatePluginStateResponse
-	42, // 68: sessiond.v1.SessionService.WatchSessions:output_type -> sessiond.v1.WatchSessionsResponse
-	51, // [51:69] is the sub-list for method output_type
-	33, // [33:51] is the sub-list for method input_type
-	33, // [33:33] is the sub-list for extension type_name
-	33, // [33:33] is the sub-list for extension extendee
-	0,  // [0:33] is the sub-list for field type_name
+	47, // 13: sessiond.v1.ResetSessionResponse.session:type_name -> sessiond.v1.Session
+	52, // 14: sessiond.v1.ListMessagesResponse.messages:type_name -> sessiond.v1.Message
+	53, // 15: sessiond.v1.GetAttachmentResponse.attachment:type_name -> sessiond.v1.Attachment
+	54, // 16: sessiond.v1.PreviewItem.role:type_name -> sessiond.v1.Role
+	1,  // 17: sessiond.v1.SessionPreview.status:type_name -> sessiond.v1.PreviewStatus
+	23, // 18: sessiond.v1.SessionPreview.items:type_name -> sessiond.v1.PreviewItem
+	24, // 19: sessiond.v1.PreviewSessionsResponse.previews:type_name -> sessiond.v1.SessionPreview
+	55, // 20: sessiond.v1.ListArchivesResponse.archives:type_name -> sessiond.v1.Archive
+	56, // 21: sessiond.v1.CleanupSessionsRequest.max_age:type_name -> google.protobuf.Duration
+	56, // 22: sessiond.v1.CleanupSessionsRequest.archive_max_age:type_name -> google.protobuf.Duration
+	2,  // 23: sessiond.v1.CleanupEntry.action:type_name -> sessiond.v1.CleanupAction
+	48, // 24: sessiond.v1.CleanupEntry.updated_at:type_name -> google.protobuf.Timestamp
+	29, // 25: sessiond.v1.CleanupSessionsResponse.entries:type_name -> sessiond.v1.CleanupEntry
+	47, // 26: sessiond.v1.CompactSessionResponse.session:type_name -> sessiond.v1.Session
+	57, // 27: sessiond.v1.ListCheckpointsResponse.checkpoints:type_name -> sessiond.v1.Checkpoint
+	57, // 28: sessiond.v1.GetCheckpointResponse.checkpoint:type_name -> sessiond.v1.Checkpoint
+	47, // 29: sessiond.v1.BranchCheckpointResponse.session:type_name -> sessiond.v1.Session
+	47, // 30: sessiond.v1.RestoreCheckpointResponse.session:type_name -> sessiond.v1.Session
+	58, // 31: sessiond.v1.UpdatePluginStateRequest.value:type_name -> google.protobuf.Value
+	47, // 32: sessiond.v1.UpdatePluginStateResponse.session:type_name -> sessiond.v1.Session
+	59, // 33: sessiond.v1.WatchSessionsResponse.event:type_name -> sessiond.v1.SessionEvent
+	3,  // 34: sessiond.v1.SessionService.CreateSession:input_type -> sessiond.v1.CreateSessionRequest
+	5,  // 35: sessiond.v1.SessionService.GetSession:input_type -> sessiond.v1.GetSessionRequest
+	7,  // 36: sessiond.v1.SessionService.ListSessions:input_type -> sessiond.v1.ListSessionsRequest
+	9,  // 37: sessiond.v1.SessionService.ResolveSession:input_type -> sessiond.v1.ResolveSessionRequest
+	12, // 38: sessiond.v1.SessionService.UpdateSession:input_type -> sessiond.v1.UpdateSessionRequest
+	14, // 39: sessiond.v1.SessionService.ResetSession:input_type -> sessiond.v1.ResetSessionRequest
+	16, // 40: sessiond.v1.SessionService.DeleteSession:input_type -> sessiond.v1.DeleteSessionRequest
+	18, // 41: sessiond.v1.SessionService.ListMessages:input_type -> sessiond.v1.ListMessagesRequest
+	20, // 42: sessiond.v1.SessionService.GetAttachment:input_type -> sessiond.v1.GetAttachmentRequest
+	22, // 43: sessiond.v1.SessionService.PreviewSessions:input_type -> sessiond.v1.PreviewSessionsRequest
+	26, // 44: sessiond.v1.SessionService.ListArchives:input_type -> sessiond.v1.ListArchivesRequest
+	28, // 45: sessiond.v1.SessionService.CleanupSessions:input_type -> sessiond.v1.CleanupSessionsRequest
+	31, // 46: sessiond.v1.SessionService.CompactSession:input_type -> sessiond.v1.CompactSessionRequest
+	33, // 47: sessiond.v1.SessionService.ListCheckpoints:input_type -> sessiond.v1.ListCheckpointsRequest
+	35, // 48: sessiond.v1.SessionService.GetCheckpoint:input_type -> sessiond.v1.GetCheckpointRequest
+	37, // 49: sessiond.v1.SessionService.BranchCheckpoint:input_type -> sessiond.v1.BranchCheckpointRequest
+	39, // 50: sessiond.v1.SessionService.RestoreCheckpoint:input_type -> sessiond.v1.RestoreCheckpointRequest
+	41, // 51: sessiond.v1.SessionService.UpdatePluginState:input_type -> sessiond.v1.UpdatePluginStateRequest
+	43, // 52: sessiond.v1.SessionService.WatchSessions:input_type -> sessiond.v1.WatchSessionsRequest
+	4,  // 53: sessiond.v1.SessionService.CreateSession:output_type -> sessiond.v1.CreateSessionResponse
+	6,  // 54: sessiond.v1.SessionService.GetSession:output_type -> sessiond.v1.GetSessionResponse
+	8,  // 55: sessiond.v1.SessionService.ListSessions:output_type -> sessiond.v1.ListSessionsResponse
+	10, // 56: sessiond.v1.SessionService.ResolveSession:output_type -> sessiond.v1.ResolveSessionResponse
+	13, // 57: sessiond.v1.SessionService.UpdateSession:output_type -> sessiond.v1.UpdateSessionResponse
+	15, // 58: sessiond.v1.SessionService.ResetSession:output_type -> sessiond.v1.ResetSessionResponse
+	17, // 59: sessiond.v1.SessionService.DeleteSession:output_type -> sessiond.v1.DeleteSessionResponse
+	19, // 60: sessiond.v1.SessionService.ListMessages:output_type -> sessiond.v1.ListMessagesResponse
+	21, // 61: sessiond.v1.SessionService.GetAttachment:output_type -> sessiond.v1.GetAttachmentResponse
+	25, // 62: sessiond.v1.SessionService.PreviewSessions:output_type -> sessiond.v1.PreviewSessionsResponse
+	27, // 63: sessiond.v1.SessionService.ListArchives:output_type -> sessiond.v1.ListArchivesResponse
+	30, // 64: sessiond.v1.SessionService.CleanupSessions:output_type -> sessiond.v1.CleanupSessionsResponse
+	32, // 65: sessiond.v1.SessionService.CompactSession:output_type -> sessiond.v1.CompactSessionResponse
+	34, // 66: sessiond.v1.SessionService.ListCheckpoints:output_type -> sessiond.v1.ListCheckpointsResponse
+	36, // 67: sessiond.v1.SessionService.GetCheckpoint:output_type -> sessiond.v1.GetCheckpointResponse
+	38, // 68: sessiond.v1.SessionService.BranchCheckpoint:output_type -> sessiond.v1.BranchCheckpointResponse
+	40, // 69: sessiond.v1.SessionService.RestoreCheckpoint:output_type -> sessiond.v1.RestoreCheckpointResponse
+	42, // 70: sessiond.v1.SessionService.UpdatePluginState:output_type -> sessiond.v1.UpdatePluginStateResponse
+	44, // 71: sessiond.v1.SessionService.WatchSessions:output_type -> sessiond.v1.WatchSessionsResponse
+	53, // [53:72] is the sub-list for method output_type
+	34, // [34:53] is the sub-list for method input_type
+	34, // [34:34] is the sub-list for extension type_name
+	34, // [34:34] is the sub-list for extension extendee
+	0,  // [0:34] is the sub-list for field type_name
 }
 
 func init() { file_sessiond_v1_session_service_proto_init() }
@@ -3216,15 +3363,15 @@ func file_sessiond_v1_session_service_proto_init() {
 	file_sessiond_v1_events_proto_init()
 	file_sessiond_v1_resources_proto_init()
 	file_sessiond_v1_session_service_proto_msgTypes[13].OneofWrappers = []any{}
-	file_sessiond_v1_session_service_proto_msgTypes[23].OneofWrappers = []any{}
-	file_sessiond_v1_session_service_proto_msgTypes[26].OneofWrappers = []any{}
+	file_sessiond_v1_session_service_proto_msgTypes[25].OneofWrappers = []any{}
+	file_sessiond_v1_session_service_proto_msgTypes[28].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_sessiond_v1_session_service_proto_rawDesc), len(file_sessiond_v1_session_service_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   42,
+			NumMessages:   44,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

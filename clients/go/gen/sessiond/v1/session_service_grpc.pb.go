@@ -27,6 +27,7 @@ const (
 	SessionService_ResetSession_FullMethodName      = "/sessiond.v1.SessionService/ResetSession"
 	SessionService_DeleteSession_FullMethodName     = "/sessiond.v1.SessionService/DeleteSession"
 	SessionService_ListMessages_FullMethodName      = "/sessiond.v1.SessionService/ListMessages"
+	SessionService_GetAttachment_FullMethodName     = "/sessiond.v1.SessionService/GetAttachment"
 	SessionService_PreviewSessions_FullMethodName   = "/sessiond.v1.SessionService/PreviewSessions"
 	SessionService_ListArchives_FullMethodName      = "/sessiond.v1.SessionService/ListArchives"
 	SessionService_CleanupSessions_FullMethodName   = "/sessiond.v1.SessionService/CleanupSessions"
@@ -61,6 +62,8 @@ type SessionServiceClient interface {
 	DeleteSession(ctx context.Context, in *DeleteSessionRequest, opts ...grpc.CallOption) (*DeleteSessionResponse, error)
 	// Reads a transcript, live or archived.
 	ListMessages(ctx context.Context, in *ListMessagesRequest, opts ...grpc.CallOption) (*ListMessagesResponse, error)
+	// Returns one attachment of a transcript entry with its content.
+	GetAttachment(ctx context.Context, in *GetAttachmentRequest, opts ...grpc.CallOption) (*GetAttachmentResponse, error)
 	// Returns the last entries of several sessions.
 	PreviewSessions(ctx context.Context, in *PreviewSessionsRequest, opts ...grpc.CallOption) (*PreviewSessionsResponse, error)
 	// Lists archived transcripts of a session key.
@@ -165,6 +168,16 @@ func (c *sessionServiceClient) ListMessages(ctx context.Context, in *ListMessage
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(ListMessagesResponse)
 	err := c.cc.Invoke(ctx, SessionService_ListMessages_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *sessionServiceClient) GetAttachment(ctx context.Context, in *GetAttachmentRequest, opts ...grpc.CallOption) (*GetAttachmentResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetAttachmentResponse)
+	err := c.cc.Invoke(ctx, SessionService_GetAttachment_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -302,6 +315,8 @@ type SessionServiceServer interface {
 	DeleteSession(context.Context, *DeleteSessionRequest) (*DeleteSessionResponse, error)
 	// Reads a transcript, live or archived.
 	ListMessages(context.Context, *ListMessagesRequest) (*ListMessagesResponse, error)
+	// Returns one attachment of a transcript entry with its content.
+	GetAttachment(context.Context, *GetAttachmentRequest) (*GetAttachmentResponse, error)
 	// Returns the last entries of several sessions.
 	PreviewSessions(context.Context, *PreviewSessionsRequest) (*PreviewSessionsResponse, error)
 	// Lists archived transcripts of a session key.
@@ -355,6 +370,9 @@ func (UnimplementedSessionServiceServer) DeleteSession(context.Context, *DeleteS
 }
 func (UnimplementedSessionServiceServer) ListMessages(context.Context, *ListMessagesRequest) (*ListMessagesResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListMessages not implemented")
+}
+func (UnimplementedSessionServiceServer) GetAttachment(context.Context, *GetAttachmentRequest) (*GetAttachmentResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetAttachment not implemented")
 }
 func (UnimplementedSessionServiceServer) PreviewSessions(context.Context, *PreviewSessionsRequest) (*PreviewSessionsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method PreviewSessions not implemented")
@@ -547,6 +565,24 @@ func _SessionService_ListMessages_Handler(srv interface{}, ctx context.Context, 
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(SessionServiceServer).ListMessages(ctx, req.(*ListMessagesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _SessionService_GetAttachment_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetAttachmentRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SessionServiceServer).GetAttachment(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SessionService_GetAttachment_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SessionServiceServer).GetAttachment(ctx, req.(*GetAttachmentRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -762,6 +798,10 @@ var SessionService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListMessages",
 			Handler:    _SessionService_ListMessages_Handler,
+		},
+		{
+			MethodName: "GetAttachment",
+			Handler:    _SessionService_GetAttachment_Handler,
 		},
 		{
 			MethodName: "PreviewSessions",

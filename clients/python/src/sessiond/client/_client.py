@@ -93,6 +93,14 @@ class Sessions:
                 return messages
             after = page.messages[-1].seq
 
+    async def attachment(
+        self, session_id: str, seq: int, index: int = 0
+    ) -> resources_pb2.Attachment:
+        """One attachment with its bytes: messages carry only their attachments' metadata
+        (`omitted`); pass the message's `session_id` and `seq` and the attachment's `index`."""
+        request = session_pb.GetAttachmentRequest(session_id=session_id, seq=seq, index=index)
+        return (await self._stub.GetAttachment(request, metadata=self._metadata)).attachment
+
 
 class Client:
     """`async with Client(target, token=...) as client:` — one channel, both services."""

@@ -421,29 +421,46 @@ Global___Session: _TypeAlias = Session  # noqa: Y015
 
 @_typing.final
 class Attachment(_message.Message):
-    """An image or file attached to a message."""
+    """An image or file attached to a message. Sent with Send, Steer and Chat as mime_type, data
+    and file_name. In messages read back (ListMessages, GetCheckpoint, ChatEvents) only its
+    metadata comes, with `omitted` true; GetAttachment returns the content.
+    """
 
     DESCRIPTOR: _descriptor.Descriptor
 
     MIME_TYPE_FIELD_NUMBER: _builtins.int
     DATA_FIELD_NUMBER: _builtins.int
     FILE_NAME_FIELD_NUMBER: _builtins.int
+    OMITTED_FIELD_NUMBER: _builtins.int
+    SIZE_BYTES_FIELD_NUMBER: _builtins.int
+    INDEX_FIELD_NUMBER: _builtins.int
     mime_type: _builtins.str
     """MIME type, e.g. `image/png`."""
     data: _builtins.bytes
-    """The decoded content, at most 5 MB."""
+    """The decoded content, at most 5 MB; empty when `omitted`."""
     file_name: _builtins.str
     """Optional file name."""
+    omitted: _builtins.bool
+    """True when `data` was left out of this message; fetch it with GetAttachment (the
+    message's `session_id` and `seq`, and `index`). Ignored in requests.
+    """
+    size_bytes: _builtins.int
+    """Size of the content in bytes. Ignored in requests."""
+    index: _builtins.int
+    """Position of the attachment in its message, from 0. Ignored in requests."""
     def __init__(
         self,
         *,
         mime_type: _builtins.str = ...,
         data: _builtins.bytes = ...,
         file_name: _builtins.str = ...,
+        omitted: _builtins.bool = ...,
+        size_bytes: _builtins.int = ...,
+        index: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["data", b"data", "file_name", b"file_name", "mime_type", b"mime_type"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["data", b"data", "file_name", b"file_name", "index", b"index", "mime_type", b"mime_type", "omitted", b"omitted", "size_bytes", b"size_bytes"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -504,7 +521,7 @@ class Message(_message.Message):
 
     @_builtins.property
     def attachments(self) -> _containers.RepeatedCompositeFieldContainer[Global___Attachment]:
-        """Attachments sent with a user message."""
+        """Attachments sent with a user message: their metadata, without content (see Attachment)."""
 
     def __init__(
         self,

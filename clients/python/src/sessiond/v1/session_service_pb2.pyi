@@ -738,6 +738,68 @@ class ListMessagesResponse(_message.Message):
 Global___ListMessagesResponse: _TypeAlias = ListMessagesResponse  # noqa: Y015
 
 @_typing.final
+class GetAttachmentRequest(_message.Message):
+    """Request of GetAttachment; set key (current transcript) or session_id (any transcript)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    KEY_FIELD_NUMBER: _builtins.int
+    SESSION_ID_FIELD_NUMBER: _builtins.int
+    SEQ_FIELD_NUMBER: _builtins.int
+    INDEX_FIELD_NUMBER: _builtins.int
+    key: _builtins.str
+    """The session key."""
+    session_id: _builtins.str
+    """A transcript id, current or archived, e.g. a Message's or a Checkpoint's `session_id`."""
+    seq: _builtins.int
+    """Seq of the message the attachment belongs to."""
+    index: _builtins.int
+    """Position of the attachment in the message (its `index`), from 0."""
+    def __init__(
+        self,
+        *,
+        key: _builtins.str = ...,
+        session_id: _builtins.str = ...,
+        seq: _builtins.int = ...,
+        index: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["index", b"index", "key", b"key", "seq", b"seq", "session_id", b"session_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetAttachmentRequest: _TypeAlias = GetAttachmentRequest  # noqa: Y015
+
+@_typing.final
+class GetAttachmentResponse(_message.Message):
+    """Response of GetAttachment."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ATTACHMENT_FIELD_NUMBER: _builtins.int
+    SESSION_ID_FIELD_NUMBER: _builtins.int
+    session_id: _builtins.str
+    """The transcript read."""
+    @_builtins.property
+    def attachment(self) -> _resources_pb2.Attachment:
+        """The attachment with its content."""
+
+    def __init__(
+        self,
+        *,
+        attachment: _resources_pb2.Attachment | None = ...,
+        session_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["attachment", b"attachment"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attachment", b"attachment", "session_id", b"session_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetAttachmentResponse: _TypeAlias = GetAttachmentResponse  # noqa: Y015
+
+@_typing.final
 class PreviewSessionsRequest(_message.Message):
     """Request of PreviewSessions."""
 
@@ -747,12 +809,12 @@ class PreviewSessionsRequest(_message.Message):
     LIMIT_FIELD_NUMBER: _builtins.int
     MAX_CHARS_FIELD_NUMBER: _builtins.int
     limit: _builtins.int
-    """Entries per key; default 12."""
+    """Entries per key, 1 to 50; default 12; more is INVALID_ARGUMENT."""
     max_chars: _builtins.int
     """Characters per entry; default 240, at least 20."""
     @_builtins.property
     def keys(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
-        """Up to 64 keys."""
+        """Up to 64 keys; more is INVALID_ARGUMENT."""
 
     def __init__(
         self,

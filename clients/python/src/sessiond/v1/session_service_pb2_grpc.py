@@ -75,6 +75,11 @@ class SessionServiceStub:
                 request_serializer=sessiond_dot_v1_dot_session__service__pb2.ListMessagesRequest.SerializeToString,
                 response_deserializer=sessiond_dot_v1_dot_session__service__pb2.ListMessagesResponse.FromString,
                 _registered_method=True)
+        self.GetAttachment = channel.unary_unary(
+                '/sessiond.v1.SessionService/GetAttachment',
+                request_serializer=sessiond_dot_v1_dot_session__service__pb2.GetAttachmentRequest.SerializeToString,
+                response_deserializer=sessiond_dot_v1_dot_session__service__pb2.GetAttachmentResponse.FromString,
+                _registered_method=True)
         self.PreviewSessions = channel.unary_unary(
                 '/sessiond.v1.SessionService/PreviewSessions',
                 request_serializer=sessiond_dot_v1_dot_session__service__pb2.PreviewSessionsRequest.SerializeToString,
@@ -182,6 +187,13 @@ class SessionServiceServicer:
 
     def ListMessages(self, request, context):
         """Reads a transcript, live or archived.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetAttachment(self, request, context):
+        """Returns one attachment of a transcript entry with its content.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -299,6 +311,11 @@ def add_SessionServiceServicer_to_server(servicer, server):
                     servicer.ListMessages,
                     request_deserializer=sessiond_dot_v1_dot_session__service__pb2.ListMessagesRequest.FromString,
                     response_serializer=sessiond_dot_v1_dot_session__service__pb2.ListMessagesResponse.SerializeToString,
+            ),
+            'GetAttachment': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetAttachment,
+                    request_deserializer=sessiond_dot_v1_dot_session__service__pb2.GetAttachmentRequest.FromString,
+                    response_serializer=sessiond_dot_v1_dot_session__service__pb2.GetAttachmentResponse.SerializeToString,
             ),
             'PreviewSessions': grpc.unary_unary_rpc_method_handler(
                     servicer.PreviewSessions,
@@ -568,6 +585,33 @@ class SessionService:
             '/sessiond.v1.SessionService/ListMessages',
             sessiond_dot_v1_dot_session__service__pb2.ListMessagesRequest.SerializeToString,
             sessiond_dot_v1_dot_session__service__pb2.ListMessagesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetAttachment(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/sessiond.v1.SessionService/GetAttachment',
+            sessiond_dot_v1_dot_session__service__pb2.GetAttachmentRequest.SerializeToString,
+            sessiond_dot_v1_dot_session__service__pb2.GetAttachmentResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -49,6 +49,8 @@ class SessionServiceStub:
     """Removes a session; its transcript is archived."""
     ListMessages: _grpc.UnaryUnaryMultiCallable[_session_service_pb2.ListMessagesRequest, _session_service_pb2.ListMessagesResponse]
     """Reads a transcript, live or archived."""
+    GetAttachment: _grpc.UnaryUnaryMultiCallable[_session_service_pb2.GetAttachmentRequest, _session_service_pb2.GetAttachmentResponse]
+    """Returns one attachment of a transcript entry with its content."""
     PreviewSessions: _grpc.UnaryUnaryMultiCallable[_session_service_pb2.PreviewSessionsRequest, _session_service_pb2.PreviewSessionsResponse]
     """Returns the last entries of several sessions."""
     ListArchives: _grpc.UnaryUnaryMultiCallable[_session_service_pb2.ListArchivesRequest, _session_service_pb2.ListArchivesResponse]
@@ -91,6 +93,8 @@ class SessionServiceAsyncStub(SessionServiceStub):
     """Removes a session; its transcript is archived."""
     ListMessages: _aio.UnaryUnaryMultiCallable[_session_service_pb2.ListMessagesRequest, _session_service_pb2.ListMessagesResponse]  # type: ignore[assignment]
     """Reads a transcript, live or archived."""
+    GetAttachment: _aio.UnaryUnaryMultiCallable[_session_service_pb2.GetAttachmentRequest, _session_service_pb2.GetAttachmentResponse]  # type: ignore[assignment]
+    """Returns one attachment of a transcript entry with its content."""
     PreviewSessions: _aio.UnaryUnaryMultiCallable[_session_service_pb2.PreviewSessionsRequest, _session_service_pb2.PreviewSessionsResponse]  # type: ignore[assignment]
     """Returns the last entries of several sessions."""
     ListArchives: _aio.UnaryUnaryMultiCallable[_session_service_pb2.ListArchivesRequest, _session_service_pb2.ListArchivesResponse]  # type: ignore[assignment]
@@ -178,6 +182,14 @@ class SessionServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_session_service_pb2.ListMessagesResponse, _abc.Awaitable[_session_service_pb2.ListMessagesResponse]]:
         """Reads a transcript, live or archived."""
+
+    @_abc_1.abstractmethod
+    def GetAttachment(
+        self,
+        request: _session_service_pb2.GetAttachmentRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_session_service_pb2.GetAttachmentResponse, _abc.Awaitable[_session_service_pb2.GetAttachmentResponse]]:
+        """Returns one attachment of a transcript entry with its content."""
 
     @_abc_1.abstractmethod
     def PreviewSessions(

@@ -9,7 +9,7 @@ import type { Duration, FieldMask, Timestamp, Value } from "@bufbuild/protobuf/w
 import { file_google_protobuf_duration, file_google_protobuf_field_mask, file_google_protobuf_struct, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { SessionEvent } from "./events_pb.js";
 import { file_sessiond_v1_events } from "./events_pb.js";
-import type { Archive, Checkpoint, Message as Message$1, QueueMode, Role, SendPolicy, Session } from "./resources_pb.js";
+import type { Archive, Attachment, Checkpoint, Message as Message$1, QueueMode, Role, SendPolicy, Session } from "./resources_pb.js";
 import { file_sessiond_v1_resources } from "./resources_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
@@ -17,7 +17,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file sessiond/v1/session_service.proto.
  */
 export const file_sessiond_v1_session_service: GenFile = /*@__PURE__*/
-  fileDesc("CiFzZXNzaW9uZC92MS9zZXNzaW9uX3NlcnZpY2UucHJvdG8SC3Nlc3Npb25kLnYxIpICChRDcmVhdGVTZXNzaW9uUmVxdWVzdBILCgNrZXkYASABKAkSEAoIYWdlbnRfaWQYAiABKAkSDQoFbGFiZWwYAyABKAkSDQoFbW9kZWwYBCABKAkSGgoScGFyZW50X3Nlc3Npb25fa2V5GAUgASgJEkEKCG1ldGFkYXRhGAYgAygLMi8uc2Vzc2lvbmQudjEuQ3JlYXRlU2Vzc2lvblJlcXVlc3QuTWV0YWRhdGFFbnRyeRIXCg9pbml0aWFsX21lc3NhZ2UYByABKAkSFAoMZGlzcGxheV9uYW1lGAggASgJGi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJ0ChVDcmVhdGVTZXNzaW9uUmVzcG9uc2USJQoHc2Vzc2lvbhgBIAEoCzIULnNlc3Npb25kLnYxLlNlc3Npb24SDwoHY3JlYXRlZBgCIAEoCBIOCgZydW5faWQYAyABKAkSEwoLbWVzc2FnZV9zZXEYBCABKAMiIAoRR2V0U2Vzc2lvblJlcXVlc3QSCwoDa2V5GAEgASgJIjsKEkdldFNlc3Npb25SZXNwb25zZRIlCgdzZXNzaW9uGAEgASgLMhQuc2Vzc2lvbmQudjEuU2Vzc2lvbiLKAQoTTGlzdFNlc3Npb25zUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCRIQCghhZ2VudF9pZBgDIAEoCRIWCg5sYWJlbF9jb250YWlucxgEIAEoCRIaChJwYXJlbnRfc2Vzc2lvbl9rZXkYBSABKAkSEwoLYWN0aXZlX29ubHkYBiABKAgSMQoNdXBkYXRlZF9hZnRlchgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiVwoUTGlzdFNlc3Npb25zUmVzcG9uc2USJgoIc2Vzc2lvbnMYASADKAsyFC5zZXNzaW9uZC52MS5TZXNzaW9uEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJZChVSZXNvbHZlU2Vzc2lvblJlcXVlc3QSCwoDa2V5GAEgASgJEhIKCnNlc3Npb25faWQYAiABKAkSDQoFbGFiZWwYAyABKAkSEAoIYWdlbnRfaWQYBCABKAkiTAoWUmVzb2x2ZVNlc3Npb25SZXNwb25zZRILCgNrZXkYASABKAkSJQoHc2Vzc2lvbhgCIAEoCzIULnNlc3Npb25kLnYxLlNlc3Npb24i0gIKDVNlc3Npb25VcGRhdGUSDQoFbGFiZWwYASABKAkSFAoMZGlzcGxheV9uYW1lGAIgASgJEg0KBW1vZGVsGAMgASgJEhYKDnRoaW5raW5nX2xldmVsGAQgASgJEhUKDXZlcmJvc2VfbGV2ZWwYBSABKAkSFwoPcmVhc29uaW5nX2xldmVsGAYgASgJEiwKC3NlbmRfcG9saWN5GAcgASgOMhcuc2Vzc2lvbmQudjEuU2VuZFBvbGljeRIqCgpxdWV1ZV9tb2RlGAggASgOMhYuc2Vzc2lvbmQudjEuUXVldWVNb2RlEjoKCG1ldGFkYXRhGAkgAygLMiguc2Vzc2lvbmQudjEuU2Vzc2lvblVwZGF0ZS5NZXRhZGF0YUVudHJ5Gi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASKOAQoUVXBkYXRlU2Vzc2lvblJlcXVlc3QSCwoDa2V5GAEgASgJEioKBnVwZGF0ZRgCIAEoCzIaLnNlc3Npb25kLnYxLlNlc3Npb25VcGRhdGUSLwoLdXBkYXRlX21hc2sYAyABKAsyGi5nb29nbGUucHJvdG9idWYuRmllbGRNYXNrEgwKBGV0YWcYBCABKAkiPgoVVXBkYXRlU2Vzc2lvblJlc3BvbnNlEiUKB3Nlc3Npb24YASABKAsyFC5zZXNzaW9uZC52MS5TZXNzaW9uIkwKE1Jlc2V0U2Vzc2lvblJlcXVlc3QSCwoDa2V5GAEgASgJEigKBnJlYXNvbhgCIAEoDjIYLnNlc3Npb25kLnYxLlJlc2V0UmVhc29uIloKFFJlc2V0U2Vzc2lvblJlc3BvbnNlEiUKB3Nlc3Npb24YASABKAsyFC5zZXNzaW9uZC52MS5TZXNzaW9uEhsKE3ByZXZpb3VzX3Nlc3Npb25faWQYAiABKAkicAoURGVsZXRlU2Vzc2lvblJlcXVlc3QSCwoDa2V5GAEgASgJEh4KEWRlbGV0ZV90cmFuc2NyaXB0GAIgASgISACIAQESFQoNYWxsb3dfbWlzc2luZxgDIAEoCEIUChJfZGVsZXRlX3RyYW5zY3JpcHQiUgoVRGVsZXRlU2Vzc2lvblJlc3BvbnNlEgsKA2tleRgBIAEoCRIPCgdkZWxldGVkGAIgASgIEhsKE2FyY2hpdmVkX3Nlc3Npb25faWQYAyABKAkinAEKE0xpc3RNZXNzYWdlc1JlcXVlc3QSCwoDa2V5GAEgASgJEhIKCnNlc3Npb25faWQYAiABKAkSEQoJcGFnZV9zaXplGAMgASgFEhIKCnBhZ2VfdG9rZW4YBCABKAkSEgoKYmVmb3JlX3NlcRgFIAEoAxIRCglhZnRlcl9zZXEYBiABKAMSFgoOaW5jbHVkZV9zaWxlbnQYByABKAgifQoUTGlzdE1lc3NhZ2VzUmVzcG9uc2USJgoIbWVzc2FnZXMYASADKAsyFC5zZXNzaW9uZC52MS5NZXNzYWdlEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCRISCgpzZXNzaW9uX2lkGAMgASgJEhAKCGFyY2hpdmVkGAQgASgIIkgKFlByZXZpZXdTZXNzaW9uc1JlcXVlc3QSDAoEa2V5cxgBIAMoCRINCgVsaW1pdBgCIAEoBRIRCgltYXhfY2hhcnMYAyABKAUiSQoLUHJldmlld0l0ZW0SHwoEcm9sZRgBIAEoDjIRLnNlc3Npb25kLnYxLlJvbGUSDAoEdGV4dBgCIAEoCRILCgNzZXEYAyABKAMicgoOU2Vzc2lvblByZXZpZXcSCwoDa2V5GAEgASgJEioKBnN0YXR1cxgCIAEoDjIaLnNlc3Npb25kLnYxLlByZXZpZXdTdGF0dXMSJwoFaXRlbXMYAyADKAsyGC5zZXNzaW9uZC52MS5QcmV2aWV3SXRlbSJIChdQcmV2aWV3U2Vzc2lvbnNSZXNwb25zZRItCghwcmV2aWV3cxgBIAMoCzIbLnNlc3Npb25kLnYxLlNlc3Npb25QcmV2aWV3IkkKE0xpc3RBcmNoaXZlc1JlcXVlc3QSCwoDa2V5GAEgASgJEhEKCXBhZ2Vfc2l6ZRgCIAEoBRISCgpwYWdlX3Rva2VuGAMgASgJIlcKFExpc3RBcmNoaXZlc1Jlc3BvbnNlEiYKCGFyY2hpdmVzGAEgAygLMhQuc2Vzc2lvbmQudjEuQXJjaGl2ZRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkivwEKFkNsZWFudXBTZXNzaW9uc1JlcXVlc3QSKgoHbWF4X2FnZRgBIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIRCgltYXhfY291bnQYAiABKAUSFAoHZHJ5X3J1bhgDIAEoCEgAiAEBEjIKD2FyY2hpdmVfbWF4X2FnZRgEIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIQCghhZ2VudF9pZBgFIAEoCUIKCghfZHJ5X3J1biJ3CgxDbGVhbnVwRW50cnkSCwoDa2V5GAEgASgJEioKBmFjdGlvbhgCIAEoDjIaLnNlc3Npb25kLnYxLkNsZWFudXBBY3Rpb24SLgoKdXBkYXRlZF9hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiqQEKF0NsZWFudXBTZXNzaW9uc1Jlc3BvbnNlEg8KB2RyeV9ydW4YASABKAgSKgoHZW50cmllcxgCIAMoCzIZLnNlc3Npb25kLnYxLkNsZWFudXBFbnRyeRIMCgRrZXB0GAMgASgFEhQKDHBydW5lZF9zdGFsZRgEIAEoBRIUCgxjYXBfb3ZlcmZsb3cYBSABKAUSFwoPYXJjaGl2ZXNfcHJ1bmVkGAYgASgFInQKFUNvbXBhY3RTZXNzaW9uUmVxdWVzdBILCgNrZXkYASABKAkSFgoJbWF4X2xpbmVzGAIgASgFSACIAQESGAoLa2VlcF9yZWNlbnQYAyABKAVIAYgBAUIMCgpfbWF4X2xpbmVzQg4KDF9rZWVwX3JlY2VudCK0AQoWQ29tcGFjdFNlc3Npb25SZXNwb25zZRIRCgljb21wYWN0ZWQYASABKAgSFQoNY2hlY2twb2ludF9pZBgCIAEoCRIVCg10b2tlbnNfYmVmb3JlGAMgASgDEhQKDHRva2Vuc19hZnRlchgEIAEoAxIMCgRrZXB0GAUgASgDEg4KBnJlYXNvbhgGIAEoCRIlCgdzZXNzaW9uGAcgASgLMhQuc2Vzc2lvbmQudjEuU2Vzc2lvbiIlChZMaXN0Q2hlY2twb2ludHNSZXF1ZXN0EgsKA2tleRgBIAEoCSJHChdMaXN0Q2hlY2twb2ludHNSZXNwb25zZRIsCgtjaGVja3BvaW50cxgBIAMoCzIXLnNlc3Npb25kLnYxLkNoZWNrcG9pbnQiOgoUR2V0Q2hlY2twb2ludFJlcXVlc3QSCwoDa2V5GAEgASgJEhUKDWNoZWNrcG9pbnRfaWQYAiABKAkiRAoVR2V0Q2hlY2twb2ludFJlc3BvbnNlEisKCmNoZWNrcG9pbnQYASABKAsyFy5zZXNzaW9uZC52MS5DaGVja3BvaW50IkwKF0JyYW5jaENoZWNrcG9pbnRSZXF1ZXN0EgsKA2tleRgBIAEoCRIVCg1jaGVja3BvaW50X2lkGAIgASgJEg0KBWxhYmVsGAMgASgJIkEKGEJyYW5jaENoZWNrcG9pbnRSZXNwb25zZRIlCgdzZXNzaW9uGAEgASgLMhQuc2Vzc2lvbmQudjEuU2Vzc2lvbiI+ChhSZXN0b3JlQ2hlY2twb2ludFJlcXVlc3QSCwoDa2V5GAEgASgJEhUKDWNoZWNrcG9pbnRfaWQYAiABKAkiXwoZUmVzdG9yZUNoZWNrcG9pbnRSZXNwb25zZRIlCgdzZXNzaW9uGAEgASgLMhQuc2Vzc2lvbmQudjEuU2Vzc2lvbhIbChNwcmV2aW91c19zZXNzaW9uX2lkGAIgASgJIoMBChhVcGRhdGVQbHVnaW5TdGF0ZVJlcXVlc3QSCwoDa2V5GAEgASgJEhEKCXBsdWdpbl9pZBgCIAEoCRIRCgluYW1lc3BhY2UYAyABKAkSJQoFdmFsdWUYBCABKAsyFi5nb29nbGUucHJvdG9idWYuVmFsdWUSDQoFdW5zZXQYBSABKAgiQgoZVXBkYXRlUGx1Z2luU3RhdGVSZXNwb25zZRIlCgdzZXNzaW9uGAEgASgLMhQuc2Vzc2lvbmQudjEuU2Vzc2lvbiJiChRXYXRjaFNlc3Npb25zUmVxdWVzdBIUCgxhZnRlcl9jdXJzb3IYASABKAMSFAoMc3RhcnRfYXRfZW5kGAIgASgIEhAKCGFnZW50X2lkGAMgASgJEgwKBGtleXMYBCADKAkiQQoVV2F0Y2hTZXNzaW9uc1Jlc3BvbnNlEigKBWV2ZW50GAEgASgLMhkuc2Vzc2lvbmQudjEuU2Vzc2lvbkV2ZW50KlkKC1Jlc2V0UmVhc29uEhwKGFJFU0VUX1JFQVNPTl9VTlNQRUNJRklFRBAAEhQKEFJFU0VUX1JFQVNPTl9ORVcQARIWChJSRVNFVF9SRUFTT05fUkVTRVQQAiqWAQoNUHJldmlld1N0YXR1cxIeChpQUkVWSUVXX1NUQVRVU19VTlNQRUNJRklFRBAAEhUKEVBSRVZJRVdfU1RBVFVTX09LEAESGAoUUFJFVklFV19TVEFUVVNfRU1QVFkQAhIaChZQUkVWSUVXX1NUQVRVU19NSVNTSU5HEAMSGAoUUFJFVklFV19TVEFUVVNfRVJST1IQBCqJAQoNQ2xlYW51cEFjdGlvbhIeChpDTEVBTlVQX0FDVElPTl9VTlNQRUNJRklFRBAAEhcKE0NMRUFOVVBfQUNUSU9OX0tFRVAQARIeChpDTEVBTlVQX0FDVElPTl9QUlVORV9TVEFMRRACEh8KG0NMRUFOVVBfQUNUSU9OX0NBUF9PVkVSRkxPVxADMvQSCg5TZXNzaW9uU2VydmljZRJvCg1DcmVhdGVTZXNzaW9uEiEuc2Vzc2lvbmQudjEuQ3JlYXRlU2Vzc2lvblJlcXVlc3QaIi5zZXNzaW9uZC52MS5DcmVhdGVTZXNzaW9uUmVzcG9uc2UiF4LT5JMCEToBKiIML3YxL3Nlc3Npb25zEmkKCkdldFNlc3Npb24SHi5zZXNzaW9uZC52MS5HZXRTZXNzaW9uUmVxdWVzdBofLnNlc3Npb25kLnYxLkdldFNlc3Npb25SZXNwb25zZSIagtPkkwIUEhIvdjEvc2Vzc2lvbnMve2tleX0SaQoMTGlzdFNlc3Npb25zEiAuc2Vzc2lvbmQudjEuTGlzdFNlc3Npb25zUmVxdWVzdBohLnNlc3Npb25kLnYxLkxpc3RTZXNzaW9uc1Jlc3BvbnNlIhSC0+STAg4SDC92MS9zZXNzaW9ucxJ6Cg5SZXNvbHZlU2Vzc2lvbhIiLnNlc3Npb25kLnYxLlJlc29sdmVTZXNzaW9uUmVxdWVzdBojLnNlc3Npb25kLnYxLlJlc29sdmVTZXNzaW9uUmVzcG9uc2UiH4LT5JMCGToBKiIUL3YxL3Nlc3Npb25zOnJlc29sdmUSdQoNVXBkYXRlU2Vzc2lvbhIhLnNlc3Npb25kLnYxLlVwZGF0ZVNlc3Npb25SZXF1ZXN0GiIuc2Vzc2lvbmQudjEuVXBkYXRlU2Vzc2lvblJlc3BvbnNlIh2C0+STAhc6ASoyEi92MS9zZXNzaW9ucy97a2V5fRJ4CgxSZXNldFNlc3Npb24SIC5zZXNzaW9uZC52MS5SZXNldFNlc3Npb25SZXF1ZXN0GiEuc2Vzc2lvbmQudjEuUmVzZXRTZXNzaW9uUmVzcG9uc2UiI4LT5JMCHToBKiIYL3YxL3Nlc3Npb25zL3trZXl9OnJlc2V0EnIKDURlbGV0ZVNlc3Npb24SIS5zZXNzaW9uZC52MS5EZWxldGVTZXNzaW9uUmVxdWVzdBoiLnNlc3Npb25kLnYxLkRlbGV0ZVNlc3Npb25SZXNwb25zZSIagtPkkwIUKhIvdjEvc2Vzc2lvbnMve2tleX0SoQEKDExpc3RNZXNzYWdlcxIgLnNlc3Npb25kLnYxLkxpc3RNZXNzYWdlc1JlcXVlc3QaIS5zZXNzaW9uZC52MS5MaXN0TWVzc2FnZXNSZXNwb25zZSJMgtPkkwJGWicSJS92MS90cmFuc2NyaXB0cy97c2Vzc2lvbl9pZH0vbWVzc2FnZXMSGy92MS9zZXNzaW9ucy97a2V5fS9tZXNzYWdlcxJ9Cg9QcmV2aWV3U2Vzc2lvbnMSIy5zZXNzaW9uZC52MS5QcmV2aWV3U2Vzc2lvbnNSZXF1ZXN0GiQuc2Vzc2lvbmQudjEuUHJldmlld1Nlc3Npb25zUmVzcG9uc2UiH4LT5JMCGToBKiIUL3YxL3Nlc3Npb25zOnByZXZpZXcSiAEKDExpc3RBcmNoaXZlcxIgLnNlc3Npb25kLnYxLkxpc3RBcmNoaXZlc1JlcXVlc3QaIS5zZXNzaW9uZC52MS5MaXN0QXJjaGl2ZXNSZXNwb25zZSIzgtPkkwItWg4SDC92MS9hcmNoaXZlcxIbL3YxL3Nlc3Npb25zL3trZXl9L2FyY2hpdmVzEn0KD0NsZWFudXBTZXNzaW9ucxIjLnNlc3Npb25kLnYxLkNsZWFudXBTZXNzaW9uc1JlcXVlc3QaJC5zZXNzaW9uZC52MS5DbGVhbnVwU2Vzc2lvbnNSZXNwb25zZSIfgtPkkwIZOgEqIhQvdjEvc2Vzc2lvbnM6Y2xlYW51cBKAAQoOQ29tcGFjdFNlc3Npb24SIi5zZXNzaW9uZC52MS5Db21wYWN0U2Vzc2lvblJlcXVlc3QaIy5zZXNzaW9uZC52MS5Db21wYWN0U2Vzc2lvblJlc3BvbnNlIiWC0+STAh86ASoiGi92MS9zZXNzaW9ucy97a2V5fTpjb21wYWN0EoQBCg9MaXN0Q2hlY2twb2ludHMSIy5zZXNzaW9uZC52MS5MaXN0Q2hlY2twb2ludHNSZXF1ZXN0GiQuc2Vzc2lvbmQudjEuTGlzdENoZWNrcG9pbnRzUmVzcG9uc2UiJoLT5JMCIBIeL3YxL3Nlc3Npb25zL3trZXl9L2NoZWNrcG9pbnRzEo4BCg1HZXRDaGVja3BvaW50EiEuc2Vzc2lvbmQudjEuR2V0Q2hlY2twb2ludFJlcXVlc3QaIi5zZXNzaW9uZC52MS5HZXRDaGVja3BvaW50UmVzcG9uc2UiNoLT5JMCMBIuL3YxL3Nlc3Npb25zL3trZXl9L2NoZWNrcG9pbnRzL3tjaGVja3BvaW50X2lkfRKhAQoQQnJhbmNoQ2hlY2twb2ludBIkLnNlc3Npb25kLnYxLkJyYW5jaENoZWNrcG9pbnRSZXF1ZXN0GiUuc2Vzc2lvbmQudjEuQnJhbmNoQ2hlY2twb2ludFJlc3BvbnNlIkCC0+STAjo6ASoiNS92MS9zZXNzaW9ucy97a2V5fS9jaGVja3BvaW50cy97Y2hlY2twb2ludF9pZH06YnJhbmNoEqUBChFSZXN0b3JlQ2hlY2twb2ludBIlLnNlc3Npb25kLnYxLlJlc3RvcmVDaGVja3BvaW50UmVxdWVzdBomLnNlc3Npb25kLnYxLlJlc3RvcmVDaGVja3BvaW50UmVzcG9uc2UiQYLT5JMCOzoBKiI2L3YxL3Nlc3Npb25zL3trZXl9L2NoZWNrcG9pbnRzL3tjaGVja3BvaW50X2lkfTpyZXN0b3JlEqwBChFVcGRhdGVQbHVnaW5TdGF0ZRIlLnNlc3Npb25kLnYxLlVwZGF0ZVBsdWdpblN0YXRlUmVxdWVzdBomLnNlc3Npb25kLnYxLlVwZGF0ZVBsdWdpblN0YXRlUmVzcG9uc2UiSILT5JMCQjoBKjI9L3YxL3Nlc3Npb25zL3trZXl9L3BsdWdpbnMve3BsdWdpbl9pZH0vbmFtZXNwYWNlcy97bmFtZXNwYWNlfRJ3Cg1XYXRjaFNlc3Npb25zEiEuc2Vzc2lvbmQudjEuV2F0Y2hTZXNzaW9uc1JlcXVlc3QaIi5zZXNzaW9uZC52MS5XYXRjaFNlc3Npb25zUmVzcG9uc2UiHYLT5JMCFzoBKiISL3YxL3Nlc3Npb25zOndhdGNoMAFCtwEKD2Rldi5zZXNzaW9uZC52MUITU2Vzc2lvblNlcnZpY2VQcm90b1ABWkJnaXRodWIuY29tL3Nlc3Npb25kL3Nlc3Npb25kL2NsaWVudHMvZ28vZ2VuL3Nlc3Npb25kL3YxO3Nlc3Npb25kdjGiAgNTWFiqAgtTZXNzaW9uZC5WMcoCC1Nlc3Npb25kXFYx4gIXU2Vzc2lvbmRcVjFcR1BCTWV0YWRhdGHqAgxTZXNzaW9uZDo6VjFiBnByb3RvMw", [file_google_api_annotations, file_google_protobuf_duration, file_google_protobuf_field_mask, file_google_protobuf_struct, file_google_protobuf_timestamp, file_sessiond_v1_events, file_sessiond_v1_resources]);
+  fileDesc("CiFzZXNzaW9uZC92MS9zZXNzaW9uX3NlcnZpY2UucHJvdG8SC3Nlc3Npb25kLnYxIpICChRDcmVhdGVTZXNzaW9uUmVxdWVzdBILCgNrZXkYASABKAkSEAoIYWdlbnRfaWQYAiABKAkSDQoFbGFiZWwYAyABKAkSDQoFbW9kZWwYBCABKAkSGgoScGFyZW50X3Nlc3Npb25fa2V5GAUgASgJEkEKCG1ldGFkYXRhGAYgAygLMi8uc2Vzc2lvbmQudjEuQ3JlYXRlU2Vzc2lvblJlcXVlc3QuTWV0YWRhdGFFbnRyeRIXCg9pbml0aWFsX21lc3NhZ2UYByABKAkSFAoMZGlzcGxheV9uYW1lGAggASgJGi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJ0ChVDcmVhdGVTZXNzaW9uUmVzcG9uc2USJQoHc2Vzc2lvbhgBIAEoCzIULnNlc3Npb25kLnYxLlNlc3Npb24SDwoHY3JlYXRlZBgCIAEoCBIOCgZydW5faWQYAyABKAkSEwoLbWVzc2FnZV9zZXEYBCABKAMiIAoRR2V0U2Vzc2lvblJlcXVlc3QSCwoDa2V5GAEgASgJIjsKEkdldFNlc3Npb25SZXNwb25zZRIlCgdzZXNzaW9uGAEgASgLMhQuc2Vzc2lvbmQudjEuU2Vzc2lvbiLKAQoTTGlzdFNlc3Npb25zUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCRIQCghhZ2VudF9pZBgDIAEoCRIWCg5sYWJlbF9jb250YWlucxgEIAEoCRIaChJwYXJlbnRfc2Vzc2lvbl9rZXkYBSABKAkSEwoLYWN0aXZlX29ubHkYBiABKAgSMQoNdXBkYXRlZF9hZnRlchgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiVwoUTGlzdFNlc3Npb25zUmVzcG9uc2USJgoIc2Vzc2lvbnMYASADKAsyFC5zZXNzaW9uZC52MS5TZXNzaW9uEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJZChVSZXNvbHZlU2Vzc2lvblJlcXVlc3QSCwoDa2V5GAEgASgJEhIKCnNlc3Npb25faWQYAiABKAkSDQoFbGFiZWwYAyABKAkSEAoIYWdlbnRfaWQYBCABKAkiTAoWUmVzb2x2ZVNlc3Npb25SZXNwb25zZRILCgNrZXkYASABKAkSJQoHc2Vzc2lvbhgCIAEoCzIULnNlc3Npb25kLnYxLlNlc3Npb24i0gIKDVNlc3Npb25VcGRhdGUSDQoFbGFiZWwYASABKAkSFAoMZGlzcGxheV9uYW1lGAIgASgJEg0KBW1vZGVsGAMgASgJEhYKDnRoaW5raW5nX2xldmVsGAQgASgJEhUKDXZlcmJvc2VfbGV2ZWwYBSABKAkSFwoPcmVhc29uaW5nX2xldmVsGAYgASgJEiwKC3NlbmRfcG9saWN5GAcgASgOMhcuc2Vzc2lvbmQudjEuU2VuZFBvbGljeRIqCgpxdWV1ZV9tb2RlGAggASgOMhYuc2Vzc2lvbmQudjEuUXVldWVNb2RlEjoKCG1ldGFkYXRhGAkgAygLMiguc2Vzc2lvbmQudjEuU2Vzc2lvblVwZGF0ZS5NZXRhZGF0YUVudHJ5Gi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASKOAQoUVXBkYXRlU2Vzc2lvblJlcXVlc3QSCwoDa2V5GAEgASgJEioKBnVwZGF0ZRgCIAEoCzIaLnNlc3Npb25kLnYxLlNlc3Npb25VcGRhdGUSLwoLdXBkYXRlX21hc2sYAyABKAsyGi5nb29nbGUucHJvdG9idWYuRmllbGRNYXNrEgwKBGV0YWcYBCABKAkiPgoVVXBkYXRlU2Vzc2lvblJlc3BvbnNlEiUKB3Nlc3Npb24YASABKAsyFC5zZXNzaW9uZC52MS5TZXNzaW9uIkwKE1Jlc2V0U2Vzc2lvblJlcXVlc3QSCwoDa2V5GAEgASgJEigKBnJlYXNvbhgCIAEoDjIYLnNlc3Npb25kLnYxLlJlc2V0UmVhc29uIloKFFJlc2V0U2Vzc2lvblJlc3BvbnNlEiUKB3Nlc3Npb24YASABKAsyFC5zZXNzaW9uZC52MS5TZXNzaW9uEhsKE3ByZXZpb3VzX3Nlc3Npb25faWQYAiABKAkicAoURGVsZXRlU2Vzc2lvblJlcXVlc3QSCwoDa2V5GAEgASgJEh4KEWRlbGV0ZV90cmFuc2NyaXB0GAIgASgISACIAQESFQoNYWxsb3dfbWlzc2luZxgDIAEoCEIUChJfZGVsZXRlX3RyYW5zY3JpcHQiUgoVRGVsZXRlU2Vzc2lvblJlc3BvbnNlEgsKA2tleRgBIAEoCRIPCgdkZWxldGVkGAIgASgIEhsKE2FyY2hpdmVkX3Nlc3Npb25faWQYAyABKAkinAEKE0xpc3RNZXNzYWdlc1JlcXVlc3QSCwoDa2V5GAEgASgJEhIKCnNlc3Npb25faWQYAiABKAkSEQoJcGFnZV9zaXplGAMgASgFEhIKCnBhZ2VfdG9rZW4YBCABKAkSEgoKYmVmb3JlX3NlcRgFIAEoAxIRCglhZnRlcl9zZXEYBiABKAMSFgoOaW5jbHVkZV9zaWxlbnQYByABKAgifQoUTGlzdE1lc3NhZ2VzUmVzcG9uc2USJgoIbWVzc2FnZXMYASADKAsyFC5zZXNzaW9uZC52MS5NZXNzYWdlEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCRISCgpzZXNzaW9uX2lkGAMgASgJEhAKCGFyY2hpdmVkGAQgASgIIlMKFEdldEF0dGFjaG1lbnRSZXF1ZXN0EgsKA2tleRgBIAEoCRISCgpzZXNzaW9uX2lkGAIgASgJEgsKA3NlcRgDIAEoAxINCgVpbmRleBgEIAEoBSJYChVHZXRBdHRhY2htZW50UmVzcG9uc2USKwoKYXR0YWNobWVudBgBIAEoCzIXLnNlc3Npb25kLnYxLkF0dGFjaG1lbnQSEgoKc2Vzc2lvbl9pZBgCIAEoCSJIChZQcmV2aWV3U2Vzc2lvbnNSZXF1ZXN0EgwKBGtleXMYASADKAkSDQoFbGltaXQYAiABKAUSEQoJbWF4X2NoYXJzGAMgASgFIkkKC1ByZXZpZXdJdGVtEh8KBHJvbGUYASABKA4yES5zZXNzaW9uZC52MS5Sb2xlEgwKBHRleHQYAiABKAkSCwoDc2VxGAMgASgDInIKDlNlc3Npb25QcmV2aWV3EgsKA2tleRgBIAEoCRIqCgZzdGF0dXMYAiABKA4yGi5zZXNzaW9uZC52MS5QcmV2aWV3U3RhdHVzEicKBWl0ZW1zGAMgAygLMhguc2Vzc2lvbmQudjEuUHJldmlld0l0ZW0iSAoXUHJldmlld1Nlc3Npb25zUmVzcG9uc2USLQoIcHJldmlld3MYASADKAsyGy5zZXNzaW9uZC52MS5TZXNzaW9uUHJldmlldyJJChNMaXN0QXJjaGl2ZXNSZXF1ZXN0EgsKA2tleRgBIAEoCRIRCglwYWdlX3NpemUYAiABKAUSEgoKcGFnZV90b2tlbhgDIAEoCSJXChRMaXN0QXJjaGl2ZXNSZXNwb25zZRImCghhcmNoaXZlcxgBIAMoCzIULnNlc3Npb25kLnYxLkFyY2hpdmUSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIr8BChZDbGVhbnVwU2Vzc2lvbnNSZXF1ZXN0EioKB21heF9hZ2UYASABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SEQoJbWF4X2NvdW50GAIgASgFEhQKB2RyeV9ydW4YAyABKAhIAIgBARIyCg9hcmNoaXZlX21heF9hZ2UYBCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SEAoIYWdlbnRfaWQYBSABKAlCCgoIX2RyeV9ydW4idwoMQ2xlYW51cEVudHJ5EgsKA2tleRgBIAEoCRIqCgZhY3Rpb24YAiABKA4yGi5zZXNzaW9uZC52MS5DbGVhbnVwQWN0aW9uEi4KCnVwZGF0ZWRfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIqkBChdDbGVhbnVwU2Vzc2lvbnNSZXNwb25zZRIPCgdkcnlfcnVuGAEgASgIEioKB2VudHJpZXMYAiADKAsyGS5zZXNzaW9uZC52MS5DbGVhbnVwRW50cnkSDAoEa2VwdBgDIAEoBRIUCgxwcnVuZWRfc3RhbGUYBCABKAUSFAoMY2FwX292ZXJmbG93GAUgASgFEhcKD2FyY2hpdmVzX3BydW5lZBgGIAEoBSJ0ChVDb21wYWN0U2Vzc2lvblJlcXVlc3QSCwoDa2V5GAEgASgJEhYKCW1heF9saW5lcxgCIAEoBUgAiAEBEhgKC2tlZXBfcmVjZW50GAMgASgFSAGIAQFCDAoKX21heF9saW5lc0IOCgxfa2VlcF9yZWNlbnQitAEKFkNvbXBhY3RTZXNzaW9uUmVzcG9uc2USEQoJY29tcGFjdGVkGAEgASgIEhUKDWNoZWNrcG9pbnRfaWQYAiABKAkSFQoNdG9rZW5zX2JlZm9yZRgDIAEoAxIUCgx0b2tlbnNfYWZ0ZXIYBCABKAMSDAoEa2VwdBgFIAEoAxIOCgZyZWFzb24YBiABKAkSJQoHc2Vzc2lvbhgHIAEoCzIULnNlc3Npb25kLnYxLlNlc3Npb24iJQoWTGlzdENoZWNrcG9pbnRzUmVxdWVzdBILCgNrZXkYASABKAkiRwoXTGlzdENoZWNrcG9pbnRzUmVzcG9uc2USLAoLY2hlY2twb2ludHMYASADKAsyFy5zZXNzaW9uZC52MS5DaGVja3BvaW50IjoKFEdldENoZWNrcG9pbnRSZXF1ZXN0EgsKA2tleRgBIAEoCRIVCg1jaGVja3BvaW50X2lkGAIgASgJIkQKFUdldENoZWNrcG9pbnRSZXNwb25zZRIrCgpjaGVja3BvaW50GAEgASgLMhcuc2Vzc2lvbmQudjEuQ2hlY2twb2ludCJMChdCcmFuY2hDaGVja3BvaW50UmVxdWVzdBILCgNrZXkYASABKAkSFQoNY2hlY2twb2ludF9pZBgCIAEoCRINCgVsYWJlbBgDIAEoCSJBChhCcmFuY2hDaGVja3BvaW50UmVzcG9uc2USJQoHc2Vzc2lvbhgBIAEoCzIULnNlc3Npb25kLnYxLlNlc3Npb24iPgoYUmVzdG9yZUNoZWNrcG9pbnRSZXF1ZXN0EgsKA2tleRgBIAEoCRIVCg1jaGVja3BvaW50X2lkGAIgASgJIl8KGVJlc3RvcmVDaGVja3BvaW50UmVzcG9uc2USJQoHc2Vzc2lvbhgBIAEoCzIULnNlc3Npb25kLnYxLlNlc3Npb24SGwoTcHJldmlvdXNfc2Vzc2lvbl9pZBgCIAEoCSKDAQoYVXBkYXRlUGx1Z2luU3RhdGVSZXF1ZXN0EgsKA2tleRgBIAEoCRIRCglwbHVnaW5faWQYAiABKAkSEQoJbmFtZXNwYWNlGAMgASgJEiUKBXZhbHVlGAQgASgLMhYuZ29vZ2xlLnByb3RvYnVmLlZhbHVlEg0KBXVuc2V0GAUgASgIIkIKGVVwZGF0ZVBsdWdpblN0YXRlUmVzcG9uc2USJQoHc2Vzc2lvbhgBIAEoCzIULnNlc3Npb25kLnYxLlNlc3Npb24iYgoUV2F0Y2hTZXNzaW9uc1JlcXVlc3QSFAoMYWZ0ZXJfY3Vyc29yGAEgASgDEhQKDHN0YXJ0X2F0X2VuZBgCIAEoCBIQCghhZ2VudF9pZBgDIAEoCRIMCgRrZXlzGAQgAygJIkEKFVdhdGNoU2Vzc2lvbnNSZXNwb25zZRIoCgVldmVudBgBIAEoCzIZLnNlc3Npb25kLnYxLlNlc3Npb25FdmVudCpZCgtSZXNldFJlYXNvbhIcChhSRVNFVF9SRUFTT05fVU5TUEVDSUZJRUQQABIUChBSRVNFVF9SRUFTT05fTkVXEAESFgoSUkVTRVRfUkVBU09OX1JFU0VUEAIqlgEKDVByZXZpZXdTdGF0dXMSHgoaUFJFVklFV19TVEFUVVNfVU5TUEVDSUZJRUQQABIVChFQUkVWSUVXX1NUQVRVU19PSxABEhgKFFBSRVZJRVdfU1RBVFVTX0VNUFRZEAISGgoWUFJFVklFV19TVEFUVVNfTUlTU0lORxADEhgKFFBSRVZJRVdfU1RBVFVTX0VSUk9SEAQqiQEKDUNsZWFudXBBY3Rpb24SHgoaQ0xFQU5VUF9BQ1RJT05fVU5TUEVDSUZJRUQQABIXChNDTEVBTlVQX0FDVElPTl9LRUVQEAESHgoaQ0xFQU5VUF9BQ1RJT05fUFJVTkVfU1RBTEUQAhIfChtDTEVBTlVQX0FDVElPTl9DQVBfT1ZFUkZMT1cQAzKhFAoOU2Vzc2lvblNlcnZpY2USbwoNQ3JlYXRlU2Vzc2lvbhIhLnNlc3Npb25kLnYxLkNyZWF0ZVNlc3Npb25SZXF1ZXN0GiIuc2Vzc2lvbmQudjEuQ3JlYXRlU2Vzc2lvblJlc3BvbnNlIheC0+STAhE6ASoiDC92MS9zZXNzaW9ucxJpCgpHZXRTZXNzaW9uEh4uc2Vzc2lvbmQudjEuR2V0U2Vzc2lvblJlcXVlc3QaHy5zZXNzaW9uZC52MS5HZXRTZXNzaW9uUmVzcG9uc2UiGoLT5JMCFBISL3YxL3Nlc3Npb25zL3trZXl9EmkKDExpc3RTZXNzaW9ucxIgLnNlc3Npb25kLnYxLkxpc3RTZXNzaW9uc1JlcXVlc3QaIS5zZXNzaW9uZC52MS5MaXN0U2Vzc2lvbnNSZXNwb25zZSIUgtPkkwIOEgwvdjEvc2Vzc2lvbnMSegoOUmVzb2x2ZVNlc3Npb24SIi5zZXNzaW9uZC52MS5SZXNvbHZlU2Vzc2lvblJlcXVlc3QaIy5zZXNzaW9uZC52MS5SZXNvbHZlU2Vzc2lvblJlc3BvbnNlIh+C0+STAhk6ASoiFC92MS9zZXNzaW9uczpyZXNvbHZlEnUKDVVwZGF0ZVNlc3Npb24SIS5zZXNzaW9uZC52MS5VcGRhdGVTZXNzaW9uUmVxdWVzdBoiLnNlc3Npb25kLnYxLlVwZGF0ZVNlc3Npb25SZXNwb25zZSIdgtPkkwIXOgEqMhIvdjEvc2Vzc2lvbnMve2tleX0SeAoMUmVzZXRTZXNzaW9uEiAuc2Vzc2lvbmQudjEuUmVzZXRTZXNzaW9uUmVxdWVzdBohLnNlc3Npb25kLnYxLlJlc2V0U2Vzc2lvblJlc3BvbnNlIiOC0+STAh06ASoiGC92MS9zZXNzaW9ucy97a2V5fTpyZXNldBJyCg1EZWxldGVTZXNzaW9uEiEuc2Vzc2lvbmQudjEuRGVsZXRlU2Vzc2lvblJlcXVlc3QaIi5zZXNzaW9uZC52MS5EZWxldGVTZXNzaW9uUmVzcG9uc2UiGoLT5JMCFCoSL3YxL3Nlc3Npb25zL3trZXl9EqEBCgxMaXN0TWVzc2FnZXMSIC5zZXNzaW9uZC52MS5MaXN0TWVzc2FnZXNSZXF1ZXN0GiEuc2Vzc2lvbmQudjEuTGlzdE1lc3NhZ2VzUmVzcG9uc2UiTILT5JMCRlonEiUvdjEvdHJhbnNjcmlwdHMve3Nlc3Npb25faWR9L21lc3NhZ2VzEhsvdjEvc2Vzc2lvbnMve2tleX0vbWVzc2FnZXMSqgEKDUdldEF0dGFjaG1lbnQSIS5zZXNzaW9uZC52MS5HZXRBdHRhY2htZW50UmVxdWVzdBoiLnNlc3Npb25kLnYxLkdldEF0dGFjaG1lbnRSZXNwb25zZSJSgtPkkwJMWioSKC92MS90cmFuc2NyaXB0cy97c2Vzc2lvbl9pZH0vYXR0YWNobWVudHMSHi92MS9zZXNzaW9ucy97a2V5fS9hdHRhY2htZW50cxJ9Cg9QcmV2aWV3U2Vzc2lvbnMSIy5zZXNzaW9uZC52MS5QcmV2aWV3U2Vzc2lvbnNSZXF1ZXN0GiQuc2Vzc2lvbmQudjEuUHJldmlld1Nlc3Npb25zUmVzcG9uc2UiH4LT5JMCGToBKiIUL3YxL3Nlc3Npb25zOnByZXZpZXcSiAEKDExpc3RBcmNoaXZlcxIgLnNlc3Npb25kLnYxLkxpc3RBcmNoaXZlc1JlcXVlc3QaIS5zZXNzaW9uZC52MS5MaXN0QXJjaGl2ZXNSZXNwb25zZSIzgtPkkwItWg4SDC92MS9hcmNoaXZlcxIbL3YxL3Nlc3Npb25zL3trZXl9L2FyY2hpdmVzEn0KD0NsZWFudXBTZXNzaW9ucxIjLnNlc3Npb25kLnYxLkNsZWFudXBTZXNzaW9uc1JlcXVlc3QaJC5zZXNzaW9uZC52MS5DbGVhbnVwU2Vzc2lvbnNSZXNwb25zZSIfgtPkkwIZOgEqIhQvdjEvc2Vzc2lvbnM6Y2xlYW51cBKAAQoOQ29tcGFjdFNlc3Npb24SIi5zZXNzaW9uZC52MS5Db21wYWN0U2Vzc2lvblJlcXVlc3QaIy5zZXNzaW9uZC52MS5Db21wYWN0U2Vzc2lvblJlc3BvbnNlIiWC0+STAh86ASoiGi92MS9zZXNzaW9ucy97a2V5fTpjb21wYWN0EoQBCg9MaXN0Q2hlY2twb2ludHMSIy5zZXNzaW9uZC52MS5MaXN0Q2hlY2twb2ludHNSZXF1ZXN0GiQuc2Vzc2lvbmQudjEuTGlzdENoZWNrcG9pbnRzUmVzcG9uc2UiJoLT5JMCIBIeL3YxL3Nlc3Npb25zL3trZXl9L2NoZWNrcG9pbnRzEo4BCg1HZXRDaGVja3BvaW50EiEuc2Vzc2lvbmQudjEuR2V0Q2hlY2twb2ludFJlcXVlc3QaIi5zZXNzaW9uZC52MS5HZXRDaGVja3BvaW50UmVzcG9uc2UiNoLT5JMCMBIuL3YxL3Nlc3Npb25zL3trZXl9L2NoZWNrcG9pbnRzL3tjaGVja3BvaW50X2lkfRKhAQoQQnJhbmNoQ2hlY2twb2ludBIkLnNlc3Npb25kLnYxLkJyYW5jaENoZWNrcG9pbnRSZXF1ZXN0GiUuc2Vzc2lvbmQudjEuQnJhbmNoQ2hlY2twb2ludFJlc3BvbnNlIkCC0+STAjo6ASoiNS92MS9zZXNzaW9ucy97a2V5fS9jaGVja3BvaW50cy97Y2hlY2twb2ludF9pZH06YnJhbmNoEqUBChFSZXN0b3JlQ2hlY2twb2ludBIlLnNlc3Npb25kLnYxLlJlc3RvcmVDaGVja3BvaW50UmVxdWVzdBomLnNlc3Npb25kLnYxLlJlc3RvcmVDaGVja3BvaW50UmVzcG9uc2UiQYLT5JMCOzoBKiI2L3YxL3Nlc3Npb25zL3trZXl9L2NoZWNrcG9pbnRzL3tjaGVja3BvaW50X2lkfTpyZXN0b3JlEqwBChFVcGRhdGVQbHVnaW5TdGF0ZRIlLnNlc3Npb25kLnYxLlVwZGF0ZVBsdWdpblN0YXRlUmVxdWVzdBomLnNlc3Npb25kLnYxLlVwZGF0ZVBsdWdpblN0YXRlUmVzcG9uc2UiSILT5JMCQjoBKjI9L3YxL3Nlc3Npb25zL3trZXl9L3BsdWdpbnMve3BsdWdpbl9pZH0vbmFtZXNwYWNlcy97bmFtZXNwYWNlfRJ3Cg1XYXRjaFNlc3Npb25zEiEuc2Vzc2lvbmQudjEuV2F0Y2hTZXNzaW9uc1JlcXVlc3QaIi5zZXNzaW9uZC52MS5XYXRjaFNlc3Npb25zUmVzcG9uc2UiHYLT5JMCFzoBKiISL3YxL3Nlc3Npb25zOndhdGNoMAFCtwEKD2Rldi5zZXNzaW9uZC52MUITU2Vzc2lvblNlcnZpY2VQcm90b1ABWkJnaXRodWIuY29tL3Nlc3Npb25kL3Nlc3Npb25kL2NsaWVudHMvZ28vZ2VuL3Nlc3Npb25kL3YxO3Nlc3Npb25kdjGiAgNTWFiqAgtTZXNzaW9uZC5WMcoCC1Nlc3Npb25kXFYx4gIXU2Vzc2lvbmRcVjFcR1BCTWV0YWRhdGHqAgxTZXNzaW9uZDo6VjFiBnByb3RvMw", [file_google_api_annotations, file_google_protobuf_duration, file_google_protobuf_field_mask, file_google_protobuf_struct, file_google_protobuf_timestamp, file_sessiond_v1_events, file_sessiond_v1_resources]);
 
 /**
  * Request of CreateSession.
@@ -706,20 +706,90 @@ export const ListMessagesResponseSchema: GenMessage<ListMessagesResponse> = /*@_
   messageDesc(file_sessiond_v1_session_service, 16);
 
 /**
+ * Request of GetAttachment; set key (current transcript) or session_id (any transcript).
+ *
+ * @generated from message sessiond.v1.GetAttachmentRequest
+ */
+export type GetAttachmentRequest = Message<"sessiond.v1.GetAttachmentRequest"> & {
+  /**
+   * The session key.
+   *
+   * @generated from field: string key = 1;
+   */
+  key: string;
+
+  /**
+   * A transcript id, current or archived, e.g. a Message's or a Checkpoint's `session_id`.
+   *
+   * @generated from field: string session_id = 2;
+   */
+  sessionId: string;
+
+  /**
+   * Seq of the message the attachment belongs to.
+   *
+   * @generated from field: int64 seq = 3;
+   */
+  seq: bigint;
+
+  /**
+   * Position of the attachment in the message (its `index`), from 0.
+   *
+   * @generated from field: int32 index = 4;
+   */
+  index: number;
+};
+
+/**
+ * Describes the message sessiond.v1.GetAttachmentRequest.
+ * Use `create(GetAttachmentRequestSchema)` to create a new message.
+ */
+export const GetAttachmentRequestSchema: GenMessage<GetAttachmentRequest> = /*@__PURE__*/
+  messageDesc(file_sessiond_v1_session_service, 17);
+
+/**
+ * Response of GetAttachment.
+ *
+ * @generated from message sessiond.v1.GetAttachmentResponse
+ */
+export type GetAttachmentResponse = Message<"sessiond.v1.GetAttachmentResponse"> & {
+  /**
+   * The attachment with its content.
+   *
+   * @generated from field: sessiond.v1.Attachment attachment = 1;
+   */
+  attachment?: Attachment | undefined;
+
+  /**
+   * The transcript read.
+   *
+   * @generated from field: string session_id = 2;
+   */
+  sessionId: string;
+};
+
+/**
+ * Describes the message sessiond.v1.GetAttachmentResponse.
+ * Use `create(GetAttachmentResponseSchema)` to create a new message.
+ */
+export const GetAttachmentResponseSchema: GenMessage<GetAttachmentResponse> = /*@__PURE__*/
+  messageDesc(file_sessiond_v1_session_service, 18);
+
+/**
  * Request of PreviewSessions.
  *
  * @generated from message sessiond.v1.PreviewSessionsRequest
  */
 export type PreviewSessionsRequest = Message<"sessiond.v1.PreviewSessionsRequest"> & {
   /**
-   * Up to 64 keys.
+   * Up to 64 keys; more is INVALID_ARGUMENT.
    *
    * @generated from field: repeated string keys = 1;
    */
   keys: string[];
 
   /**
-   * Entries per key; default 12.
+   * Entries per key, 1 to 50; default 12; more is INVALID_ARGUMENT.
    *
    * @generated from field: int32 limit = 2;
    */
@@ -738,7 +808,7 @@ export type PreviewSessionsRequest = Message<"sessiond.v1.PreviewSessionsRequest
  * Use `create(PreviewSessionsRequestSchema)` to create a new message.
  */
 export const PreviewSessionsRequestSchema: GenMessage<PreviewSessionsRequest> = /*@__PURE__*/
-  messageDesc(file_sessiond_v1_session_service, 17);
+  messageDesc(file_sessiond_v1_session_service, 19);
 
 /**
  * One entry of a preview.
@@ -773,7 +843,7 @@ export type PreviewItem = Message<"sessiond.v1.PreviewItem"> & {
  * Use `create(PreviewItemSchema)` to create a new message.
  */
 export const PreviewItemSchema: GenMessage<PreviewItem> = /*@__PURE__*/
-  messageDesc(file_sessiond_v1_session_service, 18);
+  messageDesc(file_sessiond_v1_session_service, 20);
 
 /**
  * The preview of one key.
@@ -808,7 +878,7 @@ export type SessionPreview = Message<"sessiond.v1.SessionPreview"> & {
  * Use `create(SessionPreviewSchema)` to create a new message.
  */
 export const SessionPreviewSchema: GenMessage<SessionPreview> = /*@__PURE__*/
-  messageDesc(file_sessiond_v1_session_service, 19);
+  messageDesc(file_sessiond_v1_session_service, 21);
 
 /**
  * Response of PreviewSessions.
@@ -829,7 +899,7 @@ export type PreviewSessionsResponse = Message<"sessiond.v1.PreviewSessionsRespon
  * Use `create(PreviewSessionsResponseSchema)` to create a new message.
  */
 export const PreviewSessionsResponseSchema: GenMessage<PreviewSessionsResponse> = /*@__PURE__*/
-  messageDesc(file_sessiond_v1_session_service, 20);
+  messageDesc(file_sessiond_v1_session_service, 22);
 
 /**
  * Request of ListArchives.
@@ -864,7 +934,7 @@ export type ListArchivesRequest = Message<"sessiond.v1.ListArchivesRequest"> & {
  * Use `create(ListArchivesRequestSchema)` to create a new message.
  */
 export const ListArchivesRequestSchema: GenMessage<ListArchivesRequest> = /*@__PURE__*/
-  messageDesc(file_sessiond_v1_session_service, 21);
+  messageDesc(file_sessiond_v1_session_service, 23);
 
 /**
  * Response of ListArchives.
@@ -892,7 +962,7 @@ export type ListArchivesResponse = Message<"sessiond.v1.ListArchivesResponse"> &
  * Use `create(ListArchivesResponseSchema)` to create a new message.
  */
 export const ListArchivesResponseSchema: GenMessage<ListArchivesResponse> = /*@__PURE__*/
-  messageDesc(file_sessiond_v1_session_service, 22);
+  messageDesc(file_sessiond_v1_session_service, 24);
 
 /**
  * Request of CleanupSessions.
@@ -941,7 +1011,7 @@ export type CleanupSessionsRequest = Message<"sessiond.v1.CleanupSessionsRequest
  * Use `create(CleanupSessionsRequestSchema)` to create a new message.
  */
 export const CleanupSessionsRequestSchema: GenMessage<CleanupSessionsRequest> = /*@__PURE__*/
-  messageDesc(file_sessiond_v1_session_service, 23);
+  messageDesc(file_sessiond_v1_session_service, 25);
 
 /**
  * What cleanup did or would do with one session.
@@ -976,7 +1046,7 @@ export type CleanupEntry = Message<"sessiond.v1.CleanupEntry"> & {
  * Use `create(CleanupEntrySchema)` to create a new message.
  */
 export const CleanupEntrySchema: GenMessage<CleanupEntry> = /*@__PURE__*/
-  messageDesc(file_sessiond_v1_session_service, 24);
+  messageDesc(file_sessiond_v1_session_service, 26);
 
 /**
  * Response of CleanupSessions.
@@ -1032,7 +1102,7 @@ export type CleanupSessionsResponse = Message<"sessiond.v1.CleanupSessionsRespon
  * Use `create(CleanupSessionsResponseSchema)` to create a new message.
  */
 export const CleanupSessionsResponseSchema: GenMessage<CleanupSessionsResponse> = /*@__PURE__*/
-  messageDesc(file_sessiond_v1_session_service, 25);
+  messageDesc(file_sessiond_v1_session_service, 27);
 
 /**
  * Request of CompactSession.
@@ -1067,7 +1137,7 @@ export type CompactSessionRequest = Message<"sessiond.v1.CompactSessionRequest">
  * Use `create(CompactSessionRequestSchema)` to create a new message.
  */
 export const CompactSessionRequestSchema: GenMessage<CompactSessionRequest> = /*@__PURE__*/
-  messageDesc(file_sessiond_v1_session_service, 26);
+  messageDesc(file_sessiond_v1_session_service, 28);
 
 /**
  * Response of CompactSession.
@@ -1130,7 +1200,7 @@ export type CompactSessionResponse = Message<"sessiond.v1.CompactSessionResponse
  * Use `create(CompactSessionResponseSchema)` to create a new message.
  */
 export const CompactSessionResponseSchema: GenMessage<CompactSessionResponse> = /*@__PURE__*/
-  messageDesc(file_sessiond_v1_session_service, 27);
+  messageDesc(file_sessiond_v1_session_service, 29);
 
 /**
  * Request of ListCheckpoints.
@@ -1151,7 +1221,7 @@ export type ListCheckpointsRequest = Message<"sessiond.v1.ListCheckpointsRequest
  * Use `create(ListCheckpointsRequestSchema)` to create a new message.
  */
 export const ListCheckpointsRequestSchema: GenMessage<ListCheckpointsRequest> = /*@__PURE__*/
-  messageDesc(file_sessiond_v1_session_service, 28);
+  messageDesc(file_sessiond_v1_session_service, 30);
 
 /**
  * Response of ListCheckpoints.
@@ -1172,7 +1242,7 @@ export type ListCheckpointsResponse = Message<"sessiond.v1.ListCheckpointsRespon
  * Use `create(ListCheckpointsResponseSchema)` to create a new message.
  */
 export const ListCheckpointsResponseSchema: GenMessage<ListCheckpointsResponse> = /*@__PURE__*/
-  messageDesc(file_sessiond_v1_session_service, 29);
+  messageDesc(file_sessiond_v1_session_service, 31);
 
 /**
  * Request of GetCheckpoint.
@@ -1200,7 +1270,7 @@ export type GetCheckpointRequest = Message<"sessiond.v1.GetCheckpointRequest"> &
  * Use `create(GetCheckpointRequestSchema)` to create a new message.
  */
 export const GetCheckpointRequestSchema: GenMessage<GetCheckpointRequest> = /*@__PURE__*/
-  messageDesc(file_sessiond_v1_session_service, 30);
+  messageDesc(file_sessiond_v1_session_service, 32);
 
 /**
  * Response of GetCheckpoint.
@@ -1221,7 +1291,7 @@ export type GetCheckpointResponse = Message<"sessiond.v1.GetCheckpointResponse">
  * Use `create(GetCheckpointResponseSchema)` to create a new message.
  */
 export const GetCheckpointResponseSchema: GenMessage<GetCheckpointResponse> = /*@__PURE__*/
-  messageDesc(file_sessiond_v1_session_service, 31);
+  messageDesc(file_sessiond_v1_session_service, 33);
 
 /**
  * Request of BranchCheckpoint.
@@ -1256,7 +1326,7 @@ export type BranchCheckpointRequest = Message<"sessiond.v1.BranchCheckpointReque
  * Use `create(BranchCheckpointRequestSchema)` to create a new message.
  */
 export const BranchCheckpointRequestSchema: GenMessage<BranchCheckpointRequest> = /*@__PURE__*/
-  messageDesc(file_sessiond_v1_session_service, 32);
+  messageDesc(file_sessiond_v1_session_service, 34);
 
 /**
  * Response of BranchCheckpoint.
@@ -1277,7 +1347,7 @@ export type BranchCheckpointResponse = Message<"sessiond.v1.BranchCheckpointResp
  * Use `create(BranchCheckpointResponseSchema)` to create a new message.
  */
 export const BranchCheckpointResponseSchema: GenMessage<BranchCheckpointResponse> = /*@__PURE__*/
-  messageDesc(file_sessiond_v1_session_service, 33);
+  messageDesc(file_sessiond_v1_session_service, 35);
 
 /**
  * Request of RestoreCheckpoint.
@@ -1305,7 +1375,7 @@ export type RestoreCheckpointRequest = Message<"sessiond.v1.RestoreCheckpointReq
  * Use `create(RestoreCheckpointRequestSchema)` to create a new message.
  */
 export const RestoreCheckpointRequestSchema: GenMessage<RestoreCheckpointRequest> = /*@__PURE__*/
-  messageDesc(file_sessiond_v1_session_service, 34);
+  messageDesc(file_sessiond_v1_session_service, 36);
 
 /**
  * Response of RestoreCheckpoint.
@@ -1333,7 +1403,7 @@ export type RestoreCheckpointResponse = Message<"sessiond.v1.RestoreCheckpointRe
  * Use `create(RestoreCheckpointResponseSchema)` to create a new message.
  */
 export const RestoreCheckpointResponseSchema: GenMessage<RestoreCheckpointResponse> = /*@__PURE__*/
-  messageDesc(file_sessiond_v1_session_service, 35);
+  messageDesc(file_sessiond_v1_session_service, 37);
 
 /**
  * Request of UpdatePluginState.
@@ -1382,7 +1452,7 @@ export type UpdatePluginStateRequest = Message<"sessiond.v1.UpdatePluginStateReq
  * Use `create(UpdatePluginStateRequestSchema)` to create a new message.
  */
 export const UpdatePluginStateRequestSchema: GenMessage<UpdatePluginStateRequest> = /*@__PURE__*/
-  messageDesc(file_sessiond_v1_session_service, 36);
+  messageDesc(file_sessiond_v1_session_service, 38);
 
 /**
  * Response of UpdatePluginState.
@@ -1403,7 +1473,7 @@ export type UpdatePluginStateResponse = Message<"sessiond.v1.UpdatePluginStateRe
  * Use `create(UpdatePluginStateResponseSchema)` to create a new message.
  */
 export const UpdatePluginStateResponseSchema: GenMessage<UpdatePluginStateResponse> = /*@__PURE__*/
-  messageDesc(file_sessiond_v1_session_service, 37);
+  messageDesc(file_sessiond_v1_session_service, 39);
 
 /**
  * Request of WatchSessions.
@@ -1445,7 +1515,7 @@ export type WatchSessionsRequest = Message<"sessiond.v1.WatchSessionsRequest"> &
  * Use `create(WatchSessionsRequestSchema)` to create a new message.
  */
 export const WatchSessionsRequestSchema: GenMessage<WatchSessionsRequest> = /*@__PURE__*/
-  messageDesc(file_sessiond_v1_session_service, 38);
+  messageDesc(file_sessiond_v1_session_service, 40);
 
 /**
  * One message of the WatchSessions stream.
@@ -1466,7 +1536,7 @@ export type WatchSessionsResponse = Message<"sessiond.v1.WatchSessionsResponse">
  * Use `create(WatchSessionsResponseSchema)` to create a new message.
  */
 export const WatchSessionsResponseSchema: GenMessage<WatchSessionsResponse> = /*@__PURE__*/
-  messageDesc(file_sessiond_v1_session_service, 39);
+  messageDesc(file_sessiond_v1_session_service, 41);
 
 /**
  * How a session is reset.
@@ -1676,6 +1746,16 @@ export const SessionService: GenService<{
     methodKind: "unary";
     input: typeof ListMessagesRequestSchema;
     output: typeof ListMessagesResponseSchema;
+  },
+  /**
+   * Returns one attachment of a transcript entry with its content.
+   *
+   * @generated from rpc sessiond.v1.SessionService.GetAttachment
+   */
+  getAttachment: {
+    methodKind: "unary";
+    input: typeof GetAttachmentRequestSchema;
+    output: typeof GetAttachmentResponseSchema;
   },
   /**
    * Returns the last entries of several sessions.

@@ -7,7 +7,9 @@ package dev.sessiond.v1;
 
 /**
  * <pre>
- * An image or file attached to a message.
+ * An image or file attached to a message. Sent with Send, Steer and Chat as mime_type, data
+ * and file_name. In messages read back (ListMessages, GetCheckpoint, ChatEvents) only its
+ * metadata comes, with `omitted` true; GetAttachment returns the content.
  * </pre>
  *
  * Protobuf type {@code sessiond.v1.Attachment}
@@ -106,7 +108,7 @@ private static final long serialVersionUID = 0L;
   private com.google.protobuf.ByteString data_ = com.google.protobuf.ByteString.EMPTY;
   /**
    * <pre>
-   * The decoded content, at most 5 MB.
+   * The decoded content, at most 5 MB; empty when `omitted`.
    * </pre>
    *
    * <code>bytes data = 2 [json_name = "data"];</code>
@@ -164,6 +166,52 @@ private static final long serialVersionUID = 0L;
     }
   }
 
+  public static final int OMITTED_FIELD_NUMBER = 4;
+  private boolean omitted_ = false;
+  /**
+   * <pre>
+   * True when `data` was left out of this message; fetch it with GetAttachment (the
+   * message's `session_id` and `seq`, and `index`). Ignored in requests.
+   * </pre>
+   *
+   * <code>bool omitted = 4 [json_name = "omitted"];</code>
+   * @return The omitted.
+   */
+  @java.lang.Override
+  public boolean getOmitted() {
+    return omitted_;
+  }
+
+  public static final int SIZE_BYTES_FIELD_NUMBER = 5;
+  private long sizeBytes_ = 0L;
+  /**
+   * <pre>
+   * Size of the content in bytes. Ignored in requests.
+   * </pre>
+   *
+   * <code>int64 size_bytes = 5 [json_name = "sizeBytes"];</code>
+   * @return The sizeBytes.
+   */
+  @java.lang.Override
+  public long getSizeBytes() {
+    return sizeBytes_;
+  }
+
+  public static final int INDEX_FIELD_NUMBER = 6;
+  private int index_ = 0;
+  /**
+   * <pre>
+   * Position of the attachment in its message, from 0. Ignored in requests.
+   * </pre>
+   *
+   * <code>int32 index = 6 [json_name = "index"];</code>
+   * @return The index.
+   */
+  @java.lang.Override
+  public int getIndex() {
+    return index_;
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -187,6 +235,15 @@ private static final long serialVersionUID = 0L;
     if (!com.google.protobuf.GeneratedMessage.isStringEmpty(fileName_)) {
       com.google.protobuf.GeneratedMessage.writeString(output, 3, fileName_);
     }
+    if (omitted_ != false) {
+      output.writeBool(4, omitted_);
+    }
+    if (sizeBytes_ != 0L) {
+      output.writeInt64(5, sizeBytes_);
+    }
+    if (index_ != 0) {
+      output.writeInt32(6, index_);
+    }
     getUnknownFields().writeTo(output);
   }
   private int computeSerializedSize_0() {
@@ -200,6 +257,18 @@ private static final long serialVersionUID = 0L;
     }
     if (!com.google.protobuf.GeneratedMessage.isStringEmpty(fileName_)) {
       size += com.google.protobuf.GeneratedMessage.computeStringSize(3, fileName_);
+    }
+    if (omitted_ != false) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeBoolSize(4, omitted_);
+    }
+    if (sizeBytes_ != 0L) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeInt64Size(5, sizeBytes_);
+    }
+    if (index_ != 0) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeInt32Size(6, index_);
     }
     return size;
   }
@@ -231,6 +300,12 @@ private static final long serialVersionUID = 0L;
         .equals(other.getData())) return false;
     if (!getFileName()
         .equals(other.getFileName())) return false;
+    if (getOmitted()
+        != other.getOmitted()) return false;
+    if (getSizeBytes()
+        != other.getSizeBytes()) return false;
+    if (getIndex()
+        != other.getIndex()) return false;
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -248,6 +323,14 @@ private static final long serialVersionUID = 0L;
     hash = (53 * hash) + getData().hashCode();
     hash = (37 * hash) + FILE_NAME_FIELD_NUMBER;
     hash = (53 * hash) + getFileName().hashCode();
+    hash = (37 * hash) + OMITTED_FIELD_NUMBER;
+    hash = (53 * hash) + com.google.protobuf.Internal.hashBoolean(
+        getOmitted());
+    hash = (37 * hash) + SIZE_BYTES_FIELD_NUMBER;
+    hash = (53 * hash) + com.google.protobuf.Internal.hashLong(
+        getSizeBytes());
+    hash = (37 * hash) + INDEX_FIELD_NUMBER;
+    hash = (53 * hash) + getIndex();
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -347,7 +430,9 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * An image or file attached to a message.
+   * An image or file attached to a message. Sent with Send, Steer and Chat as mime_type, data
+   * and file_name. In messages read back (ListMessages, GetCheckpoint, ChatEvents) only its
+   * metadata comes, with `omitted` true; GetAttachment returns the content.
    * </pre>
    *
    * Protobuf type {@code sessiond.v1.Attachment}
@@ -386,6 +471,9 @@ private static final long serialVersionUID = 0L;
       mimeType_ = "";
       data_ = com.google.protobuf.ByteString.EMPTY;
       fileName_ = "";
+      omitted_ = false;
+      sizeBytes_ = 0L;
+      index_ = 0;
       return this;
     }
 
@@ -428,6 +516,15 @@ private static final long serialVersionUID = 0L;
       if (((from_bitField0_ & 0x00000004) != 0)) {
         result.fileName_ = fileName_;
       }
+      if (((from_bitField0_ & 0x00000008) != 0)) {
+        result.omitted_ = omitted_;
+      }
+      if (((from_bitField0_ & 0x00000010) != 0)) {
+        result.sizeBytes_ = sizeBytes_;
+      }
+      if (((from_bitField0_ & 0x00000020) != 0)) {
+        result.index_ = index_;
+      }
     }
 
     @java.lang.Override
@@ -454,6 +551,15 @@ private static final long serialVersionUID = 0L;
         fileName_ = other.fileName_;
         bitField0_ |= 0x00000004;
         onChanged();
+      }
+      if (other.getOmitted() != false) {
+        setOmitted(other.getOmitted());
+      }
+      if (other.getSizeBytes() != 0L) {
+        setSizeBytes(other.getSizeBytes());
+      }
+      if (other.getIndex() != 0) {
+        setIndex(other.getIndex());
       }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
@@ -494,6 +600,21 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00000004;
               break;
             } // case 26
+            case 32: {
+              omitted_ = input.readBool();
+              bitField0_ |= 0x00000008;
+              break;
+            } // case 32
+            case 40: {
+              sizeBytes_ = input.readInt64();
+              bitField0_ |= 0x00000010;
+              break;
+            } // case 40
+            case 48: {
+              index_ = input.readInt32();
+              bitField0_ |= 0x00000020;
+              break;
+            } // case 48
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -606,7 +727,7 @@ private static final long serialVersionUID = 0L;
     private com.google.protobuf.ByteString data_ = com.google.protobuf.ByteString.EMPTY;
     /**
      * <pre>
-     * The decoded content, at most 5 MB.
+     * The decoded content, at most 5 MB; empty when `omitted`.
      * </pre>
      *
      * <code>bytes data = 2 [json_name = "data"];</code>
@@ -618,7 +739,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The decoded content, at most 5 MB.
+     * The decoded content, at most 5 MB; empty when `omitted`.
      * </pre>
      *
      * <code>bytes data = 2 [json_name = "data"];</code>
@@ -634,7 +755,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The decoded content, at most 5 MB.
+     * The decoded content, at most 5 MB; empty when `omitted`.
      * </pre>
      *
      * <code>bytes data = 2 [json_name = "data"];</code>
@@ -735,6 +856,141 @@ private static final long serialVersionUID = 0L;
       checkByteStringIsUtf8(value);
       fileName_ = value;
       bitField0_ |= 0x00000004;
+      onChanged();
+      return this;
+    }
+
+    private boolean omitted_ ;
+    /**
+     * <pre>
+     * True when `data` was left out of this message; fetch it with GetAttachment (the
+     * message's `session_id` and `seq`, and `index`). Ignored in requests.
+     * </pre>
+     *
+     * <code>bool omitted = 4 [json_name = "omitted"];</code>
+     * @return The omitted.
+     */
+    @java.lang.Override
+    public boolean getOmitted() {
+      return omitted_;
+    }
+    /**
+     * <pre>
+     * True when `data` was left out of this message; fetch it with GetAttachment (the
+     * message's `session_id` and `seq`, and `index`). Ignored in requests.
+     * </pre>
+     *
+     * <code>bool omitted = 4 [json_name = "omitted"];</code>
+     * @param value The omitted to set.
+     * @return This builder for chaining.
+     */
+    public Builder setOmitted(boolean value) {
+
+      omitted_ = value;
+      bitField0_ |= 0x00000008;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * True when `data` was left out of this message; fetch it with GetAttachment (the
+     * message's `session_id` and `seq`, and `index`). Ignored in requests.
+     * </pre>
+     *
+     * <code>bool omitted = 4 [json_name = "omitted"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearOmitted() {
+      bitField0_ = (bitField0_ & ~0x00000008);
+      omitted_ = false;
+      onChanged();
+      return this;
+    }
+
+    private long sizeBytes_ ;
+    /**
+     * <pre>
+     * Size of the content in bytes. Ignored in requests.
+     * </pre>
+     *
+     * <code>int64 size_bytes = 5 [json_name = "sizeBytes"];</code>
+     * @return The sizeBytes.
+     */
+    @java.lang.Override
+    public long getSizeBytes() {
+      return sizeBytes_;
+    }
+    /**
+     * <pre>
+     * Size of the content in bytes. Ignored in requests.
+     * </pre>
+     *
+     * <code>int64 size_bytes = 5 [json_name = "sizeBytes"];</code>
+     * @param value The sizeBytes to set.
+     * @return This builder for chaining.
+     */
+    public Builder setSizeBytes(long value) {
+
+      sizeBytes_ = value;
+      bitField0_ |= 0x00000010;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Size of the content in bytes. Ignored in requests.
+     * </pre>
+     *
+     * <code>int64 size_bytes = 5 [json_name = "sizeBytes"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearSizeBytes() {
+      bitField0_ = (bitField0_ & ~0x00000010);
+      sizeBytes_ = 0L;
+      onChanged();
+      return this;
+    }
+
+    private int index_ ;
+    /**
+     * <pre>
+     * Position of the attachment in its message, from 0. Ignored in requests.
+     * </pre>
+     *
+     * <code>int32 index = 6 [json_name = "index"];</code>
+     * @return The index.
+     */
+    @java.lang.Override
+    public int getIndex() {
+      return index_;
+    }
+    /**
+     * <pre>
+     * Position of the attachment in its message, from 0. Ignored in requests.
+     * </pre>
+     *
+     * <code>int32 index = 6 [json_name = "index"];</code>
+     * @param value The index to set.
+     * @return This builder for chaining.
+     */
+    public Builder setIndex(int value) {
+
+      index_ = value;
+      bitField0_ |= 0x00000020;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Position of the attachment in its message, from 0. Ignored in requests.
+     * </pre>
+     *
+     * <code>int32 index = 6 [json_name = "index"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearIndex() {
+      bitField0_ = (bitField0_ & ~0x00000020);
+      index_ = 0;
       onChanged();
       return this;
     }

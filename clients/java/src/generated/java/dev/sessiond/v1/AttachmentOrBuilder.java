@@ -32,7 +32,7 @@ public interface AttachmentOrBuilder extends
 
   /**
    * <pre>
-   * The decoded content, at most 5 MB.
+   * The decoded content, at most 5 MB; empty when `omitted`.
    * </pre>
    *
    * <code>bytes data = 2 [json_name = "data"];</code>
@@ -59,4 +59,35 @@ public interface AttachmentOrBuilder extends
    */
   com.google.protobuf.ByteString
       getFileNameBytes();
+
+  /**
+   * <pre>
+   * True when `data` was left out of this message; fetch it with GetAttachment (the
+   * message's `session_id` and `seq`, and `index`). Ignored in requests.
+   * </pre>
+   *
+   * <code>bool omitted = 4 [json_name = "omitted"];</code>
+   * @return The omitted.
+   */
+  boolean getOmitted();
+
+  /**
+   * <pre>
+   * Size of the content in bytes. Ignored in requests.
+   * </pre>
+   *
+   * <code>int64 size_bytes = 5 [json_name = "sizeBytes"];</code>
+   * @return The sizeBytes.
+   */
+  long getSizeBytes();
+
+  /**
+   * <pre>
+   * Position of the attachment in its message, from 0. Ignored in requests.
+   * </pre>
+   *
+   * <code>int32 index = 6 [json_name = "index"];</code>
+   * @return The index.
+   */
+  int getIndex();
 }

@@ -591,7 +591,7 @@ private static final long serialVersionUID = 0L;
   private java.util.List<dev.sessiond.v1.Attachment> attachments_;
   /**
    * <pre>
-   * Attachments sent with a user message.
+   * Attachments sent with a user message: their metadata, without content (see Attachment).
    * </pre>
    *
    * <code>repeated .sessiond.v1.Attachment attachments = 15 [json_name = "attachments"];</code>
@@ -602,7 +602,7 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * Attachments sent with a user message.
+   * Attachments sent with a user message: their metadata, without content (see Attachment).
    * </pre>
    *
    * <code>repeated .sessiond.v1.Attachment attachments = 15 [json_name = "attachments"];</code>
@@ -614,7 +614,7 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * Attachments sent with a user message.
+   * Attachments sent with a user message: their metadata, without content (see Attachment).
    * </pre>
    *
    * <code>repeated .sessiond.v1.Attachment attachments = 15 [json_name = "attachments"];</code>
@@ -625,7 +625,7 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * Attachments sent with a user message.
+   * Attachments sent with a user message: their metadata, without content (see Attachment).
    * </pre>
    *
    * <code>repeated .sessiond.v1.Attachment attachments = 15 [json_name = "attachments"];</code>
@@ -636,7 +636,7 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * Attachments sent with a user message.
+   * Attachments sent with a user message: their metadata, without content (see Attachment).
    * </pre>
    *
    * <code>repeated .sessiond.v1.Attachment attachments = 15 [json_name = "attachments"];</code>
@@ -2634,7 +2634,7 @@ private static final long serialVersionUID = 0L;
 
     /**
      * <pre>
-     * Attachments sent with a user message.
+     * Attachments sent with a user message: their metadata, without content (see Attachment).
      * </pre>
      *
      * <code>repeated .sessiond.v1.Attachment attachments = 15 [json_name = "attachments"];</code>
@@ -2648,7 +2648,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Attachments sent with a user message.
+     * Attachments sent with a user message: their metadata, without content (see Attachment).
      * </pre>
      *
      * <code>repeated .sessiond.v1.Attachment attachments = 15 [json_name = "attachments"];</code>
@@ -2662,7 +2662,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Attachments sent with a user message.
+     * Attachments sent with a user message: their metadata, without content (see Attachment).
      * </pre>
      *
      * <code>repeated .sessiond.v1.Attachment attachments = 15 [json_name = "attachments"];</code>
@@ -2676,7 +2676,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Attachments sent with a user message.
+     * Attachments sent with a user message: their metadata, without content (see Attachment).
      * </pre>
      *
      * <code>repeated .sessiond.v1.Attachment attachments = 15 [json_name = "attachments"];</code>
@@ -2695,7 +2695,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Attachments sent with a user message.
+     * Attachments sent with a user message: their metadata, without content (see Attachment).
      * </pre>
      *
      * <code>repeated .sessiond.v1.Attachment attachments = 15 [json_name = "attachments"];</code>
@@ -2713,7 +2713,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Attachments sent with a user message.
+     * Attachments sent with a user message: their metadata, without content (see Attachment).
      * </pre>
      *
      * <code>repeated .sessiond.v1.Attachment attachments = 15 [json_name = "attachments"];</code>
@@ -2731,7 +2731,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Attachments sent with a user message.
+     * Attachments sent with a user message: their metadata, without content (see Attachment).
      * </pre>
      *
      * <code>repeated .sessiond.v1.Attachment attachments = 15 [json_name = "attachments"];</code>
@@ -2750,7 +2750,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Attachments sent with a user message.
+     * Attachments sent with a user message: their metadata, without content (see Attachment).
      * </pre>
      *
      * <code>repeated .sessiond.v1.Attachment attachments = 15 [json_name = "attachments"];</code>
@@ -2768,7 +2768,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Attachments sent with a user message.
+     * Attachments sent with a user message: their metadata, without content (see Attachment).
      * </pre>
      *
      * <code>repeated .sessiond.v1.Attachment attachments = 15 [json_name = "attachments"];</code>
@@ -2786,7 +2786,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Attachments sent with a user message.
+     * Attachments sent with a user message: their metadata, without content (see Attachment).
      * </pre>
      *
      * <code>repeated .sessiond.v1.Attachment attachments = 15 [json_name = "attachments"];</code>
@@ -2805,7 +2805,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Attachments sent with a user message.
+     * Attachments sent with a user message: their metadata, without content (see Attachment).
      * </pre>
      *
      * <code>repeated .sessiond.v1.Attachment attachments = 15 [json_name = "attachments"];</code>
@@ -2822,7 +2822,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Attachments sent with a user message.
+     * Attachments sent with a user message: their metadata, without content (see Attachment).
      * </pre>
      *
      * <code>repeated .sessiond.v1.Attachment attachments = 15 [json_name = "attachments"];</code>
@@ -2839,7 +2839,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Attachments sent with a user message.
+     * Attachments sent with a user message: their metadata, without content (see Attachment).
      * </pre>
      *
      * <code>repeated .sessiond.v1.Attachment attachments = 15 [json_name = "attachments"];</code>
@@ -2850,7 +2850,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Attachments sent with a user message.
+     * Attachments sent with a user message: their metadata, without content (see Attachment).
      * </pre>
      *
      * <code>repeated .sessiond.v1.Attachment attachments = 15 [json_name = "attachments"];</code>
@@ -2864,7 +2864,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Attachments sent with a user message.
+     * Attachments sent with a user message: their metadata, without content (see Attachment).
      * </pre>
      *
      * <code>repeated .sessiond.v1.Attachment attachments = 15 [json_name = "attachments"];</code>
@@ -2879,7 +2879,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Attachments sent with a user message.
+     * Attachments sent with a user message: their metadata, without content (see Attachment).
      * </pre>
      *
      * <code>repeated .sessiond.v1.Attachment attachments = 15 [json_name = "attachments"];</code>
@@ -2890,7 +2890,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Attachments sent with a user message.
+     * Attachments sent with a user message: their metadata, without content (see Attachment).
      * </pre>
      *
      * <code>repeated .sessiond.v1.Attachment attachments = 15 [json_name = "attachments"];</code>
@@ -2902,7 +2902,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Attachments sent with a user message.
+     * Attachments sent with a user message: their metadata, without content (see Attachment).
      * </pre>
      *
      * <code>repeated .sessiond.v1.Attachment attachments = 15 [json_name = "attachments"];</code>

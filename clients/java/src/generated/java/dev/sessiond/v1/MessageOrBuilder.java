@@ -275,7 +275,7 @@ public interface MessageOrBuilder extends
 
   /**
    * <pre>
-   * Attachments sent with a user message.
+   * Attachments sent with a user message: their metadata, without content (see Attachment).
    * </pre>
    *
    * <code>repeated .sessiond.v1.Attachment attachments = 15 [json_name = "attachments"];</code>
@@ -284,7 +284,7 @@ public interface MessageOrBuilder extends
       getAttachmentsList();
   /**
    * <pre>
-   * Attachments sent with a user message.
+   * Attachments sent with a user message: their metadata, without content (see Attachment).
    * </pre>
    *
    * <code>repeated .sessiond.v1.Attachment attachments = 15 [json_name = "attachments"];</code>
@@ -292,7 +292,7 @@ public interface MessageOrBuilder extends
   dev.sessiond.v1.Attachment getAttachments(int index);
   /**
    * <pre>
-   * Attachments sent with a user message.
+   * Attachments sent with a user message: their metadata, without content (see Attachment).
    * </pre>
    *
    * <code>repeated .sessiond.v1.Attachment attachments = 15 [json_name = "attachments"];</code>
@@ -300,7 +300,7 @@ public interface MessageOrBuilder extends
   int getAttachmentsCount();
   /**
    * <pre>
-   * Attachments sent with a user message.
+   * Attachments sent with a user message: their metadata, without content (see Attachment).
    * </pre>
    *
    * <code>repeated .sessiond.v1.Attachment attachments = 15 [json_name = "attachments"];</code>
@@ -309,7 +309,7 @@ public interface MessageOrBuilder extends
       getAttachmentsOrBuilderList();
   /**
    * <pre>
-   * Attachments sent with a user message.
+   * Attachments sent with a user message: their metadata, without content (see Attachment).
    * </pre>
    *
    * <code>repeated .sessiond.v1.Attachment attachments = 15 [json_name = "attachments"];</code>

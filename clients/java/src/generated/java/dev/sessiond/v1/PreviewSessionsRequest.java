@@ -60,7 +60,7 @@ private static final long serialVersionUID = 0L;
       com.google.protobuf.LazyStringArrayList.emptyList();
   /**
    * <pre>
-   * Up to 64 keys.
+   * Up to 64 keys; more is INVALID_ARGUMENT.
    * </pre>
    *
    * <code>repeated string keys = 1 [json_name = "keys"];</code>
@@ -72,7 +72,7 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * Up to 64 keys.
+   * Up to 64 keys; more is INVALID_ARGUMENT.
    * </pre>
    *
    * <code>repeated string keys = 1 [json_name = "keys"];</code>
@@ -83,7 +83,7 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * Up to 64 keys.
+   * Up to 64 keys; more is INVALID_ARGUMENT.
    * </pre>
    *
    * <code>repeated string keys = 1 [json_name = "keys"];</code>
@@ -95,7 +95,7 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * Up to 64 keys.
+   * Up to 64 keys; more is INVALID_ARGUMENT.
    * </pre>
    *
    * <code>repeated string keys = 1 [json_name = "keys"];</code>
@@ -111,7 +111,7 @@ private static final long serialVersionUID = 0L;
   private int limit_ = 0;
   /**
    * <pre>
-   * Entries per key; default 12.
+   * Entries per key, 1 to 50; default 12; more is INVALID_ARGUMENT.
    * </pre>
    *
    * <code>int32 limit = 2 [json_name = "limit"];</code>
@@ -507,7 +507,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Up to 64 keys.
+     * Up to 64 keys; more is INVALID_ARGUMENT.
      * </pre>
      *
      * <code>repeated string keys = 1 [json_name = "keys"];</code>
@@ -520,7 +520,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Up to 64 keys.
+     * Up to 64 keys; more is INVALID_ARGUMENT.
      * </pre>
      *
      * <code>repeated string keys = 1 [json_name = "keys"];</code>
@@ -531,7 +531,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Up to 64 keys.
+     * Up to 64 keys; more is INVALID_ARGUMENT.
      * </pre>
      *
      * <code>repeated string keys = 1 [json_name = "keys"];</code>
@@ -543,7 +543,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Up to 64 keys.
+     * Up to 64 keys; more is INVALID_ARGUMENT.
      * </pre>
      *
      * <code>repeated string keys = 1 [json_name = "keys"];</code>
@@ -556,7 +556,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Up to 64 keys.
+     * Up to 64 keys; more is INVALID_ARGUMENT.
      * </pre>
      *
      * <code>repeated string keys = 1 [json_name = "keys"];</code>
@@ -575,7 +575,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Up to 64 keys.
+     * Up to 64 keys; more is INVALID_ARGUMENT.
      * </pre>
      *
      * <code>repeated string keys = 1 [json_name = "keys"];</code>
@@ -593,7 +593,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Up to 64 keys.
+     * Up to 64 keys; more is INVALID_ARGUMENT.
      * </pre>
      *
      * <code>repeated string keys = 1 [json_name = "keys"];</code>
@@ -611,7 +611,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Up to 64 keys.
+     * Up to 64 keys; more is INVALID_ARGUMENT.
      * </pre>
      *
      * <code>repeated string keys = 1 [json_name = "keys"];</code>
@@ -626,7 +626,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Up to 64 keys.
+     * Up to 64 keys; more is INVALID_ARGUMENT.
      * </pre>
      *
      * <code>repeated string keys = 1 [json_name = "keys"];</code>
@@ -647,7 +647,7 @@ private static final long serialVersionUID = 0L;
     private int limit_ ;
     /**
      * <pre>
-     * Entries per key; default 12.
+     * Entries per key, 1 to 50; default 12; more is INVALID_ARGUMENT.
      * </pre>
      *
      * <code>int32 limit = 2 [json_name = "limit"];</code>
@@ -659,7 +659,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Entries per key; default 12.
+     * Entries per key, 1 to 50; default 12; more is INVALID_ARGUMENT.
      * </pre>
      *
      * <code>int32 limit = 2 [json_name = "limit"];</code>
@@ -675,7 +675,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Entries per key; default 12.
+     * Entries per key, 1 to 50; default 12; more is INVALID_ARGUMENT.
      * </pre>
      *
      * <code>int32 limit = 2 [json_name = "limit"];</code>

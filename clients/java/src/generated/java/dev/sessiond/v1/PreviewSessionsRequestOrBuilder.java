@@ -12,7 +12,7 @@ public interface PreviewSessionsRequestOrBuilder extends
 
   /**
    * <pre>
-   * Up to 64 keys.
+   * Up to 64 keys; more is INVALID_ARGUMENT.
    * </pre>
    *
    * <code>repeated string keys = 1 [json_name = "keys"];</code>
@@ -22,7 +22,7 @@ public interface PreviewSessionsRequestOrBuilder extends
       getKeysList();
   /**
    * <pre>
-   * Up to 64 keys.
+   * Up to 64 keys; more is INVALID_ARGUMENT.
    * </pre>
    *
    * <code>repeated string keys = 1 [json_name = "keys"];</code>
@@ -31,7 +31,7 @@ public interface PreviewSessionsRequestOrBuilder extends
   int getKeysCount();
   /**
    * <pre>
-   * Up to 64 keys.
+   * Up to 64 keys; more is INVALID_ARGUMENT.
    * </pre>
    *
    * <code>repeated string keys = 1 [json_name = "keys"];</code>
@@ -41,7 +41,7 @@ public interface PreviewSessionsRequestOrBuilder extends
   java.lang.String getKeys(int index);
   /**
    * <pre>
-   * Up to 64 keys.
+   * Up to 64 keys; more is INVALID_ARGUMENT.
    * </pre>
    *
    * <code>repeated string keys = 1 [json_name = "keys"];</code>
@@ -53,7 +53,7 @@ public interface PreviewSessionsRequestOrBuilder extends
 
   /**
    * <pre>
-   * Entries per key; default 12.
+   * Entries per key, 1 to 50; default 12; more is INVALID_ARGUMENT.
    * </pre>
    *
    * <code>int32 limit = 2 [json_name = "limit"];</code>

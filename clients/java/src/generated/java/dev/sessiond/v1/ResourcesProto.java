@@ -121,9 +121,11 @@ public final class ResourcesProto extends com.google.protobuf.GeneratedFile {
       "tadata\022\022\n\004etag\030\033 \001(\tR\004etag\022;\n\014plugin_sta" +
       "te\030\034 \003(\0132\030.sessiond.v1.PluginStateR\013plug" +
       "inState\032;\n\rMetadataEntry\022\020\n\003key\030\001 \001(\tR\003k" +
-      "ey\022\024\n\005value\030\002 \001(\tR\005value:\0028\001\"Z\n\nAttachme" +
-      "nt\022\033\n\tmime_type\030\001 \001(\tR\010mimeType\022\022\n\004data\030" +
-      "\002 \001(\014R\004data\022\033\n\tfile_name\030\003 \001(\tR\010fileName" +
+      "ey\022\024\n\005value\030\002 \001(\tR\005value:\0028\001\"\251\001\n\nAttachm" +
+      "ent\022\033\n\tmime_type\030\001 \001(\tR\010mimeType\022\022\n\004data" +
+      "\030\002 \001(\014R\004data\022\033\n\tfile_name\030\003 \001(\tR\010fileNam" +
+      "e\022\030\n\007omitted\030\004 \001(\010R\007omitted\022\035\n\nsize_byte" +
+      "s\030\005 \001(\003R\tsizeBytes\022\024\n\005index\030\006 \001(\005R\005index" +
       "\"\367\003\n\007Message\022\035\n\nsession_id\030\001 \001(\tR\tsessio" +
       "nId\022\020\n\003seq\030\002 \001(\003R\003seq\022%\n\004role\030\003 \001(\0162\021.se" +
       "ssiond.v1.RoleR\004role\022\022\n\004text\030\004 \001(\tR\004text" +
@@ -223,7 +225,7 @@ public final class ResourcesProto extends com.google.protobuf.GeneratedFile {
     internal_static_sessiond_v1_Attachment_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_sessiond_v1_Attachment_descriptor,
-        new java.lang.String[] { "MimeType", "Data", "FileName", });
+        new java.lang.String[] { "MimeType", "Data", "FileName", "Omitted", "SizeBytes", "Index", });
     internal_static_sessiond_v1_Message_descriptor =
       getDescriptor().getMessageType(4);
     internal_static_sessiond_v1_Message_fieldAccessorTable = new

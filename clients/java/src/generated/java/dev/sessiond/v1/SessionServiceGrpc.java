@@ -263,6 +263,37 @@ public final class SessionServiceGrpc {
     return getListMessagesMethod;
   }
 
+  private static volatile io.grpc.MethodDescriptor<dev.sessiond.v1.GetAttachmentRequest,
+      dev.sessiond.v1.GetAttachmentResponse> getGetAttachmentMethod;
+
+  @io.grpc.stub.annotations.RpcMethod(
+      fullMethodName = SERVICE_NAME + '/' + "GetAttachment",
+      requestType = dev.sessiond.v1.GetAttachmentRequest.class,
+      responseType = dev.sessiond.v1.GetAttachmentResponse.class,
+      methodType = io.grpc.MethodDescriptor.MethodType.UNARY)
+  public static io.grpc.MethodDescriptor<dev.sessiond.v1.GetAttachmentRequest,
+      dev.sessiond.v1.GetAttachmentResponse> getGetAttachmentMethod() {
+    io.grpc.MethodDescriptor<dev.sessiond.v1.GetAttachmentRequest, dev.sessiond.v1.GetAttachmentResponse> getGetAttachmentMethod;
+    if ((getGetAttachmentMethod = SessionServiceGrpc.getGetAttachmentMethod) == null) {
+      synchronized (SessionServiceGrpc.class) {
+        if ((getGetAttachmentMethod = SessionServiceGrpc.getGetAttachmentMethod) == null) {
+          SessionServiceGrpc.getGetAttachmentMethod = getGetAttachmentMethod =
+              io.grpc.MethodDescriptor.<dev.sessiond.v1.GetAttachmentRequest, dev.sessiond.v1.GetAttachmentResponse>newBuilder()
+              .setType(io.grpc.MethodDescriptor.MethodType.UNARY)
+              .setFullMethodName(generateFullMethodName(SERVICE_NAME, "GetAttachment"))
+              .setSampledToLocalTracing(true)
+              .setRequestMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  dev.sessiond.v1.GetAttachmentRequest.getDefaultInstance()))
+              .setResponseMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  dev.sessiond.v1.GetAttachmentResponse.getDefaultInstance()))
+              .setSchemaDescriptor(new SessionServiceMethodDescriptorSupplier("GetAttachment"))
+              .build();
+        }
+      }
+    }
+    return getGetAttachmentMethod;
+  }
+
   private static volatile io.grpc.MethodDescriptor<dev.sessiond.v1.PreviewSessionsRequest,
       dev.sessiond.v1.PreviewSessionsResponse> getPreviewSessionsMethod;
 
@@ -721,6 +752,16 @@ public final class SessionServiceGrpc {
 
     /**
      * <pre>
+     * Returns one attachment of a transcript entry with its content.
+     * </pre>
+     */
+    default void getAttachment(dev.sessiond.v1.GetAttachmentRequest request,
+        io.grpc.stub.StreamObserver<dev.sessiond.v1.GetAttachmentResponse> responseObserver) {
+      io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getGetAttachmentMethod(), responseObserver);
+    }
+
+    /**
+     * <pre>
      * Returns the last entries of several sessions.
      * </pre>
      */
@@ -943,6 +984,17 @@ public final class SessionServiceGrpc {
 
     /**
      * <pre>
+     * Returns one attachment of a transcript entry with its content.
+     * </pre>
+     */
+    public void getAttachment(dev.sessiond.v1.GetAttachmentRequest request,
+        io.grpc.stub.StreamObserver<dev.sessiond.v1.GetAttachmentResponse> responseObserver) {
+      io.grpc.stub.ClientCalls.asyncUnaryCall(
+          getChannel().newCall(getGetAttachmentMethod(), getCallOptions()), request, responseObserver);
+    }
+
+    /**
+     * <pre>
      * Returns the last entries of several sessions.
      * </pre>
      */
@@ -1153,6 +1205,16 @@ public final class SessionServiceGrpc {
 
     /**
      * <pre>
+     * Returns one attachment of a transcript entry with its content.
+     * </pre>
+     */
+    public dev.sessiond.v1.GetAttachmentResponse getAttachment(dev.sessiond.v1.GetAttachmentRequest request) throws io.grpc.StatusException {
+      return io.grpc.stub.ClientCalls.blockingV2UnaryCall(
+          getChannel(), getGetAttachmentMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
      * Returns the last entries of several sessions.
      * </pre>
      */
@@ -1351,6 +1413,16 @@ public final class SessionServiceGrpc {
     public dev.sessiond.v1.ListMessagesResponse listMessages(dev.sessiond.v1.ListMessagesRequest request) {
       return io.grpc.stub.ClientCalls.blockingUnaryCall(
           getChannel(), getListMessagesMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * Returns one attachment of a transcript entry with its content.
+     * </pre>
+     */
+    public dev.sessiond.v1.GetAttachmentResponse getAttachment(dev.sessiond.v1.GetAttachmentRequest request) {
+      return io.grpc.stub.ClientCalls.blockingUnaryCall(
+          getChannel(), getGetAttachmentMethod(), getCallOptions(), request);
     }
 
     /**
@@ -1564,6 +1636,17 @@ public final class SessionServiceGrpc {
 
     /**
      * <pre>
+     * Returns one attachment of a transcript entry with its content.
+     * </pre>
+     */
+    public com.google.common.util.concurrent.ListenableFuture<dev.sessiond.v1.GetAttachmentResponse> getAttachment(
+        dev.sessiond.v1.GetAttachmentRequest request) {
+      return io.grpc.stub.ClientCalls.futureUnaryCall(
+          getChannel().newCall(getGetAttachmentMethod(), getCallOptions()), request);
+    }
+
+    /**
+     * <pre>
      * Returns the last entries of several sessions.
      * </pre>
      */
@@ -1670,16 +1753,17 @@ public final class SessionServiceGrpc {
   private static final int METHODID_RESET_SESSION = 5;
   private static final int METHODID_DELETE_SESSION = 6;
   private static final int METHODID_LIST_MESSAGES = 7;
-  private static final int METHODID_PREVIEW_SESSIONS = 8;
-  private static final int METHODID_LIST_ARCHIVES = 9;
-  private static final int METHODID_CLEANUP_SESSIONS = 10;
-  private static final int METHODID_COMPACT_SESSION = 11;
-  private static final int METHODID_LIST_CHECKPOINTS = 12;
-  private static final int METHODID_GET_CHECKPOINT = 13;
-  private static final int METHODID_BRANCH_CHECKPOINT = 14;
-  private static final int METHODID_RESTORE_CHECKPOINT = 15;
-  private static final int METHODID_UPDATE_PLUGIN_STATE = 16;
-  private static final int METHODID_WATCH_SESSIONS = 17;
+  private static final int METHODID_GET_ATTACHMENT = 8;
+  private static final int METHODID_PREVIEW_SESSIONS = 9;
+  private static final int METHODID_LIST_ARCHIVES = 10;
+  private static final int METHODID_CLEANUP_SESSIONS = 11;
+  private static final int METHODID_COMPACT_SESSION = 12;
+  private static final int METHODID_LIST_CHECKPOINTS = 13;
+  private static final int METHODID_GET_CHECKPOINT = 14;
+  private static final int METHODID_BRANCH_CHECKPOINT = 15;
+  private static final int METHODID_RESTORE_CHECKPOINT = 16;
+  private static final int METHODID_UPDATE_PLUGIN_STATE = 17;
+  private static final int METHODID_WATCH_SESSIONS = 18;
 
   private static final class MethodHandlers<Req, Resp> implements
       io.grpc.stub.ServerCalls.UnaryMethod<Req, Resp>,
@@ -1729,6 +1813,10 @@ public final class SessionServiceGrpc {
         case METHODID_LIST_MESSAGES:
           serviceImpl.listMessages((dev.sessiond.v1.ListMessagesRequest) request,
               (io.grpc.stub.StreamObserver<dev.sessiond.v1.ListMessagesResponse>) responseObserver);
+          break;
+        case METHODID_GET_ATTACHMENT:
+          serviceImpl.getAttachment((dev.sessiond.v1.GetAttachmentRequest) request,
+              (io.grpc.stub.StreamObserver<dev.sessiond.v1.GetAttachmentResponse>) responseObserver);
           break;
         case METHODID_PREVIEW_SESSIONS:
           serviceImpl.previewSessions((dev.sessiond.v1.PreviewSessionsRequest) request,
@@ -1844,6 +1932,13 @@ public final class SessionServiceGrpc {
               dev.sessiond.v1.ListMessagesRequest,
               dev.sessiond.v1.ListMessagesResponse>(
                 service, METHODID_LIST_MESSAGES)))
+        .addMethod(
+          getGetAttachmentMethod(),
+          io.grpc.stub.ServerCalls.asyncUnaryCall(
+            new MethodHandlers<
+              dev.sessiond.v1.GetAttachmentRequest,
+              dev.sessiond.v1.GetAttachmentResponse>(
+                service, METHODID_GET_ATTACHMENT)))
         .addMethod(
           getPreviewSessionsMethod(),
           io.grpc.stub.ServerCalls.asyncUnaryCall(
@@ -1970,6 +2065,7 @@ public final class SessionServiceGrpc {
               .addMethod(getResetSessionMethod())
               .addMethod(getDeleteSessionMethod())
               .addMethod(getListMessagesMethod())
+              .addMethod(getGetAttachmentMethod())
               .addMethod(getPreviewSessionsMethod())
               .addMethod(getListArchivesMethod())
               .addMethod(getCleanupSessionsMethod())

@@ -122,6 +122,16 @@ public final class SessionServiceProto extends com.google.protobuf.GeneratedFile
     com.google.protobuf.GeneratedMessage.FieldAccessorTable
       internal_static_sessiond_v1_ListMessagesResponse_fieldAccessorTable;
   static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_sessiond_v1_GetAttachmentRequest_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessage.FieldAccessorTable
+      internal_static_sessiond_v1_GetAttachmentRequest_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_sessiond_v1_GetAttachmentResponse_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessage.FieldAccessorTable
+      internal_static_sessiond_v1_GetAttachmentResponse_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
     internal_static_sessiond_v1_PreviewSessionsRequest_descriptor;
   static final 
     com.google.protobuf.GeneratedMessage.FieldAccessorTable
@@ -322,152 +332,162 @@ public final class SessionServiceProto extends com.google.protobuf.GeneratedFile
       "Response\0220\n\010messages\030\001 \003(\0132\024.sessiond.v1" +
       ".MessageR\010messages\022&\n\017next_page_token\030\002 " +
       "\001(\tR\rnextPageToken\022\035\n\nsession_id\030\003 \001(\tR\t" +
-      "sessionId\022\032\n\010archived\030\004 \001(\010R\010archived\"_\n" +
-      "\026PreviewSessionsRequest\022\022\n\004keys\030\001 \003(\tR\004k" +
-      "eys\022\024\n\005limit\030\002 \001(\005R\005limit\022\033\n\tmax_chars\030\003" +
-      " \001(\005R\010maxChars\"Z\n\013PreviewItem\022%\n\004role\030\001 " +
-      "\001(\0162\021.sessiond.v1.RoleR\004role\022\022\n\004text\030\002 \001" +
-      "(\tR\004text\022\020\n\003seq\030\003 \001(\003R\003seq\"\206\001\n\016SessionPr" +
-      "eview\022\020\n\003key\030\001 \001(\tR\003key\0222\n\006status\030\002 \001(\0162" +
-      "\032.sessiond.v1.PreviewStatusR\006status\022.\n\005i" +
-      "tems\030\003 \003(\0132\030.sessiond.v1.PreviewItemR\005it" +
-      "ems\"R\n\027PreviewSessionsResponse\0227\n\010previe" +
-      "ws\030\001 \003(\0132\033.sessiond.v1.SessionPreviewR\010p" +
-      "reviews\"c\n\023ListArchivesRequest\022\020\n\003key\030\001 " +
-      "\001(\tR\003key\022\033\n\tpage_size\030\002 \001(\005R\010pageSize\022\035\n" +
-      "\npage_token\030\003 \001(\tR\tpageToken\"p\n\024ListArch" +
-      "ivesResponse\0220\n\010archives\030\001 \003(\0132\024.session" +
-      "d.v1.ArchiveR\010archives\022&\n\017next_page_toke" +
-      "n\030\002 \001(\tR\rnextPageToken\"\361\001\n\026CleanupSessio" +
-      "nsRequest\0222\n\007max_age\030\001 \001(\0132\031.google.prot" +
-      "obuf.DurationR\006maxAge\022\033\n\tmax_count\030\002 \001(\005" +
-      "R\010maxCount\022\034\n\007dry_run\030\003 \001(\010H\000R\006dryRun\210\001\001" +
-      "\022A\n\017archive_max_age\030\004 \001(\0132\031.google.proto" +
-      "buf.DurationR\rarchiveMaxAge\022\031\n\010agent_id\030" +
-      "\005 \001(\tR\007agentIdB\n\n\010_dry_run\"\217\001\n\014CleanupEn" +
-      "try\022\020\n\003key\030\001 \001(\tR\003key\0222\n\006action\030\002 \001(\0162\032." +
-      "sessiond.v1.CleanupActionR\006action\0229\n\nupd" +
-      "ated_at\030\003 \001(\0132\032.google.protobuf.Timestam" +
-      "pR\tupdatedAt\"\352\001\n\027CleanupSessionsResponse" +
-      "\022\027\n\007dry_run\030\001 \001(\010R\006dryRun\0223\n\007entries\030\002 \003" +
-      "(\0132\031.sessiond.v1.CleanupEntryR\007entries\022\022" +
-      "\n\004kept\030\003 \001(\005R\004kept\022!\n\014pruned_stale\030\004 \001(\005" +
-      "R\013prunedStale\022!\n\014cap_overflow\030\005 \001(\005R\013cap" +
-      "Overflow\022\'\n\017archives_pruned\030\006 \001(\005R\016archi" +
-      "vesPruned\"\217\001\n\025CompactSessionRequest\022\020\n\003k" +
-      "ey\030\001 \001(\tR\003key\022 \n\tmax_lines\030\002 \001(\005H\000R\010maxL" +
-      "ines\210\001\001\022$\n\013keep_recent\030\003 \001(\005H\001R\nkeepRece" +
-      "nt\210\001\001B\014\n\n_max_linesB\016\n\014_keep_recent\"\377\001\n\026" +
-      "CompactSessionResponse\022\034\n\tcompacted\030\001 \001(" +
-      "\010R\tcompacted\022#\n\rcheckpoint_id\030\002 \001(\tR\014che" +
-      "ckpointId\022#\n\rtokens_before\030\003 \001(\003R\014tokens" +
-      "Before\022!\n\014tokens_after\030\004 \001(\003R\013tokensAfte" +
-      "r\022\022\n\004kept\030\005 \001(\003R\004kept\022\026\n\006reason\030\006 \001(\tR\006r" +
-      "eason\022.\n\007session\030\007 \001(\0132\024.sessiond.v1.Ses" +
-      "sionR\007session\"*\n\026ListCheckpointsRequest\022" +
-      "\020\n\003key\030\001 \001(\tR\003key\"T\n\027ListCheckpointsResp" +
-      "onse\0229\n\013checkpoints\030\001 \003(\0132\027.sessiond.v1." +
-      "CheckpointR\013checkpoints\"M\n\024GetCheckpoint" +
-      "Request\022\020\n\003key\030\001 \001(\tR\003key\022#\n\rcheckpoint_" +
-      "id\030\002 \001(\tR\014checkpointId\"P\n\025GetCheckpointR" +
-      "esponse\0227\n\ncheckpoint\030\001 \001(\0132\027.sessiond.v" +
-      "1.CheckpointR\ncheckpoint\"f\n\027BranchCheckp" +
-      "ointRequest\022\020\n\003key\030\001 \001(\tR\003key\022#\n\rcheckpo" +
-      "int_id\030\002 \001(\tR\014checkpointId\022\024\n\005label\030\003 \001(" +
-      "\tR\005label\"J\n\030BranchCheckpointResponse\022.\n\007" +
-      "session\030\001 \001(\0132\024.sessiond.v1.SessionR\007ses" +
-      "sion\"Q\n\030RestoreCheckpointRequest\022\020\n\003key\030" +
-      "\001 \001(\tR\003key\022#\n\rcheckpoint_id\030\002 \001(\tR\014check" +
-      "pointId\"{\n\031RestoreCheckpointResponse\022.\n\007" +
-      "session\030\001 \001(\0132\024.sessiond.v1.SessionR\007ses" +
-      "sion\022.\n\023previous_session_id\030\002 \001(\tR\021previ" +
-      "ousSessionId\"\253\001\n\030UpdatePluginStateReques" +
-      "t\022\020\n\003key\030\001 \001(\tR\003key\022\033\n\tplugin_id\030\002 \001(\tR\010" +
-      "pluginId\022\034\n\tnamespace\030\003 \001(\tR\tnamespace\022," +
-      "\n\005value\030\004 \001(\0132\026.google.protobuf.ValueR\005v" +
-      "alue\022\024\n\005unset\030\005 \001(\010R\005unset\"K\n\031UpdatePlug" +
-      "inStateResponse\022.\n\007session\030\001 \001(\0132\024.sessi" +
-      "ond.v1.SessionR\007session\"\212\001\n\024WatchSession" +
-      "sRequest\022!\n\014after_cursor\030\001 \001(\003R\013afterCur" +
-      "sor\022 \n\014start_at_end\030\002 \001(\010R\nstartAtEnd\022\031\n" +
-      "\010agent_id\030\003 \001(\tR\007agentId\022\022\n\004keys\030\004 \003(\tR\004" +
-      "keys\"H\n\025WatchSessionsResponse\022/\n\005event\030\001" +
-      " \001(\0132\031.sessiond.v1.SessionEventR\005event*Y" +
-      "\n\013ResetReason\022\034\n\030RESET_REASON_UNSPECIFIE" +
-      "D\020\000\022\024\n\020RESET_REASON_NEW\020\001\022\026\n\022RESET_REASO" +
-      "N_RESET\020\002*\226\001\n\rPreviewStatus\022\036\n\032PREVIEW_S" +
-      "TATUS_UNSPECIFIED\020\000\022\025\n\021PREVIEW_STATUS_OK" +
-      "\020\001\022\030\n\024PREVIEW_STATUS_EMPTY\020\002\022\032\n\026PREVIEW_" +
-      "STATUS_MISSING\020\003\022\030\n\024PREVIEW_STATUS_ERROR" +
-      "\020\004*\211\001\n\rCleanupAction\022\036\n\032CLEANUP_ACTION_U" +
-      "NSPECIFIED\020\000\022\027\n\023CLEANUP_ACTION_KEEP\020\001\022\036\n" +
-      "\032CLEANUP_ACTION_PRUNE_STALE\020\002\022\037\n\033CLEANUP" +
-      "_ACTION_CAP_OVERFLOW\020\0032\364\022\n\016SessionServic" +
-      "e\022o\n\rCreateSession\022!.sessiond.v1.CreateS" +
-      "essionRequest\032\".sessiond.v1.CreateSessio" +
-      "nResponse\"\027\202\323\344\223\002\021\"\014/v1/sessions:\001*\022i\n\nGe" +
-      "tSession\022\036.sessiond.v1.GetSessionRequest" +
-      "\032\037.sessiond.v1.GetSessionResponse\"\032\202\323\344\223\002" +
-      "\024\022\022/v1/sessions/{key}\022i\n\014ListSessions\022 ." +
-      "sessiond.v1.ListSessionsRequest\032!.sessio" +
-      "nd.v1.ListSessionsResponse\"\024\202\323\344\223\002\016\022\014/v1/" +
-      "sessions\022z\n\016ResolveSession\022\".sessiond.v1" +
-      ".ResolveSessionRequest\032#.sessiond.v1.Res" +
-      "olveSessionResponse\"\037\202\323\344\223\002\031\"\024/v1/session" +
-      "s:resolve:\001*\022u\n\rUpdateSession\022!.sessiond" +
-      ".v1.UpdateSessionRequest\032\".sessiond.v1.U" +
-      "pdateSessionResponse\"\035\202\323\344\223\002\0272\022/v1/sessio" +
-      "ns/{key}:\001*\022x\n\014ResetSession\022 .sessiond.v" +
-      "1.ResetSessionRequest\032!.sessiond.v1.Rese" +
-      "tSessionResponse\"#\202\323\344\223\002\035\"\030/v1/sessions/{" +
-      "key}:reset:\001*\022r\n\rDeleteSession\022!.session" +
-      "d.v1.DeleteSessionRequest\032\".sessiond.v1." +
-      "DeleteSessionResponse\"\032\202\323\344\223\002\024*\022/v1/sessi" +
-      "ons/{key}\022\241\001\n\014ListMessages\022 .sessiond.v1" +
-      ".ListMessagesRequest\032!.sessiond.v1.ListM" +
-      "essagesResponse\"L\202\323\344\223\002F\022\033/v1/sessions/{k" +
-      "ey}/messagesZ\'\022%/v1/transcripts/{session" +
-      "_id}/messages\022}\n\017PreviewSessions\022#.sessi" +
-      "ond.v1.PreviewSessionsRequest\032$.sessiond" +
-      ".v1.PreviewSessionsResponse\"\037\202\323\344\223\002\031\"\024/v1" +
-      "/sessions:preview:\001*\022\210\001\n\014ListArchives\022 ." +
-      "sessiond.v1.ListArchivesRequest\032!.sessio" +
-      "nd.v1.ListArchivesResponse\"3\202\323\344\223\002-\022\033/v1/" +
-      "sessions/{key}/archivesZ\016\022\014/v1/archives\022" +
-      "}\n\017CleanupSessions\022#.sessiond.v1.Cleanup" +
-      "SessionsRequest\032$.sessiond.v1.CleanupSes" +
-      "sionsResponse\"\037\202\323\344\223\002\031\"\024/v1/sessions:clea" +
-      "nup:\001*\022\200\001\n\016CompactSession\022\".sessiond.v1." +
-      "CompactSessionRequest\032#.sessiond.v1.Comp" +
-      "actSessionResponse\"%\202\323\344\223\002\037\"\032/v1/sessions" +
-      "/{key}:compact:\001*\022\204\001\n\017ListCheckpoints\022#." +
-      "sessiond.v1.ListCheckpointsRequest\032$.ses" +
-      "siond.v1.ListCheckpointsResponse\"&\202\323\344\223\002 " +
-      "\022\036/v1/sessions/{key}/checkpoints\022\216\001\n\rGet" +
-      "Checkpoint\022!.sessiond.v1.GetCheckpointRe" +
-      "quest\032\".sessiond.v1.GetCheckpointRespons" +
-      "e\"6\202\323\344\223\0020\022./v1/sessions/{key}/checkpoint" +
-      "s/{checkpoint_id}\022\241\001\n\020BranchCheckpoint\022$" +
-      ".sessiond.v1.BranchCheckpointRequest\032%.s" +
-      "essiond.v1.BranchCheckpointResponse\"@\202\323\344" +
-      "\223\002:\"5/v1/sessions/{key}/checkpoints/{che" +
-      "ckpoint_id}:branch:\001*\022\245\001\n\021RestoreCheckpo" +
-      "int\022%.sessiond.v1.RestoreCheckpointReque" +
-      "st\032&.sessiond.v1.RestoreCheckpointRespon" +
-      "se\"A\202\323\344\223\002;\"6/v1/sessions/{key}/checkpoin" +
-      "ts/{checkpoint_id}:restore:\001*\022\254\001\n\021Update" +
-      "PluginState\022%.sessiond.v1.UpdatePluginSt" +
-      "ateRequest\032&.sessiond.v1.UpdatePluginSta" +
-      "teResponse\"H\202\323\344\223\002B2=/v1/sessions/{key}/p" +
-      "lugins/{plugin_id}/namespaces/{namespace" +
-      "}:\001*\022w\n\rWatchSessions\022!.sessiond.v1.Watc" +
-      "hSessionsRequest\032\".sessiond.v1.WatchSess" +
-      "ionsResponse\"\035\202\323\344\223\002\027\"\022/v1/sessions:watch" +
-      ":\001*0\001B\267\001\n\017dev.sessiond.v1B\023SessionServic" +
-      "eProtoP\001ZBgithub.com/sessiond/sessiond/c" +
-      "lients/go/gen/sessiond/v1;sessiondv1\242\002\003S" +
-      "XX\252\002\013Sessiond.V1\312\002\013Sessiond\\V1\342\002\027Session" +
-      "d\\V1\\GPBMetadata\352\002\014Sessiond::V1b\006proto3"
+      "sessionId\022\032\n\010archived\030\004 \001(\010R\010archived\"o\n" +
+      "\024GetAttachmentRequest\022\020\n\003key\030\001 \001(\tR\003key\022" +
+      "\035\n\nsession_id\030\002 \001(\tR\tsessionId\022\020\n\003seq\030\003 " +
+      "\001(\003R\003seq\022\024\n\005index\030\004 \001(\005R\005index\"o\n\025GetAtt" +
+      "achmentResponse\0227\n\nattachment\030\001 \001(\0132\027.se" +
+      "ssiond.v1.AttachmentR\nattachment\022\035\n\nsess" +
+      "ion_id\030\002 \001(\tR\tsessionId\"_\n\026PreviewSessio" +
+      "nsRequest\022\022\n\004keys\030\001 \003(\tR\004keys\022\024\n\005limit\030\002" +
+      " \001(\005R\005limit\022\033\n\tmax_chars\030\003 \001(\005R\010maxChars" +
+      "\"Z\n\013PreviewItem\022%\n\004role\030\001 \001(\0162\021.sessiond" +
+      ".v1.RoleR\004role\022\022\n\004text\030\002 \001(\tR\004text\022\020\n\003se" +
+      "q\030\003 \001(\003R\003seq\"\206\001\n\016SessionPreview\022\020\n\003key\030\001" +
+      " \001(\tR\003key\0222\n\006status\030\002 \001(\0162\032.sessiond.v1." +
+      "PreviewStatusR\006status\022.\n\005items\030\003 \003(\0132\030.s" +
+      "essiond.v1.PreviewItemR\005items\"R\n\027Preview" +
+      "SessionsResponse\0227\n\010previews\030\001 \003(\0132\033.ses" +
+      "siond.v1.SessionPreviewR\010previews\"c\n\023Lis" +
+      "tArchivesRequest\022\020\n\003key\030\001 \001(\tR\003key\022\033\n\tpa" +
+      "ge_size\030\002 \001(\005R\010pageSize\022\035\n\npage_token\030\003 " +
+      "\001(\tR\tpageToken\"p\n\024ListArchivesResponse\0220" +
+      "\n\010archives\030\001 \003(\0132\024.sessiond.v1.ArchiveR\010" +
+      "archives\022&\n\017next_page_token\030\002 \001(\tR\rnextP" +
+      "ageToken\"\361\001\n\026CleanupSessionsRequest\0222\n\007m" +
+      "ax_age\030\001 \001(\0132\031.google.protobuf.DurationR" +
+      "\006maxAge\022\033\n\tmax_count\030\002 \001(\005R\010maxCount\022\034\n\007" +
+      "dry_run\030\003 \001(\010H\000R\006dryRun\210\001\001\022A\n\017archive_ma" +
+      "x_age\030\004 \001(\0132\031.google.protobuf.DurationR\r" +
+      "archiveMaxAge\022\031\n\010agent_id\030\005 \001(\tR\007agentId" +
+      "B\n\n\010_dry_run\"\217\001\n\014CleanupEntry\022\020\n\003key\030\001 \001" +
+      "(\tR\003key\0222\n\006action\030\002 \001(\0162\032.sessiond.v1.Cl" +
+      "eanupActionR\006action\0229\n\nupdated_at\030\003 \001(\0132" +
+      "\032.google.protobuf.TimestampR\tupdatedAt\"\352" +
+      "\001\n\027CleanupSessionsResponse\022\027\n\007dry_run\030\001 " +
+      "\001(\010R\006dryRun\0223\n\007entries\030\002 \003(\0132\031.sessiond." +
+      "v1.CleanupEntryR\007entries\022\022\n\004kept\030\003 \001(\005R\004" +
+      "kept\022!\n\014pruned_stale\030\004 \001(\005R\013prunedStale\022" +
+      "!\n\014cap_overflow\030\005 \001(\005R\013capOverflow\022\'\n\017ar" +
+      "chives_pruned\030\006 \001(\005R\016archivesPruned\"\217\001\n\025" +
+      "CompactSessionRequest\022\020\n\003key\030\001 \001(\tR\003key\022" +
+      " \n\tmax_lines\030\002 \001(\005H\000R\010maxLines\210\001\001\022$\n\013kee" +
+      "p_recent\030\003 \001(\005H\001R\nkeepRecent\210\001\001B\014\n\n_max_" +
+      "linesB\016\n\014_keep_recent\"\377\001\n\026CompactSession" +
+      "Response\022\034\n\tcompacted\030\001 \001(\010R\tcompacted\022#" +
+      "\n\rcheckpoint_id\030\002 \001(\tR\014checkpointId\022#\n\rt" +
+      "okens_before\030\003 \001(\003R\014tokensBefore\022!\n\014toke" +
+      "ns_after\030\004 \001(\003R\013tokensAfter\022\022\n\004kept\030\005 \001(" +
+      "\003R\004kept\022\026\n\006reason\030\006 \001(\tR\006reason\022.\n\007sessi" +
+      "on\030\007 \001(\0132\024.sessiond.v1.SessionR\007session\"" +
+      "*\n\026ListCheckpointsRequest\022\020\n\003key\030\001 \001(\tR\003" +
+      "key\"T\n\027ListCheckpointsResponse\0229\n\013checkp" +
+      "oints\030\001 \003(\0132\027.sessiond.v1.CheckpointR\013ch" +
+      "eckpoints\"M\n\024GetCheckpointRequest\022\020\n\003key" +
+      "\030\001 \001(\tR\003key\022#\n\rcheckpoint_id\030\002 \001(\tR\014chec" +
+      "kpointId\"P\n\025GetCheckpointResponse\0227\n\nche" +
+      "ckpoint\030\001 \001(\0132\027.sessiond.v1.CheckpointR\n" +
+      "checkpoint\"f\n\027BranchCheckpointRequest\022\020\n" +
+      "\003key\030\001 \001(\tR\003key\022#\n\rcheckpoint_id\030\002 \001(\tR\014" +
+      "checkpointId\022\024\n\005label\030\003 \001(\tR\005label\"J\n\030Br" +
+      "anchCheckpointResponse\022.\n\007session\030\001 \001(\0132" +
+      "\024.sessiond.v1.SessionR\007session\"Q\n\030Restor" +
+      "eCheckpointRequest\022\020\n\003key\030\001 \001(\tR\003key\022#\n\r" +
+      "checkpoint_id\030\002 \001(\tR\014checkpointId\"{\n\031Res" +
+      "toreCheckpointResponse\022.\n\007session\030\001 \001(\0132" +
+      "\024.sessiond.v1.SessionR\007session\022.\n\023previo" +
+      "us_session_id\030\002 \001(\tR\021previousSessionId\"\253" +
+      "\001\n\030UpdatePluginStateRequest\022\020\n\003key\030\001 \001(\t" +
+      "R\003key\022\033\n\tplugin_id\030\002 \001(\tR\010pluginId\022\034\n\tna" +
+      "mespace\030\003 \001(\tR\tnamespace\022,\n\005value\030\004 \001(\0132" +
+      "\026.google.protobuf.ValueR\005value\022\024\n\005unset\030" +
+      "\005 \001(\010R\005unset\"K\n\031UpdatePluginStateRespons" +
+      "e\022.\n\007session\030\001 \001(\0132\024.sessiond.v1.Session" +
+      "R\007session\"\212\001\n\024WatchSessionsRequest\022!\n\014af" +
+      "ter_cursor\030\001 \001(\003R\013afterCursor\022 \n\014start_a" +
+      "t_end\030\002 \001(\010R\nstartAtEnd\022\031\n\010agent_id\030\003 \001(" +
+      "\tR\007agentId\022\022\n\004keys\030\004 \003(\tR\004keys\"H\n\025WatchS" +
+      "essionsResponse\022/\n\005event\030\001 \001(\0132\031.session" +
+      "d.v1.SessionEventR\005event*Y\n\013ResetReason\022" +
+      "\034\n\030RESET_REASON_UNSPECIFIED\020\000\022\024\n\020RESET_R" +
+      "EASON_NEW\020\001\022\026\n\022RESET_REASON_RESET\020\002*\226\001\n\r" +
+      "PreviewStatus\022\036\n\032PREVIEW_STATUS_UNSPECIF" +
+      "IED\020\000\022\025\n\021PREVIEW_STATUS_OK\020\001\022\030\n\024PREVIEW_" +
+      "STATUS_EMPTY\020\002\022\032\n\026PREVIEW_STATUS_MISSING" +
+      "\020\003\022\030\n\024PREVIEW_STATUS_ERROR\020\004*\211\001\n\rCleanup" +
+      "Action\022\036\n\032CLEANUP_ACTION_UNSPECIFIED\020\000\022\027" +
+      "\n\023CLEANUP_ACTION_KEEP\020\001\022\036\n\032CLEANUP_ACTIO" +
+      "N_PRUNE_STALE\020\002\022\037\n\033CLEANUP_ACTION_CAP_OV" +
+      "ERFLOW\020\0032\241\024\n\016SessionService\022o\n\rCreateSes" +
+      "sion\022!.sessiond.v1.CreateSessionRequest\032" +
+      "\".sessiond.v1.CreateSessionResponse\"\027\202\323\344" +
+      "\223\002\021\"\014/v1/sessions:\001*\022i\n\nGetSession\022\036.ses" +
+      "siond.v1.GetSessionRequest\032\037.sessiond.v1" +
+      ".GetSessionResponse\"\032\202\323\344\223\002\024\022\022/v1/session" +
+      "s/{key}\022i\n\014ListSessions\022 .sessiond.v1.Li" +
+      "stSessionsRequest\032!.sessiond.v1.ListSess" +
+      "ionsResponse\"\024\202\323\344\223\002\016\022\014/v1/sessions\022z\n\016Re" +
+      "solveSession\022\".sessiond.v1.ResolveSessio" +
+      "nRequest\032#.sessiond.v1.ResolveSessionRes" +
+      "ponse\"\037\202\323\344\223\002\031\"\024/v1/sessions:resolve:\001*\022u" +
+      "\n\rUpdateSession\022!.sessiond.v1.UpdateSess" +
+      "ionRequest\032\".sessiond.v1.UpdateSessionRe" +
+      "sponse\"\035\202\323\344\223\002\0272\022/v1/sessions/{key}:\001*\022x\n" +
+      "\014ResetSession\022 .sessiond.v1.ResetSession" +
+      "Request\032!.sessiond.v1.ResetSessionRespon" +
+      "se\"#\202\323\344\223\002\035\"\030/v1/sessions/{key}:reset:\001*\022" +
+      "r\n\rDeleteSession\022!.sessiond.v1.DeleteSes" +
+      "sionRequest\032\".sessiond.v1.DeleteSessionR" +
+      "esponse\"\032\202\323\344\223\002\024*\022/v1/sessions/{key}\022\241\001\n\014" +
+      "ListMessages\022 .sessiond.v1.ListMessagesR" +
+      "equest\032!.sessiond.v1.ListMessagesRespons" +
+      "e\"L\202\323\344\223\002F\022\033/v1/sessions/{key}/messagesZ\'" +
+      "\022%/v1/transcripts/{session_id}/messages\022" +
+      "\252\001\n\rGetAttachment\022!.sessiond.v1.GetAttac" +
+      "hmentRequest\032\".sessiond.v1.GetAttachment" +
+      "Response\"R\202\323\344\223\002L\022\036/v1/sessions/{key}/att" +
+      "achmentsZ*\022(/v1/transcripts/{session_id}" +
+      "/attachments\022}\n\017PreviewSessions\022#.sessio" +
+      "nd.v1.PreviewSessionsRequest\032$.sessiond." +
+      "v1.PreviewSessionsResponse\"\037\202\323\344\223\002\031\"\024/v1/" +
+      "sessions:preview:\001*\022\210\001\n\014ListArchives\022 .s" +
+      "essiond.v1.ListArchivesRequest\032!.session" +
+      "d.v1.ListArchivesResponse\"3\202\323\344\223\002-\022\033/v1/s" +
+      "essions/{key}/archivesZ\016\022\014/v1/archives\022}" +
+      "\n\017CleanupSessions\022#.sessiond.v1.CleanupS" +
+      "essionsRequest\032$.sessiond.v1.CleanupSess" +
+      "ionsResponse\"\037\202\323\344\223\002\031\"\024/v1/sessions:clean" +
+      "up:\001*\022\200\001\n\016CompactSession\022\".sessiond.v1.C" +
+      "ompactSessionRequest\032#.sessiond.v1.Compa" +
+      "ctSessionResponse\"%\202\323\344\223\002\037\"\032/v1/sessions/" +
+      "{key}:compact:\001*\022\204\001\n\017ListCheckpoints\022#.s" +
+      "essiond.v1.ListCheckpointsRequest\032$.sess" +
+      "iond.v1.ListCheckpointsResponse\"&\202\323\344\223\002 \022" +
+      "\036/v1/sessions/{key}/checkpoints\022\216\001\n\rGetC" +
+      "heckpoint\022!.sessiond.v1.GetCheckpointReq" +
+      "uest\032\".sessiond.v1.GetCheckpointResponse" +
+      "\"6\202\323\344\223\0020\022./v1/sessions/{key}/checkpoints" +
+      "/{checkpoint_id}\022\241\001\n\020BranchCheckpoint\022$." +
+      "sessiond.v1.BranchCheckpointRequest\032%.se" +
+      "ssiond.v1.BranchCheckpointResponse\"@\202\323\344\223" +
+      "\002:\"5/v1/sessions/{key}/checkpoints/{chec" +
+      "kpoint_id}:branch:\001*\022\245\001\n\021RestoreCheckpoi" +
+      "nt\022%.sessiond.v1.RestoreCheckpointReques" +
+      "t\032&.sessiond.v1.RestoreCheckpointRespons" +
+      "e\"A\202\323\344\223\002;\"6/v1/sessions/{key}/checkpoint" +
+      "s/{checkpoint_id}:restore:\001*\022\254\001\n\021UpdateP" +
+      "luginState\022%.sessiond.v1.UpdatePluginSta" +
+      "teRequest\032&.sessiond.v1.UpdatePluginStat" +
+      "eResponse\"H\202\323\344\223\002B2=/v1/sessions/{key}/pl" +
+      "ugins/{plugin_id}/namespaces/{namespace}" +
+      ":\001*\022w\n\rWatchSessions\022!.sessiond.v1.Watch" +
+      "SessionsRequest\032\".sessiond.v1.WatchSessi" +
+      "onsResponse\"\035\202\323\344\223\002\027\"\022/v1/sessions:watch:" +
+      "\001*0\001B\267\001\n\017dev.sessiond.v1B\023SessionService" +
+      "ProtoP\001ZBgithub.com/sessiond/sessiond/cl" +
+      "ients/go/gen/sessiond/v1;sessiondv1\242\002\003SX" +
+      "X\252\002\013Sessiond.V1\312\002\013Sessiond\\V1\342\002\027Sessiond" +
+      "\\V1\\GPBMetadata\352\002\014Sessiond::V1b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
@@ -594,140 +614,152 @@ public final class SessionServiceProto extends com.google.protobuf.GeneratedFile
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_sessiond_v1_ListMessagesResponse_descriptor,
         new java.lang.String[] { "Messages", "NextPageToken", "SessionId", "Archived", });
-    internal_static_sessiond_v1_PreviewSessionsRequest_descriptor =
+    internal_static_sessiond_v1_GetAttachmentRequest_descriptor =
       getDescriptor().getMessageType(17);
+    internal_static_sessiond_v1_GetAttachmentRequest_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessage.FieldAccessorTable(
+        internal_static_sessiond_v1_GetAttachmentRequest_descriptor,
+        new java.lang.String[] { "Key", "SessionId", "Seq", "Index", });
+    internal_static_sessiond_v1_GetAttachmentResponse_descriptor =
+      getDescriptor().getMessageType(18);
+    internal_static_sessiond_v1_GetAttachmentResponse_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessage.FieldAccessorTable(
+        internal_static_sessiond_v1_GetAttachmentResponse_descriptor,
+        new java.lang.String[] { "Attachment", "SessionId", });
+    internal_static_sessiond_v1_PreviewSessionsRequest_descriptor =
+      getDescriptor().getMessageType(19);
     internal_static_sessiond_v1_PreviewSessionsRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_sessiond_v1_PreviewSessionsRequest_descriptor,
         new java.lang.String[] { "Keys", "Limit", "MaxChars", });
     internal_static_sessiond_v1_PreviewItem_descriptor =
-      getDescriptor().getMessageType(18);
+      getDescriptor().getMessageType(20);
     internal_static_sessiond_v1_PreviewItem_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_sessiond_v1_PreviewItem_descriptor,
         new java.lang.String[] { "Role", "Text", "Seq", });
     internal_static_sessiond_v1_SessionPreview_descriptor =
-      getDescriptor().getMessageType(19);
+      getDescriptor().getMessageType(21);
     internal_static_sessiond_v1_SessionPreview_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_sessiond_v1_SessionPreview_descriptor,
         new java.lang.String[] { "Key", "Status", "Items", });
     internal_static_sessiond_v1_PreviewSessionsResponse_descriptor =
-      getDescriptor().getMessageType(20);
+      getDescriptor().getMessageType(22);
     internal_static_sessiond_v1_PreviewSessionsResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_sessiond_v1_PreviewSessionsResponse_descriptor,
         new java.lang.String[] { "Previews", });
     internal_static_sessiond_v1_ListArchivesRequest_descriptor =
-      getDescriptor().getMessageType(21);
+      getDescriptor().getMessageType(23);
     internal_static_sessiond_v1_ListArchivesRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_sessiond_v1_ListArchivesRequest_descriptor,
         new java.lang.String[] { "Key", "PageSize", "PageToken", });
     internal_static_sessiond_v1_ListArchivesResponse_descriptor =
-      getDescriptor().getMessageType(22);
+      getDescriptor().getMessageType(24);
     internal_static_sessiond_v1_ListArchivesResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_sessiond_v1_ListArchivesResponse_descriptor,
         new java.lang.String[] { "Archives", "NextPageToken", });
     internal_static_sessiond_v1_CleanupSessionsRequest_descriptor =
-      getDescriptor().getMessageType(23);
+      getDescriptor().getMessageType(25);
     internal_static_sessiond_v1_CleanupSessionsRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_sessiond_v1_CleanupSessionsRequest_descriptor,
         new java.lang.String[] { "MaxAge", "MaxCount", "DryRun", "ArchiveMaxAge", "AgentId", });
     internal_static_sessiond_v1_CleanupEntry_descriptor =
-      getDescriptor().getMessageType(24);
+      getDescriptor().getMessageType(26);
     internal_static_sessiond_v1_CleanupEntry_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_sessiond_v1_CleanupEntry_descriptor,
         new java.lang.String[] { "Key", "Action", "UpdatedAt", });
     internal_static_sessiond_v1_CleanupSessionsResponse_descriptor =
-      getDescriptor().getMessageType(25);
+      getDescriptor().getMessageType(27);
     internal_static_sessiond_v1_CleanupSessionsResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_sessiond_v1_CleanupSessionsResponse_descriptor,
         new java.lang.String[] { "DryRun", "Entries", "Kept", "PrunedStale", "CapOverflow", "ArchivesPruned", });
     internal_static_sessiond_v1_CompactSessionRequest_descriptor =
-      getDescriptor().getMessageType(26);
+      getDescriptor().getMessageType(28);
     internal_static_sessiond_v1_CompactSessionRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_sessiond_v1_CompactSessionRequest_descriptor,
         new java.lang.String[] { "Key", "MaxLines", "KeepRecent", });
     internal_static_sessiond_v1_CompactSessionResponse_descriptor =
-      getDescriptor().getMessageType(27);
+      getDescriptor().getMessageType(29);
     internal_static_sessiond_v1_CompactSessionResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_sessiond_v1_CompactSessionResponse_descriptor,
         new java.lang.String[] { "Compacted", "CheckpointId", "TokensBefore", "TokensAfter", "Kept", "Reason", "Session", });
     internal_static_sessiond_v1_ListCheckpointsRequest_descriptor =
-      getDescriptor().getMessageType(28);
+      getDescriptor().getMessageType(30);
     internal_static_sessiond_v1_ListCheckpointsRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_sessiond_v1_ListCheckpointsRequest_descriptor,
         new java.lang.String[] { "Key", });
     internal_static_sessiond_v1_ListCheckpointsResponse_descriptor =
-      getDescriptor().getMessageType(29);
+      getDescriptor().getMessageType(31);
     internal_static_sessiond_v1_ListCheckpointsResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_sessiond_v1_ListCheckpointsResponse_descriptor,
         new java.lang.String[] { "Checkpoints", });
     internal_static_sessiond_v1_GetCheckpointRequest_descriptor =
-      getDescriptor().getMessageType(30);
+      getDescriptor().getMessageType(32);
     internal_static_sessiond_v1_GetCheckpointRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_sessiond_v1_GetCheckpointRequest_descriptor,
         new java.lang.String[] { "Key", "CheckpointId", });
     internal_static_sessiond_v1_GetCheckpointResponse_descriptor =
-      getDescriptor().getMessageType(31);
+      getDescriptor().getMessageType(33);
     internal_static_sessiond_v1_GetCheckpointResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_sessiond_v1_GetCheckpointResponse_descriptor,
         new java.lang.String[] { "Checkpoint", });
     internal_static_sessiond_v1_BranchCheckpointRequest_descriptor =
-      getDescriptor().getMessageType(32);
+      getDescriptor().getMessageType(34);
     internal_static_sessiond_v1_BranchCheckpointRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_sessiond_v1_BranchCheckpointRequest_descriptor,
         new java.lang.String[] { "Key", "CheckpointId", "Label", });
     internal_static_sessiond_v1_BranchCheckpointResponse_descriptor =
-      getDescriptor().getMessageType(33);
+      getDescriptor().getMessageType(35);
     internal_static_sessiond_v1_BranchCheckpointResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_sessiond_v1_BranchCheckpointResponse_descriptor,
         new java.lang.String[] { "Session", });
     internal_static_sessiond_v1_RestoreCheckpointRequest_descriptor =
-      getDescriptor().getMessageType(34);
+      getDescriptor().getMessageType(36);
     internal_static_sessiond_v1_RestoreCheckpointRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_sessiond_v1_RestoreCheckpointRequest_descriptor,
         new java.lang.String[] { "Key", "CheckpointId", });
     internal_static_sessiond_v1_RestoreCheckpointResponse_descriptor =
-      getDescriptor().getMessageType(35);
+      getDescriptor().getMessageType(37);
     internal_static_sessiond_v1_RestoreCheckpointResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_sessiond_v1_RestoreCheckpointResponse_descriptor,
         new java.lang.String[] { "Session", "PreviousSessionId", });
     internal_static_sessiond_v1_UpdatePluginStateRequest_descriptor =
-      getDescriptor().getMessageType(36);
+      getDescriptor().getMessageType(38);
     internal_static_sessiond_v1_UpdatePluginStateRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_sessiond_v1_UpdatePluginStateRequest_descriptor,
         new java.lang.String[] { "Key", "PluginId", "Namespace", "Value", "Unset", });
     internal_static_sessiond_v1_UpdatePluginStateResponse_descriptor =
-      getDescriptor().getMessageType(37);
+      getDescriptor().getMessageType(39);
     internal_static_sessiond_v1_UpdatePluginStateResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_sessiond_v1_UpdatePluginStateResponse_descriptor,
         new java.lang.String[] { "Session", });
     internal_static_sessiond_v1_WatchSessionsRequest_descriptor =
-      getDescriptor().getMessageType(38);
+      getDescriptor().getMessageType(40);
     internal_static_sessiond_v1_WatchSessionsRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_sessiond_v1_WatchSessionsRequest_descriptor,
         new java.lang.String[] { "AfterCursor", "StartAtEnd", "AgentId", "Keys", });
     internal_static_sessiond_v1_WatchSessionsResponse_descriptor =
-      getDescriptor().getMessageType(39);
+      getDescriptor().getMessageType(41);
     internal_static_sessiond_v1_WatchSessionsResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_sessiond_v1_WatchSessionsResponse_descriptor,

@@ -148,7 +148,16 @@ class RunExecutor:
         )
         self._tasks.add(active.task)
         active.task.add_done_callback(self._tasks.discard)
+        # A task cancelled before it first ran never enters `_execute`: its run must still
+        # leave the registry and count as done, or whoever waits for it waits forever.
+        active.task.add_done_callback(lambda _: self._unregister(active))
         return active
+
+    def _unregister(self, active: ActiveRun) -> None:
+        if self.registry.get(active.run_id) is active:
+            self.registry.remove(active.run_id)
+        self.ownership.forget(active.run_id)
+        active.done.set()
 
     async def stop_all(self, reason: StopReason) -> None:
         """Stops every run of this process (shutdown) and waits until each is recorded."""
@@ -190,9 +199,7 @@ class RunExecutor:
                 if outcome is not None:
                     await self._finish(active, outcome)
             finally:
-                self.registry.remove(active.run_id)
-                self.ownership.forget(active.run_id)
-                active.done.set()
+                self._unregister(active)
             self.observer.run_ended(
                 RunReport(
                     run.run_id,

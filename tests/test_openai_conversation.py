@@ -59,6 +59,71 @@ async def _ask(chat: chat_service_pb2_grpc.ChatServiceStub, key: str, text: str)
     assert run.status == resources_pb2.RUN_STATUS_DONE, run
 
 
+async def test_a_queued_question_comes_after_the_reply_it_waited_for(
+    fake: FakeOpenAI,
+    sessions: session_service_pb2_grpc.SessionServiceStub,
+    chat: chat_service_pb2_grpc.ChatServiceStub,
+) -> None:
+    """The transcript is Q1, Q2, A1 (Q2 stored at Send time); Q2's run sends Q1, A1, Q2."""
+    fake.replies += [Reply(chunks=["first ", "answer"], chunk_delay_s=SLOW), Reply(["second"])]
+    key = await _session(sessions)
+    first = await _send(chat, key, "Q1")
+    second = await _send(chat, key, "Q2")
+    assert second.status == cpb.SEND_STATUS_QUEUED
+    assert (await wait_run(chat, first.run_id)).status == resources_pb2.RUN_STATUS_DONE
+    assert (await wait_run(chat, second.run_id)).status == resources_pb2.RUN_STATUS_DONE
+    history = await sessions.ListMessages(spb.ListMessagesRequest(key=key))
+    assert [m.text for m in history.messages] == ["Q1", "Q2", "first answer", "second"]
+    assert fake.requests[0]["messages"] == [SYSTEM, _user("Q1")]
+    assert fake.requests[1]["messages"] == [
+        SYSTEM,
+        _user("Q1"),
+        _assistant("first answer"),
+        _user("Q2"),
+    ]
+
+
+async def test_questions_queued_behind_a_run_wait_for_their_own(
+    fake: FakeOpenAI,
+    sessions: session_service_pb2_grpc.SessionServiceStub,
+    chat: chat_service_pb2_grpc.ChatServiceStub,
+) -> None:
+    """Q2 and Q3 queue behind Q1: Q2's run leaves Q3 out; Q3's run sends both replies."""
+    fake.replies += [Reply(["A1"], chunk_delay_s=SLOW), Reply(["A2"]), Reply(["A3"])]
+    key = await _session(sessions)
+    await _send(chat, key, "Q1")
+    await _send(chat, key, "Q2")
+    third = await _send(chat, key, "Q3")
+    assert third.status == cpb.SEND_STATUS_QUEUED
+    await wait_run(chat, third.run_id)
+    two, three = fake.requests[1]["messages"], fake.requests[2]["messages"]
+    assert two == [SYSTEM, _user("Q1"), _assistant("A1"), _user("Q2")]
+    assert three == [*two, _assistant("A2"), _user("Q3")]
+
+
+async def test_a_later_question_keeps_the_order_of_earlier_queued_ones(
+    fake: FakeOpenAI,
+    sessions: session_service_pb2_grpc.SessionServiceStub,
+    chat: chat_service_pb2_grpc.ChatServiceStub,
+) -> None:
+    """Each earlier queued question stays after the reply its run waited for, in every
+    later request (not only in its own run's)."""
+    fake.replies += [Reply(["A1"], chunk_delay_s=SLOW), Reply(["A2"]), Reply(["A3"])]
+    key = await _session(sessions)
+    await _send(chat, key, "Q1")
+    queued = await _send(chat, key, "Q2")
+    await wait_run(chat, queued.run_id)
+    await _ask(chat, key, "Q3")
+    assert fake.requests[2]["messages"] == [
+        SYSTEM,
+        _user("Q1"),
+        _assistant("A1"),
+        _user("Q2"),
+        _assistant("A2"),
+        _user("Q3"),
+    ]
+
+
 async def test_tool_calls_of_one_reply_are_answered_together(
     fake: FakeOpenAI,
     sessions: session_service_pb2_grpc.SessionServiceStub,
@@ -80,6 +145,26 @@ async def test_tool_calls_of_one_reply_are_answered_together(
     ]
     assert [m["tool_call_id"] for m in sent[3:5]] == ["call_a", "call_b"]
     assert sent[5:] == [_assistant("Checking."), _user("and now?")]
+
+
+async def test_a_question_queued_during_a_tool_call_comes_after_its_result(
+    fake: FakeOpenAI,
+    sessions: session_service_pb2_grpc.SessionServiceStub,
+    chat: chat_service_pb2_grpc.ChatServiceStub,
+) -> None:
+    """Q2 is stored while Q1's reply streams, before its tool call and result: Q2's run
+    sends the call, its result and the reply before Q2."""
+    reply = Reply(["Let ", "me ", "check."], [("call_1", "lookup", "{}")], chunk_delay_s=SLOW)
+    fake.replies += [reply, Reply(["done"])]
+    key = await _session(sessions)
+    await _send(chat, key, "Q1")
+    queued = await _send(chat, key, "Q2")
+    assert queued.status == cpb.SEND_STATUS_QUEUED
+    assert (await wait_run(chat, queued.run_id)).status == resources_pb2.RUN_STATUS_DONE
+    sent = fake.requests[1]["messages"]
+    assert _roles(sent) == ["system", "user", "assistant", "tool", "assistant", "user"]
+    assert sent[2]["tool_calls"][0]["id"] == sent[3]["tool_call_id"] == "call_1"
+    assert sent[4:] == [_assistant("Let me check."), _user("Q2")]
 
 
 async def test_a_tool_result_whose_call_was_compacted_away_is_not_sent(

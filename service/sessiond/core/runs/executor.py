@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import bisect
 import contextlib
 import functools
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, replace
-from operator import attrgetter
 
 import structlog
 from sessiond.agents.base import (
@@ -26,6 +24,7 @@ from sessiond.agents.base import (
 from sessiond.core.committer import Committer, chat_topic
 from sessiond.core.runs.agents import AgentDirectory
 from sessiond.core.runs.context import CONTEXT_MESSAGES, TranscriptContext
+from sessiond.core.runs.conversation import Conversation, queued_among
 from sessiond.core.runs.ending import Outcome, finish_run
 from sessiond.core.runs.observe import NoRunObserver, RunObserver, RunReport
 from sessiond.core.runs.ownership import LeaseLost, RunOwnership, SoleOwner
@@ -34,13 +33,11 @@ from sessiond.core.runs.shaping import DeltaOut, DeltaShaper
 from sessiond.core.runs.tools import record_tool
 from sessiond.domain.clock import now_ms
 from sessiond.domain.events import Event, LiveDelta
-from sessiond.domain.models import Message, Role, Run, RunStatus, Session, StopReason, Usage
+from sessiond.domain.models import Message, Run, RunStatus, Session, StopReason, Usage
 from sessiond.store.base import ReadTx, WriteTx
 
 log = structlog.get_logger(__name__)
 
-
-_SEQ = attrgetter("seq")
 IN_WRITE_READ = 32
 """Transcript rows a write that starts a run may read for it (`inputs_in_write`)."""
 
@@ -251,7 +248,7 @@ class RunExecutor:
     async def _run_reply(self, active: ActiveRun, run: Run, inputs: RunInputs | None) -> Outcome:
         if inputs is None:
             inputs = await self.committer.store.read(lambda tx: self.inputs(tx, run))
-        request, spec_cost = self._request(run, inputs)
+        request, spec_cost = self._request(inputs, await self._conversation(run, inputs))
         timeout_s = (run.timeout_ms or self.settings.default_timeout_ms) / 1000
         usage = Usage()
         async with asyncio.timeout(timeout_s):
@@ -316,20 +313,20 @@ class RunExecutor:
                 with contextlib.suppress(Exception):
                     await aclose()
 
+    async def _conversation(self, run: Run, inputs: RunInputs) -> tuple[Message, ...]:
+        """The run's transcript in conversation order (`conversation`)."""
+        conversation = Conversation(inputs.messages, run.run_id)
+        unanswered = conversation.unanswered()
+        waiting: frozenset[str] = frozenset()
+        if unanswered:  # a queue: which of these questions still wait for their runs
+            waiting = await self.committer.store.read(lambda tx: queued_among(tx, unanswered))
+        return tuple(conversation.ordered(conversation.question(), waiting))
+
     def _request(
-        self, run: Run, inputs: RunInputs
+        self, inputs: RunInputs, transcript: tuple[Message, ...]
     ) -> tuple[AgentRequest, Callable[[Usage], float]]:
         """The agent's request, and what its usage costs (at its model's price)."""
         spec = self.agents.get(inputs.agent_id)
-        transcript = inputs.messages
-        if transcript and transcript[-1].seq > run.message_seq:
-            # Questions queued after this run's own stay for their runs. Entries ascend by
-            # seq: only the tail after the run's message is filtered (the transcript is up
-            # to CONTEXT_MESSAGES entries, read at every run of a queue).
-            cut = bisect.bisect_right(transcript, run.message_seq, key=_SEQ)
-            transcript = transcript[:cut] + tuple(
-                m for m in transcript[cut:] if m.role is not Role.USER
-            )
         request = AgentRequest(
             agent_id=inputs.agent_id,
             model=inputs.model or spec.model,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sessiond.core.runs.conversation import Conversation
+from sessiond.core.runs.conversation import Conversation, fit
 from sessiond.domain.models import Message, Role
 
 _seq = 0
@@ -100,3 +100,53 @@ def test_a_question_not_among_the_entries_is_given() -> None:
     conversation = Conversation([a("1"), q("2")], "9")
     question = Message("sid", 1, Role.USER, "Q9", 1, run_id="9")
     assert [m.text for m in conversation.ordered(question, frozenset())] == ["A1", "Q2", "Q9"]
+
+
+def _sized(role: Role, tokens: int, run_id: str = "r") -> Message:
+    """An entry estimated at `tokens` tokens (four characters a token)."""
+    return _entry(role, "x" * (4 * tokens), run_id)
+
+
+def test_everything_that_fits_is_sent() -> None:
+    entries = [_sized(Role.USER, 5), _sized(Role.ASSISTANT, 5), _sized(Role.USER, 5)]
+    context = fit(entries, 15, 0)
+    assert (context.messages, context.omitted, context.tokens) == (tuple(entries), 0, 15)
+
+
+def test_the_cut_falls_on_a_question() -> None:
+    q1, a1, q2, a2, q3 = (_sized(r, 10) for r in [Role.USER, Role.ASSISTANT] * 2 + [Role.USER])
+    # 35 tokens would hold A1 (and a half-turn); the cut moves on to Q2.
+    context = fit([q1, a1, q2, a2, q3], 35, 0)
+    assert context.messages == (q2, a2, q3)
+    assert (context.omitted, context.tokens) == (2, 30)
+
+
+def test_a_tool_turn_is_left_out_whole() -> None:
+    """The budget reaches back into the call's result: the call, its result and the reply
+    go together; the request starts with the next question, never with a result."""
+    q1, call, result = (
+        _sized(Role.USER, 10),
+        _sized(Role.TOOL_CALL, 2),
+        _sized(Role.TOOL_RESULT, 14),
+    )
+    a1, q2 = _sized(Role.ASSISTANT, 3), _sized(Role.USER, 10)
+    context = fit([q1, call, result, a1, q2], 28, 0)
+    assert context.messages == (q2,)
+    assert context.omitted == 4
+
+
+def test_the_question_is_sent_even_over_the_budget() -> None:
+    entries = [_sized(Role.USER, 5), _sized(Role.ASSISTANT, 5), _sized(Role.USER, 50)]
+    context = fit(entries, 10, 0)
+    assert context.messages == (entries[-1],)
+    assert (context.omitted, context.tokens) == (2, 50)
+
+
+def test_entries_before_the_window_count_and_its_start_is_a_question() -> None:
+    """A window that starts inside a turn (its question is older) begins at the next
+    question even when all of it would fit."""
+    entries = [_sized(Role.ASSISTANT, 2), _sized(Role.USER, 2), _sized(Role.ASSISTANT, 2)]
+    question = _sized(Role.USER, 2)
+    context = fit([*entries, question], 100, 7)
+    assert context.messages == (*entries[1:], question)
+    assert context.omitted == 8

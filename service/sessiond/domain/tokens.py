@@ -12,6 +12,10 @@ from __future__ import annotations
 from sessiond.domain.models import Message
 
 CHARS_PER_TOKEN = 4
+DEFAULT_CONTEXT_TOKENS = 32_000
+"""An agent's default context budget (`context_tokens`): what a run sends its model, the
+system prompt included, is cut to about this many tokens. It fits the context window of
+current hosted models with room for the reply; set it to what the model takes."""
 IMAGE_TOKENS = 1_000
 """An attached image: providers charge a few hundred to about 1,600 tokens for one,
 depending on its size; a fixed figure keeps the estimate stable."""

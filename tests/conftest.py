@@ -8,6 +8,7 @@ from pathlib import Path
 
 import grpc
 import pytest
+from fake_openai import FakeOpenAI
 from sessiond.config import Config
 from sessiond.server import RunningServer, start_server
 from sessiond.v1 import chat_service_pb2_grpc, session_service_pb2_grpc
@@ -69,3 +70,16 @@ def sessions(channel: grpc.aio.Channel) -> session_service_pb2_grpc.SessionServi
 @pytest.fixture
 def chat(channel: grpc.aio.Channel) -> chat_service_pb2_grpc.ChatServiceStub:
     return chat_service_pb2_grpc.ChatServiceStub(channel)
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeOpenAI]:
+    """The fake OpenAI-compatible provider, strict: a request a strict provider would
+    refuse fails the test (a test that sends one on purpose empties `rejected`)."""
+    server = FakeOpenAI()
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.stop()
+    assert server.rejected == [], "requests a strict provider would refuse"

@@ -1,7 +1,9 @@
 """A local OpenAI-compatible chat completions server: the only fake in the suite.
 
 Each request takes the next scripted reply: streamed text chunks, tool calls, usage,
-an HTTP error status, or a delay longer than the client's timeout.
+an HTTP error status, or a delay longer than the client's timeout. In strict mode (the
+default) a request breaking the rules strict providers enforce (`openai_rules`) is
+answered 400 with an OpenAI-style error instead, and takes no reply.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
+from openai_rules import error_body, problems
 
 
 @dataclass
@@ -34,6 +37,10 @@ class FakeOpenAI:
     replies: list[Reply] = field(default_factory=list)
     requests: list[dict[str, Any]] = field(default_factory=list)
     base_url: str = ""
+    strict: bool = True
+    """Reject requests a strict provider would reject (see `openai_rules`)."""
+    rejected: list[list[str]] = field(default_factory=list)
+    """What was wrong with each request answered 400 in strict mode."""
     _runner: web.AppRunner | None = None
 
     async def start(self) -> None:
@@ -53,6 +60,10 @@ class FakeOpenAI:
     async def _completions(self, request: web.Request) -> web.StreamResponse:
         body = await request.json()
         self.requests.append(body)
+        found = problems(body) if self.strict else []
+        if found:
+            self.rejected.append(found)
+            return web.json_response(error_body(found), status=400)
         reply = self.replies.pop(0) if self.replies else Reply(chunks=["ok"])
         if reply.delay_s:
             await asyncio.sleep(reply.delay_s)  # simulates a slow provider

@@ -320,6 +320,14 @@ def validate(config: Config) -> None:
             raise ConfigError(f"transport.{item.name} must not be negative")
     _validate_tls(config.tls)
     _validate_tokens(config.auth.tokens)
+    _validate_budgets(config.agents)
+
+
+def _validate_budgets(agents: Mapping[str, AgentConfig]) -> None:
+    for agent_id, agent in agents.items():
+        budget = agent.context_tokens
+        if isinstance(budget, bool) or not isinstance(budget, int) or budget < 1:
+            raise ConfigError(f"agent {agent_id}: context_tokens must be a positive integer")
 
 
 def _validate_tls(tls: TLSConfig) -> None:

@@ -99,6 +99,7 @@ def agent_spec(config: Config, agent: AgentConfig) -> AgentSpec:
         backend=agent_backend(config, agent),
         model=agent.model,
         system_prompt=agent.system_prompt,
+        context_tokens=agent.context_tokens,
         price=Price(agent.price_input_per_mtok, agent.price_output_per_mtok),
         prices={
             model: Price(price.input_per_mtok, price.output_per_mtok)

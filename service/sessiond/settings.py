@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sessiond.domain.tokens import DEFAULT_CONTEXT_TOKENS
+
 MIB = 1024 * 1024
 
 
@@ -36,6 +38,11 @@ class AgentConfig:
     """Name of the environment variable holding the API key."""
     system_prompt: str = ""
     """System prompt sent before the transcript."""
+    context_tokens: int = DEFAULT_CONTEXT_TOKENS
+    """Token budget of what a run sends the model, the system prompt included (estimated
+    at about four characters a token): the oldest turns of a longer transcript are left
+    out, and the run's `history_omitted` event says how many entries. Set it to the
+    model's context window minus the room wanted for its reply."""
     price_input_per_mtok: float = 0.0
     """US dollars per million input tokens, for cost estimates."""
     price_output_per_mtok: float = 0.0

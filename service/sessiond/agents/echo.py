@@ -8,18 +8,9 @@ from operator import attrgetter
 
 from sessiond.agents.base import AgentEvent, AgentRequest, TextDelta, UsageReport
 from sessiond.domain.models import Role, Usage
+from sessiond.domain.tokens import estimate_tokens, tokens_of_length
 
 SUMMARY_MAX_CHARS = 400
-
-
-def estimate_tokens(text: str) -> int:
-    """About four characters a token; never zero for non-empty text."""
-    return estimate_tokens_of_length(len(text))
-
-
-def estimate_tokens_of_length(chars: int) -> int:
-    return (chars + 3) // 4
-
 
 _TEXT = attrgetter("text")
 
@@ -42,8 +33,8 @@ class EchoBackend:
             # runs and streams go on between its chunks.
             await asyncio.sleep(self.delay_s)
             yield TextDelta(prompt[start : start + self.chunk_chars])
-        # One estimate over the whole context: it is up to 1,000 entries at every reply.
-        context = estimate_tokens_of_length(sum(map(len, map(_TEXT, request.transcript))))
+        # One estimate over the whole context (not one per entry): it is read at every reply.
+        context = tokens_of_length(sum(map(len, map(_TEXT, request.transcript))))
         output = estimate_tokens(prompt)
         yield UsageReport(
             Usage(

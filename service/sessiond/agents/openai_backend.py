@@ -24,6 +24,9 @@ SUMMARY_PROMPT = (
     " open questions and user preferences; be concise."
 )
 _ROLE_NAMES = {Role.USER: "user", Role.ASSISTANT: "assistant", Role.SYSTEM: "system"}
+NO_RESULT_TEXT = "no result: the tool was not run"
+"""Sent for a call with no recorded result: a strict provider needs an answer to each."""
+EMPTY_RESULT_TEXT = "(empty result)"
 
 
 @dataclass
@@ -36,7 +39,9 @@ class _PendingCall:
 def _user_content(message: Message) -> Any:
     if not message.attachments:
         return message.text
-    parts: list[dict[str, Any]] = [{"type": "text", "text": message.text}]
+    parts: list[dict[str, Any]] = []
+    if message.text.strip():
+        parts.append({"type": "text", "text": message.text})
     for attachment in message.attachments:
         data = base64.b64encode(attachment.data).decode("ascii")
         url = f"data:{attachment.mime_type};base64,{data}"
@@ -44,28 +49,97 @@ def _user_content(message: Message) -> Any:
     return parts
 
 
+def _call(message: Message) -> dict[str, Any]:
+    return {
+        "id": message.tool_call_id,
+        "type": "function",
+        "function": {"name": message.tool_name, "arguments": message.tool_input or "{}"},
+    }
+
+
+def _answer(call: Message, result: Message | None) -> dict[str, Any]:
+    if result is None:
+        text = NO_RESULT_TEXT
+    else:
+        text = result.text if result.text.strip() else EMPTY_RESULT_TEXT
+    return {"role": "tool", "tool_call_id": call.tool_call_id, "content": text}
+
+
+def _results(transcript: tuple[Message, ...]) -> dict[str, Message]:
+    """Each call's result (the first recorded for its id)."""
+    results: dict[str, Message] = {}
+    for message in transcript:
+        if message.role is Role.TOOL_RESULT:
+            results.setdefault(message.tool_call_id, message)
+    return results
+
+
+class _Turns:
+    """Chat messages built entry by entry. Tool calls in a row (with their results
+    between them or not) become one assistant message with several `tool_calls`,
+    followed at once by one tool message per call: its recorded result wherever it is in
+    the transcript, or a stand-in when none was recorded. Results answering no call here
+    (their call was compacted away) are dropped, as are blank texts, silent replies and
+    thinking: strict providers refuse a tool call not answered right after it, a tool
+    message answering nothing, and empty content."""
+
+    def __init__(self, transcript: tuple[Message, ...]) -> None:
+        self.messages: list[dict[str, Any]] = []
+        self._results = _results(transcript)
+        self._calls: list[Message] = []
+        self._seen: set[str] = set()
+        self._answered_in_turn = False
+
+    def add(self, message: Message) -> None:
+        role = message.role
+        if role is Role.TOOL_CALL:
+            if message.tool_call_id in self._seen:
+                return  # recorded twice: it was sent once
+            if self._answered_in_turn:
+                self._flush()  # a call after results: the model saw them, a new turn
+            self._seen.add(message.tool_call_id)
+            self._calls.append(message)
+        elif role is Role.TOOL_RESULT:
+            # Sent with its call (`_flush`); a result of a pending call closes the turn
+            # for calls that come after it.
+            pending = any(c.tool_call_id == message.tool_call_id for c in self._calls)
+            self._answered_in_turn = self._answered_in_turn or pending
+        else:
+            self._flush()
+            self._add_text(message)
+
+    def _add_text(self, message: Message) -> None:
+        if message.silent:
+            return
+        if message.role is Role.USER:
+            if message.text.strip() or message.attachments:
+                self.messages.append({"role": "user", "content": _user_content(message)})
+        elif message.role in _ROLE_NAMES and message.text.strip():
+            self.messages.append({"role": _ROLE_NAMES[message.role], "content": message.text})
+
+    def _flush(self) -> None:
+        calls, self._calls, self._answered_in_turn = self._calls, [], False
+        if not calls:
+            return
+        self.messages.append(
+            {"role": "assistant", "content": None, "tool_calls": [_call(c) for c in calls]}
+        )
+        self.messages.extend(_answer(c, self._results.get(c.tool_call_id)) for c in calls)
+
+    def finish(self) -> list[dict[str, Any]]:
+        self._flush()
+        return self.messages
+
+
 def to_openai_messages(request: AgentRequest) -> list[dict[str, Any]]:
-    """The transcript as chat messages; tool calls and results keep their pairing."""
-    messages: list[dict[str, Any]] = []
-    if request.system_prompt:
-        messages.append({"role": "system", "content": request.system_prompt})
+    """The request as chat messages, by the rules strict providers enforce (`_Turns`).
+    The transcript ends with the turn being answered (`AgentRequest.transcript`)."""
+    turns = _Turns(request.transcript)
+    if request.system_prompt.strip():
+        turns.messages.append({"role": "system", "content": request.system_prompt})
     for message in request.transcript:
-        if message.role is Role.TOOL_CALL:
-            call = {
-                "id": message.tool_call_id,
-                "type": "function",
-                "function": {"name": message.tool_name, "arguments": message.tool_input or "{}"},
-            }
-            messages.append({"role": "assistant", "content": None, "tool_calls": [call]})
-        elif message.role is Role.TOOL_RESULT:
-            messages.append(
-                {"role": "tool", "tool_call_id": message.tool_call_id, "content": message.text}
-            )
-        elif message.role is Role.USER:
-            messages.append({"role": "user", "content": _user_content(message)})
-        elif message.role in _ROLE_NAMES and not message.silent:
-            messages.append({"role": _ROLE_NAMES[message.role], "content": message.text})
-    return messages
+        turns.add(message)
+    return turns.finish()
 
 
 def classify(error: Exception) -> AgentError:

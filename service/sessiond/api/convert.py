@@ -11,6 +11,7 @@ from sessiond.domain.events import (
     Event,
     EventBody,
     Final,
+    HistoryOmitted,
     LiveDelta,
     RunAborted,
     RunError,
@@ -281,6 +282,14 @@ def _fill_body(pb: events_pb2.ChatEvent, body: EventBody) -> None:
         pb.tool.CopyFrom(_tool_pb(body))
     elif isinstance(body, Compaction):
         pb.compaction.CopyFrom(_compaction_pb(body))
+    elif isinstance(body, HistoryOmitted):
+        pb.history_omitted.CopyFrom(
+            events_pb2.HistoryOmitted(
+                omitted_entries=body.omitted_entries,
+                estimated_tokens=body.estimated_tokens,
+                budget_tokens=body.budget_tokens,
+            )
+        )
 
 
 def _tool_pb(body: ToolEvent) -> events_pb2.ToolEvent:

@@ -18,6 +18,7 @@ from sessiond.domain.events import (
     EventBody,
     EventKind,
     Final,
+    HistoryOmitted,
     RunAborted,
     RunError,
     RunStarted,
@@ -148,6 +149,7 @@ _BODY_OF_KIND: dict[EventKind, type[EventBody]] = {
     EventKind.ABORTED: RunAborted,
     EventKind.SESSION_CHANGED: SessionChanged,
     EventKind.COMPACTION: Compaction,
+    EventKind.HISTORY_OMITTED: HistoryOmitted,
 }
 
 

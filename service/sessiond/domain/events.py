@@ -26,6 +26,7 @@ class EventKind(enum.StrEnum):
     ABORTED = "aborted"
     SESSION_CHANGED = "session_changed"
     COMPACTION = "compaction"
+    HISTORY_OMITTED = "history_omitted"
 
 
 class ToolPhase(enum.StrEnum):
@@ -40,6 +41,19 @@ class RunStarted:
     """Seq of the user message the run answers."""
     session_id: str
     """The transcript the run answers in."""
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryOmitted:
+    """Earlier history was left out of the run's request: the transcript is longer than
+    the agent's token budget. Recorded once the request is built, before the reply."""
+
+    omitted_entries: int
+    """Transcript entries not sent: the oldest, by whole turns."""
+    estimated_tokens: int
+    """Estimate of what was sent, the system prompt included."""
+    budget_tokens: int
+    """The agent's `context_tokens`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +110,16 @@ class Compaction:
     automatic: bool = False
 
 
-EventBody = RunStarted | ToolEvent | Final | RunError | RunAborted | SessionChanged | Compaction
+EventBody = (
+    RunStarted
+    | ToolEvent
+    | Final
+    | RunError
+    | RunAborted
+    | SessionChanged
+    | Compaction
+    | HistoryOmitted
+)
 
 KIND_OF_BODY: dict[type[EventBody], EventKind] = {
     RunStarted: EventKind.RUN_STARTED,
@@ -106,6 +129,7 @@ KIND_OF_BODY: dict[type[EventBody], EventKind] = {
     RunAborted: EventKind.ABORTED,
     SessionChanged: EventKind.SESSION_CHANGED,
     Compaction: EventKind.COMPACTION,
+    HistoryOmitted: EventKind.HISTORY_OMITTED,
 }
 TERMINAL_BODIES = (Final, RunError, RunAborted)
 """Bodies that end a run (a Final without a run id is an injected message)."""

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from sessiond.agents.base import AgentBackend
 from sessiond.domain.errors import UnknownAgent
 from sessiond.domain.models import Usage
+from sessiond.domain.tokens import DEFAULT_CONTEXT_TOKENS, estimate_tokens
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +29,8 @@ class AgentSpec:
     backend: AgentBackend
     model: str = ""
     system_prompt: str = ""
+    context_tokens: int = DEFAULT_CONTEXT_TOKENS
+    """Token budget of a request, the system prompt included."""
     price: Price = field(default_factory=Price)
     """The agent's price: of its own model, and of any model `prices` does not list."""
     prices: Mapping[str, Price] = field(default_factory=dict)
@@ -37,10 +40,25 @@ class AgentSpec:
         """What `usage` of `model` cost."""
         return self.prices.get(model, self.price).cost(usage)
 
+    @property
+    def system_tokens(self) -> int:
+        return estimate_tokens(self.system_prompt)
+
+    @property
+    def transcript_budget(self) -> int:
+        """Tokens left for the transcript beside the system prompt."""
+        return max(0, self.context_tokens - self.system_tokens)
+
 
 class AgentDirectory:
     def __init__(self, agents: Mapping[str, AgentSpec]) -> None:
         self._agents = dict(agents)
+
+    def transcript_budget(self, agent_id: str) -> int:
+        """The agent's budget for the transcript; the default one for an agent no longer
+        configured (its run fails later with UNKNOWN_AGENT, not while it is admitted)."""
+        spec = self._agents.get(agent_id)
+        return spec.transcript_budget if spec is not None else DEFAULT_CONTEXT_TOKENS
 
     def get(self, agent_id: str) -> AgentSpec:
         spec = self._agents.get(agent_id)

@@ -1,133 +1,161 @@
-"""The transcript a run sends its agent, read incrementally.
+"""The newest entries of a transcript a run may send its agent, read incrementally.
 
-A run's request carries the newest `CONTEXT_MESSAGES` entries of its transcript. Reading
-and decoding all of them again for every run made the cost of a Send grow with the
-length of the conversation (a thousand JSON rows per reply). Transcripts are append-only
-under their `session_id` (reset, compaction and restore start a new one), so the entries
-read for one run stay valid: the next run of the session reads only the rows appended
-since. Reads run in the store's reader threads and on its writer (a Send reads the
-context of the run it starts in its own transaction), hence the lock.
+A run's request carries as much of the newest history as its agent's token budget
+(`context_tokens`) allows (`conversation.fit` makes the cut). This module reads the
+*window* that cut is made in: the newest entries holding more than the budget (so the cut
+can fall on a turn boundary), or the whole transcript when it holds less, and at most
+MAX_WINDOW_ENTRIES entries whatever the budget.
+
+Reading and decoding that window again for every run made the cost of a Send grow with
+the conversation. Transcripts are append-only under their `session_id` (reset,
+compaction and restore start a new one), so the window read for one run stays valid: the
+next run of the session reads only the rows appended since, and trims the front. Reads
+run in the store's reader threads and on its writer (a Send reads the context of the run
+it starts in its own transaction), hence the lock.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass
-from operator import attrgetter
 
 from sessiond.domain.models import Message
+from sessiond.domain.tokens import message_tokens
 from sessiond.store.base import ReadTx
 
-CONTEXT_MESSAGES = 1000
+MAX_WINDOW_ENTRIES = 10_000
+"""Entries a window holds at most, whatever the budget (a bound on every read)."""
 MAX_TRANSCRIPTS = 128
-MAX_CACHED_CHARS = 1_000_000
-"""Transcripts holding more text than this (or any attachment) are read whole each time."""
+MAX_CACHED_TOKENS = 250_000
+"""Windows estimated larger than this (about 1 MB of text), or holding an attachment, are
+not kept: they are read whole at each run."""
+FIRST_PAGE = 64
+LAST_PAGE = 1024
+"""A cold read fetches pages of growing size, newest first, until the budget is covered."""
 
 
 @dataclass(frozen=True, slots=True)
-class _Cached:
-    last_seq: int
+class Window:
+    """The newest entries of a transcript, ascending by seq."""
+
     messages: tuple[Message, ...]
-    """Ascending by seq: the newest `limit` entries up to `last_seq`."""
-    chars: int
-    """Text and tool-input characters of `messages` (none has an attachment)."""
+    tokens: int
+    """Estimate of `messages` (`domain.tokens.message_tokens`)."""
+    budget: int
+    """The window holds more than this many tokens, or starts at the transcript's start."""
+    with_attachments: int = 0
+    """Entries of `messages` with an attachment (such a window is not cached)."""
+
+    @property
+    def last_seq(self) -> int:
+        return self.messages[-1].seq if self.messages else 0
+
+    @property
+    def earlier(self) -> int:
+        """Entries of the transcript before the window (seqs are 1, 2, 3… with no gaps)."""
+        return self.messages[0].seq - 1 if self.messages else 0
 
 
-_TEXT = attrgetter("text")
-_TOOL_INPUT = attrgetter("tool_input")
-_ATTACHMENTS = attrgetter("attachments")
-
-
-def _chars(messages: tuple[Message, ...]) -> int | None:
-    """Characters of the entries; None when one has an attachment (never cached)."""
-    if any(map(_ATTACHMENTS, messages)):
-        return None
-    return sum(map(len, map(_TEXT, messages))) + sum(map(len, map(_TOOL_INPUT, messages)))
-
-
-def _chars_after(current: _Cached | None, messages: tuple[Message, ...]) -> int | None:
-    """`_chars(messages)`, counting only what changed when `messages` continues the
-    entries `current` holds (the same objects, appended to and trimmed at the front):
-    every run remembers up to CONTEXT_MESSAGES entries."""
-    if current is None or not current.messages:
-        return _chars(messages)
-    overlap = len(messages) - (messages[-1].seq - current.last_seq)
-    if (
-        not 0 < overlap <= len(current.messages)
-        or messages[overlap - 1] is not current.messages[-1]
-    ):
-        return _chars(messages)
-    appended = _chars(messages[overlap:])
-    if appended is None:
-        return None
-    dropped = current.messages[: len(current.messages) - overlap]
-    return current.chars + appended - (_chars(dropped) or 0)
+def _grown(window: Window, appended: Iterable[Message], limit: int) -> Window:
+    """`window` with entries appended, trimmed at the front to the newest that hold more
+    than its budget, and to `limit` entries. Counts only what is added or dropped."""
+    messages = list(window.messages)
+    tokens, attached = window.tokens, window.with_attachments
+    for message in appended:
+        messages.append(message)
+        tokens += message_tokens(message)
+        attached += bool(message.attachments)
+    drop = 0
+    while len(messages) - drop > 1:
+        first = messages[drop]
+        cost = message_tokens(first)
+        if tokens - cost <= window.budget and len(messages) - drop <= limit:
+            break
+        tokens -= cost
+        attached -= bool(first.attachments)
+        drop += 1
+    return Window(tuple(messages[drop:]), tokens, window.budget, attached)
 
 
 class TranscriptContext:
-    def __init__(self, limit: int = CONTEXT_MESSAGES, transcripts: int = MAX_TRANSCRIPTS) -> None:
-        self.limit = limit
+    def __init__(
+        self, max_entries: int = MAX_WINDOW_ENTRIES, transcripts: int = MAX_TRANSCRIPTS
+    ) -> None:
+        self.max_entries = max_entries
         self.transcripts = transcripts
-        self._cache: OrderedDict[str, _Cached] = OrderedDict()
+        self._cache: OrderedDict[str, Window] = OrderedDict()
         self._lock = threading.Lock()
 
-    def newest(self, tx: ReadTx, session_id: str) -> tuple[Message, ...]:
-        """The newest `limit` entries of the transcript, silent ones included, ascending."""
-        messages = self._newest(tx, session_id, max_read=None)
-        assert messages is not None  # without max_read it always reads
-        return self.remember(session_id, messages)
+    def newest(self, tx: ReadTx, session_id: str, budget: int) -> Window:
+        """The window of the transcript for `budget` tokens, silent entries included."""
+        window = self._newest(tx, session_id, budget, max_read=None)
+        assert window is not None  # without max_read it always reads
+        return self.remember(session_id, window)
 
     def newest_if_cached(
-        self, tx: ReadTx, session_id: str, max_read: int
-    ) -> tuple[Message, ...] | None:
+        self, tx: ReadTx, session_id: str, budget: int, max_read: int
+    ) -> Window | None:
         """`newest` when the cache holds all but at most `max_read` entries, else None; not
         remembered. For a write transaction, which must stay short: the caller calls
         `remember` once it has committed (only committed entries may be kept: a failed
         commit would leave entries whose seqs the next writes reuse)."""
-        return self._newest(tx, session_id, max_read=max_read)
+        return self._newest(tx, session_id, budget, max_read=max_read)
 
     def _newest(
-        self, tx: ReadTx, session_id: str, max_read: int | None
-    ) -> tuple[Message, ...] | None:
+        self, tx: ReadTx, session_id: str, budget: int, max_read: int | None
+    ) -> Window | None:
         with self._lock:
             cached = self._cache.get(session_id)
         head = tx.last_seq(session_id)
-        if cached is None or head < cached.last_seq:
+        if cached is None or head < cached.last_seq or cached.budget != budget:
             too_long = max_read is not None and head > max_read
-            return None if too_long else self._read_all(tx, session_id)
+            return None if too_long else self._read(tx, session_id, budget)
         if head == cached.last_seq:
-            return cached.messages
+            return cached
         if max_read is not None and head - cached.last_seq > max_read:
             return None
         appended = tx.list_messages(
-            session_id, limit=self.limit, after_seq=cached.last_seq, include_silent=True
+            session_id, limit=self.max_entries, after_seq=cached.last_seq, include_silent=True
         )
-        if len(appended) >= self.limit:
-            return self._read_all(tx, session_id)
-        return (*cached.messages, *appended)[-self.limit :]
+        if len(appended) >= self.max_entries:
+            return self._read(tx, session_id, budget)
+        return _grown(cached, appended, self.max_entries)
 
-    def _read_all(self, tx: ReadTx, session_id: str) -> tuple[Message, ...]:
-        newest = tx.list_messages(
-            session_id, limit=self.limit, newest_first=True, include_silent=True
-        )
-        return tuple(reversed(newest))
+    def _read(self, tx: ReadTx, session_id: str, budget: int) -> Window:
+        """The window read newest first, a page at a time, until it holds the budget."""
+        newest: list[Message] = []
+        tokens = attached = 0
+        before, page = 0, FIRST_PAGE
+        while tokens <= budget and len(newest) < self.max_entries:
+            size = min(page, self.max_entries - len(newest))
+            rows = tx.list_messages(
+                session_id, limit=size, before_seq=before, newest_first=True, include_silent=True
+            )
+            for message in rows:
+                newest.append(message)
+                tokens += message_tokens(message)
+                attached += bool(message.attachments)
+                if tokens > budget:
+                    break
+            if len(rows) < size:
+                break
+            before, page = rows[-1].seq, min(page * 2, LAST_PAGE)
+        newest.reverse()
+        return Window(tuple(newest), tokens, budget, attached)
 
-    def remember(self, session_id: str, messages: tuple[Message, ...]) -> tuple[Message, ...]:
-        """Keeps committed entries (from `newest`) for the next run of the transcript."""
-        with self._lock:
-            current = self._cache.get(session_id)
-        chars = _chars_after(current, messages) if messages else None
-        if chars is None or chars > MAX_CACHED_CHARS:
+    def remember(self, session_id: str, window: Window) -> Window:
+        """Keeps a committed window (from `newest`) for the next run of the transcript."""
+        if not window.messages or window.with_attachments or window.tokens > MAX_CACHED_TOKENS:
             with self._lock:
                 self._cache.pop(session_id, None)
-            return messages
-        entry = _Cached(messages[-1].seq, messages, chars)
+            return window
         with self._lock:
             current = self._cache.get(session_id)
-            if current is None or current.last_seq <= entry.last_seq:
-                self._cache[session_id] = entry
+            if current is None or current.last_seq <= window.last_seq:
+                self._cache[session_id] = window
                 self._cache.move_to_end(session_id)
             while len(self._cache) > self.transcripts:
                 self._cache.popitem(last=False)
-        return messages
+        return window

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import bisect
 import contextlib
 import functools
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, replace
-from operator import attrgetter
 
 import structlog
 from sessiond.agents.base import (
@@ -25,7 +23,14 @@ from sessiond.agents.base import (
 )
 from sessiond.core.committer import Committer, chat_topic
 from sessiond.core.runs.agents import AgentDirectory
-from sessiond.core.runs.context import CONTEXT_MESSAGES, TranscriptContext
+from sessiond.core.runs.context import TranscriptContext, Window
+from sessiond.core.runs.conversation import (
+    Context,
+    Conversation,
+    fit,
+    queued_among,
+    record_omission,
+)
 from sessiond.core.runs.ending import Outcome, finish_run
 from sessiond.core.runs.observe import NoRunObserver, RunObserver, RunReport
 from sessiond.core.runs.ownership import LeaseLost, RunOwnership, SoleOwner
@@ -33,14 +38,12 @@ from sessiond.core.runs.registry import ActiveRun, RunRegistry
 from sessiond.core.runs.shaping import DeltaOut, DeltaShaper
 from sessiond.core.runs.tools import record_tool
 from sessiond.domain.clock import now_ms
-from sessiond.domain.events import Event, LiveDelta
-from sessiond.domain.models import Message, Role, Run, RunStatus, Session, StopReason, Usage
+from sessiond.domain.events import Event, HistoryOmitted, LiveDelta
+from sessiond.domain.models import Message, Run, RunStatus, Session, StopReason, Usage
 from sessiond.store.base import ReadTx, WriteTx
 
 log = structlog.get_logger(__name__)
 
-
-_SEQ = attrgetter("seq")
 IN_WRITE_READ = 32
 """Transcript rows a write that starts a run may read for it (`inputs_in_write`)."""
 
@@ -53,7 +56,10 @@ class RunInputs:
     agent_id: str
     model: str
     thinking: str
-    messages: tuple[Message, ...]
+    window: Window
+    """The newest entries of the transcript, enough for the agent's budget."""
+    question: Message | None = None
+    """The run's question when it is older than `window` (else it is in it)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,31 +96,43 @@ class RunExecutor:
         self.after_run = after_run
         """Automatic compaction, when configured."""
         self._tasks: set[asyncio.Task[None]] = set()
-        self.context = TranscriptContext(CONTEXT_MESSAGES)
+        self.context = TranscriptContext()
         """The newest transcript entries of recent runs (read incrementally)."""
 
     def inputs(self, tx: ReadTx, run: Run) -> RunInputs:
         """Reads what `run`'s request needs (on a reader, when the run starts)."""
         session = tx.get_session(run.session_key)
-        return self._inputs(run, session, self.context.newest(tx, run.session_id))
+        budget = self.agents.transcript_budget(session.agent_id if session else "")
+        window = self.context.newest(tx, run.session_id, budget)
+        return self._inputs(tx, run, session, window)
 
     def inputs_in_write(self, tx: ReadTx, run: Run) -> RunInputs | None:
         """The same, read by the write that starts `run`, for `launch`: saves the run a
         read. None when the transcript would need more than a few rows read (a write
         stays short); the run then reads them itself."""
-        messages = self.context.newest_if_cached(tx, run.session_id, IN_WRITE_READ)
-        if messages is None:
+        session = tx.get_session(run.session_key)
+        budget = self.agents.transcript_budget(session.agent_id if session else "")
+        window = self.context.newest_if_cached(tx, run.session_id, budget, IN_WRITE_READ)
+        if window is None:
             return None
-        return self._inputs(run, tx.get_session(run.session_key), messages)
+        return self._inputs(tx, run, session, window)
 
     @staticmethod
-    def _inputs(run: Run, session: Session | None, messages: tuple[Message, ...]) -> RunInputs:
+    def _inputs(tx: ReadTx, run: Run, session: Session | None, window: Window) -> RunInputs:
+        question = None
+        if window.earlier >= run.message_seq:
+            # Replies of earlier runs filled the window while this run was queued.
+            found = tx.list_messages(
+                run.session_id, limit=1, after_seq=run.message_seq - 1, include_silent=True
+            )
+            question = found[0] if found and found[0].seq == run.message_seq else None
         return RunInputs(
             session_id=run.session_id,
             agent_id=session.agent_id if session else "",
             model=session.model if session else "",
             thinking=run.thinking or (session.thinking_level if session else ""),
-            messages=messages,
+            window=window,
+            question=question,
         )
 
     def finish_and_prepare(
@@ -132,7 +150,7 @@ class RunExecutor:
         (`inputs_in_write`), now committed, so kept for the session's next run. None when
         the run was stopped between its commit and this call."""
         if inputs is not None:
-            self.context.remember(inputs.session_id, inputs.messages)
+            self.context.remember(inputs.session_id, inputs.window)
         if self.registry.take_closed(run.run_id):
             return None
         active = ActiveRun(
@@ -258,7 +276,7 @@ class RunExecutor:
     async def _run_reply(self, active: ActiveRun, run: Run, inputs: RunInputs | None) -> Outcome:
         if inputs is None:
             inputs = await self.committer.store.read(lambda tx: self.inputs(tx, run))
-        request, spec_cost = self._request(run, inputs)
+        request, spec_cost = self._request(inputs, await self._context(run, inputs))
         timeout_s = (run.timeout_ms or self.settings.default_timeout_ms) / 1000
         usage = Usage()
         async with asyncio.timeout(timeout_s):
@@ -323,25 +341,41 @@ class RunExecutor:
                 with contextlib.suppress(Exception):
                     await aclose()
 
+    async def _context(self, run: Run, inputs: RunInputs) -> Context:
+        """The run's conversation (`conversation`), cut to its agent's budget; a run whose
+        context leaves out earlier history records it (`history_omitted`)."""
+        conversation = Conversation(inputs.window.messages, run.run_id)
+        unanswered = conversation.unanswered()
+        waiting: frozenset[str] = frozenset()
+        if unanswered:  # a queue: which of these questions still wait for their runs
+            waiting = await self.committer.store.read(lambda tx: queued_among(tx, unanswered))
+        question = inputs.question or conversation.question()
+        ordered = conversation.ordered(question, waiting)
+        context = fit(
+            ordered, self.agents.transcript_budget(inputs.agent_id), inputs.window.earlier
+        )
+        if context.omitted:
+            spec = self.agents.get(inputs.agent_id)
+            omitted = HistoryOmitted(
+                omitted_entries=context.omitted,
+                estimated_tokens=context.tokens + spec.system_tokens,
+                budget_tokens=spec.context_tokens,
+            )
+            await self.committer.commit(
+                lambda tx, events: record_omission(tx, events, run, omitted)
+            )
+        return context
+
     def _request(
-        self, run: Run, inputs: RunInputs
+        self, inputs: RunInputs, context: Context
     ) -> tuple[AgentRequest, Callable[[Usage], float]]:
         """The agent's request, and what its usage costs (at its model's price)."""
         spec = self.agents.get(inputs.agent_id)
-        transcript = inputs.messages
-        if transcript and transcript[-1].seq > run.message_seq:
-            # Questions queued after this run's own stay for their runs. Entries ascend by
-            # seq: only the tail after the run's message is filtered (the transcript is up
-            # to CONTEXT_MESSAGES entries, read at every run of a queue).
-            cut = bisect.bisect_right(transcript, run.message_seq, key=_SEQ)
-            transcript = transcript[:cut] + tuple(
-                m for m in transcript[cut:] if m.role is not Role.USER
-            )
         request = AgentRequest(
             agent_id=inputs.agent_id,
             model=inputs.model or spec.model,
             system_prompt=spec.system_prompt,
-            transcript=transcript,
+            transcript=context.messages,
             thinking_level=inputs.thinking,
         )
         return request, functools.partial(spec.cost, model=request.model)

@@ -6,6 +6,7 @@ from dataclasses import replace
 
 from sessiond.domain.ids import new_id
 from sessiond.domain.models import Message, Role, Run, RunStatus, Session
+from sessiond.domain.tokens import message_tokens
 from sessiond.store.base import ReadTx, WriteTx
 
 # Whole-transcript reads are bounded; compaction exists to keep transcripts below this.
@@ -13,8 +14,8 @@ MAX_TRANSCRIPT = 100_000
 
 
 def estimate_tokens(messages: list[Message]) -> int:
-    """About four characters a token: a stable measure for before/after comparisons."""
-    return sum((len(m.text) + len(m.tool_input) + 3) // 4 for m in messages)
+    """The entries' estimate (`domain.tokens`): a stable measure for before/after."""
+    return sum(map(message_tokens, messages))
 
 
 def read_transcript(tx: ReadTx, session_id: str) -> list[Message]:

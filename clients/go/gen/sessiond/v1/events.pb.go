@@ -858,6 +858,75 @@ func (x *Compaction) GetAutomatic() bool {
 	return false
 }
 
+// Earlier history was left out of a run's request to its model: the transcript is
+// longer than the agent's `context_tokens` budget. Durable; sent once per run, after
+// `run_started` and before the run's deltas and tool events, only when something was
+// left out.
+type HistoryOmitted struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Transcript entries not sent: the oldest ones, by whole turns (a question with
+	// everything its run left), so no tool call is sent without its result.
+	OmittedEntries int64 `protobuf:"varint,1,opt,name=omitted_entries,json=omittedEntries,proto3" json:"omitted_entries,omitempty"`
+	// Estimated tokens of what was sent, the system prompt included (about four
+	// characters a token).
+	EstimatedTokens int64 `protobuf:"varint,2,opt,name=estimated_tokens,json=estimatedTokens,proto3" json:"estimated_tokens,omitempty"`
+	// The agent's budget: its `context_tokens`.
+	BudgetTokens  int64 `protobuf:"varint,3,opt,name=budget_tokens,json=budgetTokens,proto3" json:"budget_tokens,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *HistoryOmitted) Reset() {
+	*x = HistoryOmitted{}
+	mi := &file_sessiond_v1_events_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HistoryOmitted) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HistoryOmitted) ProtoMessage() {}
+
+func (x *HistoryOmitted) ProtoReflect() protoreflect.Message {
+	mi := &file_sessiond_v1_events_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HistoryOmitted.ProtoReflect.Descriptor instead.
+func (*HistoryOmitted) Descriptor() ([]byte, []int) {
+	return file_sessiond_v1_events_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *HistoryOmitted) GetOmittedEntries() int64 {
+	if x != nil {
+		return x.OmittedEntries
+	}
+	return 0
+}
+
+func (x *HistoryOmitted) GetEstimatedTokens() int64 {
+	if x != nil {
+		return x.EstimatedTokens
+	}
+	return 0
+}
+
+func (x *HistoryOmitted) GetBudgetTokens() int64 {
+	if x != nil {
+		return x.BudgetTokens
+	}
+	return 0
+}
+
 // Keep-alive on an idle stream. Not durable.
 type Heartbeat struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -867,7 +936,7 @@ type Heartbeat struct {
 
 func (x *Heartbeat) Reset() {
 	*x = Heartbeat{}
-	mi := &file_sessiond_v1_events_proto_msgTypes[9]
+	mi := &file_sessiond_v1_events_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -879,7 +948,7 @@ func (x *Heartbeat) String() string {
 func (*Heartbeat) ProtoMessage() {}
 
 func (x *Heartbeat) ProtoReflect() protoreflect.Message {
-	mi := &file_sessiond_v1_events_proto_msgTypes[9]
+	mi := &file_sessiond_v1_events_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -892,7 +961,7 @@ func (x *Heartbeat) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Heartbeat.ProtoReflect.Descriptor instead.
 func (*Heartbeat) Descriptor() ([]byte, []int) {
-	return file_sessiond_v1_events_proto_rawDescGZIP(), []int{9}
+	return file_sessiond_v1_events_proto_rawDescGZIP(), []int{10}
 }
 
 // One event of a session's chat feed.
@@ -919,6 +988,7 @@ type ChatEvent struct {
 	//	*ChatEvent_SessionChanged
 	//	*ChatEvent_Heartbeat
 	//	*ChatEvent_Compaction
+	//	*ChatEvent_HistoryOmitted
 	Body          isChatEvent_Body `protobuf_oneof:"body"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -926,7 +996,7 @@ type ChatEvent struct {
 
 func (x *ChatEvent) Reset() {
 	*x = ChatEvent{}
-	mi := &file_sessiond_v1_events_proto_msgTypes[10]
+	mi := &file_sessiond_v1_events_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -938,7 +1008,7 @@ func (x *ChatEvent) String() string {
 func (*ChatEvent) ProtoMessage() {}
 
 func (x *ChatEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_sessiond_v1_events_proto_msgTypes[10]
+	mi := &file_sessiond_v1_events_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -951,7 +1021,7 @@ func (x *ChatEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChatEvent.ProtoReflect.Descriptor instead.
 func (*ChatEvent) Descriptor() ([]byte, []int) {
-	return file_sessiond_v1_events_proto_rawDescGZIP(), []int{10}
+	return file_sessiond_v1_events_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ChatEvent) GetSessionKey() string {
@@ -1070,6 +1140,15 @@ func (x *ChatEvent) GetCompaction() *Compaction {
 	return nil
 }
 
+func (x *ChatEvent) GetHistoryOmitted() *HistoryOmitted {
+	if x != nil {
+		if x, ok := x.Body.(*ChatEvent_HistoryOmitted); ok {
+			return x.HistoryOmitted
+		}
+	}
+	return nil
+}
+
 type isChatEvent_Body interface {
 	isChatEvent_Body()
 }
@@ -1119,6 +1198,11 @@ type ChatEvent_Compaction struct {
 	Compaction *Compaction `protobuf:"bytes,18,opt,name=compaction,proto3,oneof"`
 }
 
+type ChatEvent_HistoryOmitted struct {
+	// Earlier history was left out of the run's request (its token budget).
+	HistoryOmitted *HistoryOmitted `protobuf:"bytes,19,opt,name=history_omitted,json=historyOmitted,proto3,oneof"`
+}
+
 func (*ChatEvent_RunStarted) isChatEvent_Body() {}
 
 func (*ChatEvent_Delta) isChatEvent_Body() {}
@@ -1136,6 +1220,8 @@ func (*ChatEvent_SessionChanged) isChatEvent_Body() {}
 func (*ChatEvent_Heartbeat) isChatEvent_Body() {}
 
 func (*ChatEvent_Compaction) isChatEvent_Body() {}
+
+func (*ChatEvent_HistoryOmitted) isChatEvent_Body() {}
 
 var File_sessiond_v1_events_proto protoreflect.FileDescriptor
 
@@ -1198,8 +1284,12 @@ const file_sessiond_v1_events_proto_rawDesc = "" +
 	"\ftokens_after\x18\x06 \x01(\x03R\vtokensAfter\x12\x1d\n" +
 	"\n" +
 	"session_id\x18\a \x01(\tR\tsessionId\x12\x1c\n" +
-	"\tautomatic\x18\b \x01(\bR\tautomatic\"\v\n" +
-	"\tHeartbeat\"\xed\x04\n" +
+	"\tautomatic\x18\b \x01(\bR\tautomatic\"\x89\x01\n" +
+	"\x0eHistoryOmitted\x12'\n" +
+	"\x0fomitted_entries\x18\x01 \x01(\x03R\x0eomittedEntries\x12)\n" +
+	"\x10estimated_tokens\x18\x02 \x01(\x03R\x0festimatedTokens\x12#\n" +
+	"\rbudget_tokens\x18\x03 \x01(\x03R\fbudgetTokens\"\v\n" +
+	"\tHeartbeat\"\xb5\x05\n" +
 	"\tChatEvent\x12\x1f\n" +
 	"\vsession_key\x18\x01 \x01(\tR\n" +
 	"sessionKey\x12\x15\n" +
@@ -1218,7 +1308,8 @@ const file_sessiond_v1_events_proto_rawDesc = "" +
 	"\theartbeat\x18\x11 \x01(\v2\x16.sessiond.v1.HeartbeatH\x00R\theartbeat\x129\n" +
 	"\n" +
 	"compaction\x18\x12 \x01(\v2\x17.sessiond.v1.CompactionH\x00R\n" +
-	"compactionB\x06\n" +
+	"compaction\x12F\n" +
+	"\x0fhistory_omitted\x18\x13 \x01(\v2\x1b.sessiond.v1.HistoryOmittedH\x00R\x0ehistoryOmittedB\x06\n" +
 	"\x04body*\x8b\x05\n" +
 	"\x12SessionEventReason\x12$\n" +
 	" SESSION_EVENT_REASON_UNSPECIFIED\x10\x00\x12\x1f\n" +
@@ -1260,7 +1351,7 @@ func file_sessiond_v1_events_proto_rawDescGZIP() []byte {
 }
 
 var file_sessiond_v1_events_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_sessiond_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
+var file_sessiond_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
 var file_sessiond_v1_events_proto_goTypes = []any{
 	(SessionEventReason)(0),       // 0: sessiond.v1.SessionEventReason
 	(ToolPhase)(0),                // 1: sessiond.v1.ToolPhase
@@ -1273,23 +1364,24 @@ var file_sessiond_v1_events_proto_goTypes = []any{
 	(*Aborted)(nil),               // 8: sessiond.v1.Aborted
 	(*SessionChanged)(nil),        // 9: sessiond.v1.SessionChanged
 	(*Compaction)(nil),            // 10: sessiond.v1.Compaction
-	(*Heartbeat)(nil),             // 11: sessiond.v1.Heartbeat
-	(*ChatEvent)(nil),             // 12: sessiond.v1.ChatEvent
-	(*timestamppb.Timestamp)(nil), // 13: google.protobuf.Timestamp
-	(*Session)(nil),               // 14: sessiond.v1.Session
-	(*Message)(nil),               // 15: sessiond.v1.Message
-	(*Usage)(nil),                 // 16: sessiond.v1.Usage
+	(*HistoryOmitted)(nil),        // 11: sessiond.v1.HistoryOmitted
+	(*Heartbeat)(nil),             // 12: sessiond.v1.Heartbeat
+	(*ChatEvent)(nil),             // 13: sessiond.v1.ChatEvent
+	(*timestamppb.Timestamp)(nil), // 14: google.protobuf.Timestamp
+	(*Session)(nil),               // 15: sessiond.v1.Session
+	(*Message)(nil),               // 16: sessiond.v1.Message
+	(*Usage)(nil),                 // 17: sessiond.v1.Usage
 }
 var file_sessiond_v1_events_proto_depIdxs = []int32{
 	0,  // 0: sessiond.v1.SessionEvent.reason:type_name -> sessiond.v1.SessionEventReason
-	13, // 1: sessiond.v1.SessionEvent.ts:type_name -> google.protobuf.Timestamp
-	14, // 2: sessiond.v1.SessionEvent.session:type_name -> sessiond.v1.Session
+	14, // 1: sessiond.v1.SessionEvent.ts:type_name -> google.protobuf.Timestamp
+	15, // 2: sessiond.v1.SessionEvent.session:type_name -> sessiond.v1.Session
 	1,  // 3: sessiond.v1.ToolEvent.phase:type_name -> sessiond.v1.ToolPhase
-	15, // 4: sessiond.v1.Final.message:type_name -> sessiond.v1.Message
-	16, // 5: sessiond.v1.Final.usage:type_name -> sessiond.v1.Usage
+	16, // 4: sessiond.v1.Final.message:type_name -> sessiond.v1.Message
+	17, // 5: sessiond.v1.Final.usage:type_name -> sessiond.v1.Usage
 	0,  // 6: sessiond.v1.SessionChanged.reason:type_name -> sessiond.v1.SessionEventReason
-	14, // 7: sessiond.v1.SessionChanged.session:type_name -> sessiond.v1.Session
-	13, // 8: sessiond.v1.ChatEvent.ts:type_name -> google.protobuf.Timestamp
+	15, // 7: sessiond.v1.SessionChanged.session:type_name -> sessiond.v1.Session
+	14, // 8: sessiond.v1.ChatEvent.ts:type_name -> google.protobuf.Timestamp
 	3,  // 9: sessiond.v1.ChatEvent.run_started:type_name -> sessiond.v1.RunStarted
 	4,  // 10: sessiond.v1.ChatEvent.delta:type_name -> sessiond.v1.Delta
 	5,  // 11: sessiond.v1.ChatEvent.tool:type_name -> sessiond.v1.ToolEvent
@@ -1297,13 +1389,14 @@ var file_sessiond_v1_events_proto_depIdxs = []int32{
 	7,  // 13: sessiond.v1.ChatEvent.error:type_name -> sessiond.v1.RunError
 	8,  // 14: sessiond.v1.ChatEvent.aborted:type_name -> sessiond.v1.Aborted
 	9,  // 15: sessiond.v1.ChatEvent.session_changed:type_name -> sessiond.v1.SessionChanged
-	11, // 16: sessiond.v1.ChatEvent.heartbeat:type_name -> sessiond.v1.Heartbeat
+	12, // 16: sessiond.v1.ChatEvent.heartbeat:type_name -> sessiond.v1.Heartbeat
 	10, // 17: sessiond.v1.ChatEvent.compaction:type_name -> sessiond.v1.Compaction
-	18, // [18:18] is the sub-list for method output_type
-	18, // [18:18] is the sub-list for method input_type
-	18, // [18:18] is the sub-list for extension type_name
-	18, // [18:18] is the sub-list for extension extendee
-	0,  // [0:18] is the sub-list for field type_name
+	11, // 18: sessiond.v1.ChatEvent.history_omitted:type_name -> sessiond.v1.HistoryOmitted
+	19, // [19:19] is the sub-list for method output_type
+	19, // [19:19] is the sub-list for method input_type
+	19, // [19:19] is the sub-list for extension type_name
+	19, // [19:19] is the sub-list for extension extendee
+	0,  // [0:19] is the sub-list for field type_name
 }
 
 func init() { file_sessiond_v1_events_proto_init() }
@@ -1312,7 +1405,7 @@ func file_sessiond_v1_events_proto_init() {
 		return
 	}
 	file_sessiond_v1_resources_proto_init()
-	file_sessiond_v1_events_proto_msgTypes[10].OneofWrappers = []any{
+	file_sessiond_v1_events_proto_msgTypes[11].OneofWrappers = []any{
 		(*ChatEvent_RunStarted)(nil),
 		(*ChatEvent_Delta)(nil),
 		(*ChatEvent_Tool)(nil),
@@ -1322,6 +1415,7 @@ func file_sessiond_v1_events_proto_init() {
 		(*ChatEvent_SessionChanged)(nil),
 		(*ChatEvent_Heartbeat)(nil),
 		(*ChatEvent_Compaction)(nil),
+		(*ChatEvent_HistoryOmitted)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -1329,7 +1423,7 @@ func file_sessiond_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_sessiond_v1_events_proto_rawDesc), len(file_sessiond_v1_events_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   11,
+			NumMessages:   12,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -452,6 +452,44 @@ class Compaction(_message.Message):
 Global___Compaction: _TypeAlias = Compaction  # noqa: Y015
 
 @_typing.final
+class HistoryOmitted(_message.Message):
+    """Earlier history was left out of a run's request to its model: the transcript is
+    longer than the agent's `context_tokens` budget. Durable; sent once per run, after
+    `run_started` and before the run's deltas and tool events, only when something was
+    left out.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    OMITTED_ENTRIES_FIELD_NUMBER: _builtins.int
+    ESTIMATED_TOKENS_FIELD_NUMBER: _builtins.int
+    BUDGET_TOKENS_FIELD_NUMBER: _builtins.int
+    omitted_entries: _builtins.int
+    """Transcript entries not sent: the oldest ones, by whole turns (a question with
+    everything its run left), so no tool call is sent without its result.
+    """
+    estimated_tokens: _builtins.int
+    """Estimated tokens of what was sent, the system prompt included (about four
+    characters a token).
+    """
+    budget_tokens: _builtins.int
+    """The agent's budget: its `context_tokens`."""
+    def __init__(
+        self,
+        *,
+        omitted_entries: _builtins.int = ...,
+        estimated_tokens: _builtins.int = ...,
+        budget_tokens: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["budget_tokens", b"budget_tokens", "estimated_tokens", b"estimated_tokens", "omitted_entries", b"omitted_entries"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___HistoryOmitted: _TypeAlias = HistoryOmitted  # noqa: Y015
+
+@_typing.final
 class Heartbeat(_message.Message):
     """Keep-alive on an idle stream. Not durable."""
 
@@ -487,6 +525,7 @@ class ChatEvent(_message.Message):
     SESSION_CHANGED_FIELD_NUMBER: _builtins.int
     HEARTBEAT_FIELD_NUMBER: _builtins.int
     COMPACTION_FIELD_NUMBER: _builtins.int
+    HISTORY_OMITTED_FIELD_NUMBER: _builtins.int
     session_key: _builtins.str
     """Canonical key of the session."""
     run_id: _builtins.str
@@ -533,6 +572,10 @@ class ChatEvent(_message.Message):
     def compaction(self) -> Global___Compaction:
         """The transcript was compacted."""
 
+    @_builtins.property
+    def history_omitted(self) -> Global___HistoryOmitted:
+        """Earlier history was left out of the run's request (its token budget)."""
+
     def __init__(
         self,
         *,
@@ -549,12 +592,13 @@ class ChatEvent(_message.Message):
         session_changed: Global___SessionChanged | None = ...,
         heartbeat: Global___Heartbeat | None = ...,
         compaction: Global___Compaction | None = ...,
+        history_omitted: Global___HistoryOmitted | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["aborted", b"aborted", "body", b"body", "compaction", b"compaction", "delta", b"delta", "error", b"error", "final", b"final", "heartbeat", b"heartbeat", "run_started", b"run_started", "session_changed", b"session_changed", "tool", b"tool", "ts", b"ts"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["aborted", b"aborted", "body", b"body", "compaction", b"compaction", "delta", b"delta", "error", b"error", "final", b"final", "heartbeat", b"heartbeat", "history_omitted", b"history_omitted", "run_started", b"run_started", "session_changed", b"session_changed", "tool", b"tool", "ts", b"ts"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["aborted", b"aborted", "body", b"body", "compaction", b"compaction", "cursor", b"cursor", "delta", b"delta", "error", b"error", "final", b"final", "heartbeat", b"heartbeat", "run_id", b"run_id", "run_started", b"run_started", "session_changed", b"session_changed", "session_key", b"session_key", "tool", b"tool", "ts", b"ts"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["aborted", b"aborted", "body", b"body", "compaction", b"compaction", "cursor", b"cursor", "delta", b"delta", "error", b"error", "final", b"final", "heartbeat", b"heartbeat", "history_omitted", b"history_omitted", "run_id", b"run_id", "run_started", b"run_started", "session_changed", b"session_changed", "session_key", b"session_key", "tool", b"tool", "ts", b"ts"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_body: _TypeAlias = _typing.Literal["run_started", "delta", "tool", "final", "error", "aborted", "session_changed", "heartbeat", "compaction"]  # noqa: Y015
+    _WhichOneofReturnType_body: _TypeAlias = _typing.Literal["run_started", "delta", "tool", "final", "error", "aborted", "session_changed", "heartbeat", "compaction", "history_omitted"]  # noqa: Y015
     _WhichOneofArgType_body: _TypeAlias = _typing.Literal["body", b"body"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_body) -> _WhichOneofReturnType_body | None: ...
 

@@ -70,6 +70,7 @@ private static final long serialVersionUID = 0L;
     SESSION_CHANGED(16),
     HEARTBEAT(17),
     COMPACTION(18),
+    HISTORY_OMITTED(19),
     BODY_NOT_SET(0);
     private final int value;
     private BodyCase(int value) {
@@ -96,6 +97,7 @@ private static final long serialVersionUID = 0L;
         case 16: return SESSION_CHANGED;
         case 17: return HEARTBEAT;
         case 18: return COMPACTION;
+        case 19: return HISTORY_OMITTED;
         case 0: return BODY_NOT_SET;
         default: return null;
       }
@@ -645,6 +647,49 @@ private static final long serialVersionUID = 0L;
     return dev.sessiond.v1.Compaction.getDefaultInstance();
   }
 
+  public static final int HISTORY_OMITTED_FIELD_NUMBER = 19;
+  /**
+   * <pre>
+   * Earlier history was left out of the run's request (its token budget).
+   * </pre>
+   *
+   * <code>.sessiond.v1.HistoryOmitted history_omitted = 19 [json_name = "historyOmitted"];</code>
+   * @return Whether the historyOmitted field is set.
+   */
+  @java.lang.Override
+  public boolean hasHistoryOmitted() {
+    return bodyCase_ == 19;
+  }
+  /**
+   * <pre>
+   * Earlier history was left out of the run's request (its token budget).
+   * </pre>
+   *
+   * <code>.sessiond.v1.HistoryOmitted history_omitted = 19 [json_name = "historyOmitted"];</code>
+   * @return The historyOmitted.
+   */
+  @java.lang.Override
+  public dev.sessiond.v1.HistoryOmitted getHistoryOmitted() {
+    if (bodyCase_ == 19) {
+       return (dev.sessiond.v1.HistoryOmitted) body_;
+    }
+    return dev.sessiond.v1.HistoryOmitted.getDefaultInstance();
+  }
+  /**
+   * <pre>
+   * Earlier history was left out of the run's request (its token budget).
+   * </pre>
+   *
+   * <code>.sessiond.v1.HistoryOmitted history_omitted = 19 [json_name = "historyOmitted"];</code>
+   */
+  @java.lang.Override
+  public dev.sessiond.v1.HistoryOmittedOrBuilder getHistoryOmittedOrBuilder() {
+    if (bodyCase_ == 19) {
+       return (dev.sessiond.v1.HistoryOmitted) body_;
+    }
+    return dev.sessiond.v1.HistoryOmitted.getDefaultInstance();
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -697,6 +742,9 @@ private static final long serialVersionUID = 0L;
     }
     if (bodyCase_ == 18) {
       output.writeMessage(18, (dev.sessiond.v1.Compaction) body_);
+    }
+    if (bodyCase_ == 19) {
+      output.writeMessage(19, (dev.sessiond.v1.HistoryOmitted) body_);
     }
     getUnknownFields().writeTo(output);
   }
@@ -751,6 +799,10 @@ private static final long serialVersionUID = 0L;
     if (bodyCase_ == 18) {
       size += com.google.protobuf.CodedOutputStream
         .computeMessageSize(18, (dev.sessiond.v1.Compaction) body_);
+    }
+    if (bodyCase_ == 19) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeMessageSize(19, (dev.sessiond.v1.HistoryOmitted) body_);
     }
     return size;
   }
@@ -825,6 +877,10 @@ private static final long serialVersionUID = 0L;
         if (!getCompaction()
             .equals(other.getCompaction())) return false;
         break;
+      case 19:
+        if (!getHistoryOmitted()
+            .equals(other.getHistoryOmitted())) return false;
+        break;
       case 0:
       default:
     }
@@ -886,6 +942,10 @@ private static final long serialVersionUID = 0L;
       case 18:
         hash = (37 * hash) + COMPACTION_FIELD_NUMBER;
         hash = (53 * hash) + getCompaction().hashCode();
+        break;
+      case 19:
+        hash = (37 * hash) + HISTORY_OMITTED_FIELD_NUMBER;
+        hash = (53 * hash) + getHistoryOmitted().hashCode();
         break;
       case 0:
       default:
@@ -1066,6 +1126,9 @@ private static final long serialVersionUID = 0L;
       if (compactionBuilder_ != null) {
         compactionBuilder_.clear();
       }
+      if (historyOmittedBuilder_ != null) {
+        historyOmittedBuilder_.clear();
+      }
       bodyCase_ = 0;
       body_ = null;
       return this;
@@ -1160,6 +1223,10 @@ private static final long serialVersionUID = 0L;
           compactionBuilder_ != null) {
         result.body_ = compactionBuilder_.build();
       }
+      if (bodyCase_ == 19 &&
+          historyOmittedBuilder_ != null) {
+        result.body_ = historyOmittedBuilder_.build();
+      }
     }
 
     @java.lang.Override
@@ -1225,6 +1292,10 @@ private static final long serialVersionUID = 0L;
         }
         case COMPACTION: {
           mergeCompaction(other.getCompaction());
+          break;
+        }
+        case HISTORY_OMITTED: {
+          mergeHistoryOmitted(other.getHistoryOmitted());
           break;
         }
         case BODY_NOT_SET: {
@@ -1340,6 +1411,13 @@ private static final long serialVersionUID = 0L;
               bodyCase_ = 18;
               break;
             } // case 146
+            case 154: {
+              input.readMessage(
+                  internalGetHistoryOmittedFieldBuilder().getBuilder(),
+                  extensionRegistry);
+              bodyCase_ = 19;
+              break;
+            } // case 154
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -3337,6 +3415,182 @@ private static final long serialVersionUID = 0L;
       bodyCase_ = 18;
       onChanged();
       return compactionBuilder_;
+    }
+
+    private com.google.protobuf.SingleFieldBuilder<
+        dev.sessiond.v1.HistoryOmitted, dev.sessiond.v1.HistoryOmitted.Builder, dev.sessiond.v1.HistoryOmittedOrBuilder> historyOmittedBuilder_;
+    /**
+     * <pre>
+     * Earlier history was left out of the run's request (its token budget).
+     * </pre>
+     *
+     * <code>.sessiond.v1.HistoryOmitted history_omitted = 19 [json_name = "historyOmitted"];</code>
+     * @return Whether the historyOmitted field is set.
+     */
+    @java.lang.Override
+    public boolean hasHistoryOmitted() {
+      return bodyCase_ == 19;
+    }
+    /**
+     * <pre>
+     * Earlier history was left out of the run's request (its token budget).
+     * </pre>
+     *
+     * <code>.sessiond.v1.HistoryOmitted history_omitted = 19 [json_name = "historyOmitted"];</code>
+     * @return The historyOmitted.
+     */
+    @java.lang.Override
+    public dev.sessiond.v1.HistoryOmitted getHistoryOmitted() {
+      if (historyOmittedBuilder_ == null) {
+        if (bodyCase_ == 19) {
+          return (dev.sessiond.v1.HistoryOmitted) body_;
+        }
+        return dev.sessiond.v1.HistoryOmitted.getDefaultInstance();
+      } else {
+        if (bodyCase_ == 19) {
+          return historyOmittedBuilder_.getMessage();
+        }
+        return dev.sessiond.v1.HistoryOmitted.getDefaultInstance();
+      }
+    }
+    /**
+     * <pre>
+     * Earlier history was left out of the run's request (its token budget).
+     * </pre>
+     *
+     * <code>.sessiond.v1.HistoryOmitted history_omitted = 19 [json_name = "historyOmitted"];</code>
+     */
+    public Builder setHistoryOmitted(dev.sessiond.v1.HistoryOmitted value) {
+      if (historyOmittedBuilder_ == null) {
+        java.util.Objects.requireNonNull(value);
+        body_ = value;
+        onChanged();
+      } else {
+        historyOmittedBuilder_.setMessage(value);
+      }
+      bodyCase_ = 19;
+      return this;
+    }
+    /**
+     * <pre>
+     * Earlier history was left out of the run's request (its token budget).
+     * </pre>
+     *
+     * <code>.sessiond.v1.HistoryOmitted history_omitted = 19 [json_name = "historyOmitted"];</code>
+     */
+    public Builder setHistoryOmitted(
+        dev.sessiond.v1.HistoryOmitted.Builder builderForValue) {
+      if (historyOmittedBuilder_ == null) {
+        body_ = builderForValue.build();
+        onChanged();
+      } else {
+        historyOmittedBuilder_.setMessage(builderForValue.build());
+      }
+      bodyCase_ = 19;
+      return this;
+    }
+    /**
+     * <pre>
+     * Earlier history was left out of the run's request (its token budget).
+     * </pre>
+     *
+     * <code>.sessiond.v1.HistoryOmitted history_omitted = 19 [json_name = "historyOmitted"];</code>
+     */
+    public Builder mergeHistoryOmitted(dev.sessiond.v1.HistoryOmitted value) {
+      if (historyOmittedBuilder_ == null) {
+        if (bodyCase_ == 19 &&
+            body_ != dev.sessiond.v1.HistoryOmitted.getDefaultInstance()) {
+          body_ = dev.sessiond.v1.HistoryOmitted.newBuilder((dev.sessiond.v1.HistoryOmitted) body_)
+              .mergeFrom(value).buildPartial();
+        } else {
+          body_ = value;
+        }
+        onChanged();
+      } else {
+        if (bodyCase_ == 19) {
+          historyOmittedBuilder_.mergeFrom(value);
+        } else {
+          historyOmittedBuilder_.setMessage(value);
+        }
+      }
+      bodyCase_ = 19;
+      return this;
+    }
+    /**
+     * <pre>
+     * Earlier history was left out of the run's request (its token budget).
+     * </pre>
+     *
+     * <code>.sessiond.v1.HistoryOmitted history_omitted = 19 [json_name = "historyOmitted"];</code>
+     */
+    public Builder clearHistoryOmitted() {
+      if (historyOmittedBuilder_ == null) {
+        if (bodyCase_ == 19) {
+          bodyCase_ = 0;
+          body_ = null;
+          onChanged();
+        }
+      } else {
+        if (bodyCase_ == 19) {
+          bodyCase_ = 0;
+          body_ = null;
+        }
+        historyOmittedBuilder_.clear();
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * Earlier history was left out of the run's request (its token budget).
+     * </pre>
+     *
+     * <code>.sessiond.v1.HistoryOmitted history_omitted = 19 [json_name = "historyOmitted"];</code>
+     */
+    public dev.sessiond.v1.HistoryOmitted.Builder getHistoryOmittedBuilder() {
+      return internalGetHistoryOmittedFieldBuilder().getBuilder();
+    }
+    /**
+     * <pre>
+     * Earlier history was left out of the run's request (its token budget).
+     * </pre>
+     *
+     * <code>.sessiond.v1.HistoryOmitted history_omitted = 19 [json_name = "historyOmitted"];</code>
+     */
+    @java.lang.Override
+    public dev.sessiond.v1.HistoryOmittedOrBuilder getHistoryOmittedOrBuilder() {
+      if ((bodyCase_ == 19) && (historyOmittedBuilder_ != null)) {
+        return historyOmittedBuilder_.getMessageOrBuilder();
+      } else {
+        if (bodyCase_ == 19) {
+          return (dev.sessiond.v1.HistoryOmitted) body_;
+        }
+        return dev.sessiond.v1.HistoryOmitted.getDefaultInstance();
+      }
+    }
+    /**
+     * <pre>
+     * Earlier history was left out of the run's request (its token budget).
+     * </pre>
+     *
+     * <code>.sessiond.v1.HistoryOmitted history_omitted = 19 [json_name = "historyOmitted"];</code>
+     */
+    private com.google.protobuf.SingleFieldBuilder<
+        dev.sessiond.v1.HistoryOmitted, dev.sessiond.v1.HistoryOmitted.Builder, dev.sessiond.v1.HistoryOmittedOrBuilder> 
+        internalGetHistoryOmittedFieldBuilder() {
+      if (historyOmittedBuilder_ == null) {
+        if (!(bodyCase_ == 19)) {
+          body_ = dev.sessiond.v1.HistoryOmitted.getDefaultInstance();
+        }
+        historyOmittedBuilder_ = new com.google.protobuf.SingleFieldBuilder<
+            dev.sessiond.v1.HistoryOmitted, dev.sessiond.v1.HistoryOmitted.Builder, dev.sessiond.v1.HistoryOmittedOrBuilder>(
+                (dev.sessiond.v1.HistoryOmitted) body_,
+                getParentForChildren(),
+                isClean());
+        body_ = null;
+      }
+      bodyCase_ = 19;
+      onChanged();
+      return historyOmittedBuilder_;
     }
 
     // @@protoc_insertion_point(builder_scope:sessiond.v1.ChatEvent)

@@ -330,5 +330,32 @@ public interface ChatEventOrBuilder extends
    */
   dev.sessiond.v1.CompactionOrBuilder getCompactionOrBuilder();
 
+  /**
+   * <pre>
+   * Earlier history was left out of the run's request (its token budget).
+   * </pre>
+   *
+   * <code>.sessiond.v1.HistoryOmitted history_omitted = 19 [json_name = "historyOmitted"];</code>
+   * @return Whether the historyOmitted field is set.
+   */
+  boolean hasHistoryOmitted();
+  /**
+   * <pre>
+   * Earlier history was left out of the run's request (its token budget).
+   * </pre>
+   *
+   * <code>.sessiond.v1.HistoryOmitted history_omitted = 19 [json_name = "historyOmitted"];</code>
+   * @return The historyOmitted.
+   */
+  dev.sessiond.v1.HistoryOmitted getHistoryOmitted();
+  /**
+   * <pre>
+   * Earlier history was left out of the run's request (its token budget).
+   * </pre>
+   *
+   * <code>.sessiond.v1.HistoryOmitted history_omitted = 19 [json_name = "historyOmitted"];</code>
+   */
+  dev.sessiond.v1.HistoryOmittedOrBuilder getHistoryOmittedOrBuilder();
+
   dev.sessiond.v1.ChatEvent.BodyCase getBodyCase();
 }

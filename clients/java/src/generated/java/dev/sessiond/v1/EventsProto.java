@@ -72,6 +72,11 @@ public final class EventsProto extends com.google.protobuf.GeneratedFile {
     com.google.protobuf.GeneratedMessage.FieldAccessorTable
       internal_static_sessiond_v1_Compaction_fieldAccessorTable;
   static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_sessiond_v1_HistoryOmitted_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessage.FieldAccessorTable
+      internal_static_sessiond_v1_HistoryOmitted_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
     internal_static_sessiond_v1_Heartbeat_descriptor;
   static final 
     com.google.protobuf.GeneratedMessage.FieldAccessorTable
@@ -127,47 +132,52 @@ public final class EventsProto extends com.google.protobuf.GeneratedFile {
       "\030\n\007summary\030\004 \001(\tR\007summary\022#\n\rtokens_befo" +
       "re\030\005 \001(\003R\014tokensBefore\022!\n\014tokens_after\030\006" +
       " \001(\003R\013tokensAfter\022\035\n\nsession_id\030\007 \001(\tR\ts" +
-      "essionId\022\034\n\tautomatic\030\010 \001(\010R\tautomatic\"\013" +
-      "\n\tHeartbeat\"\355\004\n\tChatEvent\022\037\n\013session_key" +
-      "\030\001 \001(\tR\nsessionKey\022\025\n\006run_id\030\002 \001(\tR\005runI" +
-      "d\022\026\n\006cursor\030\003 \001(\003R\006cursor\022*\n\002ts\030\004 \001(\0132\032." +
-      "google.protobuf.TimestampR\002ts\022:\n\013run_sta" +
-      "rted\030\n \001(\0132\027.sessiond.v1.RunStartedH\000R\nr" +
-      "unStarted\022*\n\005delta\030\013 \001(\0132\022.sessiond.v1.D" +
-      "eltaH\000R\005delta\022,\n\004tool\030\014 \001(\0132\026.sessiond.v" +
-      "1.ToolEventH\000R\004tool\022*\n\005final\030\r \001(\0132\022.ses" +
-      "siond.v1.FinalH\000R\005final\022-\n\005error\030\016 \001(\0132\025" +
-      ".sessiond.v1.RunErrorH\000R\005error\0220\n\007aborte" +
-      "d\030\017 \001(\0132\024.sessiond.v1.AbortedH\000R\007aborted" +
-      "\022F\n\017session_changed\030\020 \001(\0132\033.sessiond.v1." +
-      "SessionChangedH\000R\016sessionChanged\0226\n\thear" +
-      "tbeat\030\021 \001(\0132\026.sessiond.v1.HeartbeatH\000R\th" +
-      "eartbeat\0229\n\ncompaction\030\022 \001(\0132\027.sessiond." +
-      "v1.CompactionH\000R\ncompactionB\006\n\004body*\213\005\n\022" +
-      "SessionEventReason\022$\n SESSION_EVENT_REAS" +
-      "ON_UNSPECIFIED\020\000\022\037\n\033SESSION_EVENT_REASON" +
-      "_CREATE\020\001\022\037\n\033SESSION_EVENT_REASON_UPDATE" +
-      "\020\002\022\037\n\033SESSION_EVENT_REASON_DELETE\020\003\022\036\n\032S" +
-      "ESSION_EVENT_REASON_RESET\020\004\022\035\n\031SESSION_E" +
-      "VENT_REASON_SEND\020\005\022\036\n\032SESSION_EVENT_REAS" +
-      "ON_STEER\020\006\022\036\n\032SESSION_EVENT_REASON_ABORT" +
-      "\020\007\022\"\n\036SESSION_EVENT_REASON_RUN_START\020\010\022 " +
-      "\n\034SESSION_EVENT_REASON_RUN_END\020\t\022\"\n\036SESS" +
-      "ION_EVENT_REASON_RUN_ERROR\020\n\022 \n\034SESSION_" +
-      "EVENT_REASON_COMPACT\020\013\022 \n\034SESSION_EVENT_" +
-      "REASON_CLEANUP\020\014\022*\n&SESSION_EVENT_REASON" +
-      "_CHECKPOINT_BRANCH\020\r\022+\n\'SESSION_EVENT_RE" +
-      "ASON_CHECKPOINT_RESTORE\020\016\022&\n\"SESSION_EVE" +
-      "NT_REASON_PLUGIN_UPDATE\020\017\022\037\n\033SESSION_EVE" +
-      "NT_REASON_INJECT\020\020\022\035\n\031SESSION_EVENT_REAS" +
-      "ON_TOOL\020\021*h\n\tToolPhase\022\032\n\026TOOL_PHASE_UNS" +
-      "PECIFIED\020\000\022\024\n\020TOOL_PHASE_START\020\001\022\025\n\021TOOL" +
-      "_PHASE_UPDATE\020\002\022\022\n\016TOOL_PHASE_END\020\003B\257\001\n\017" +
-      "dev.sessiond.v1B\013EventsProtoP\001ZBgithub.c" +
-      "om/sessiond/sessiond/clients/go/gen/sess" +
-      "iond/v1;sessiondv1\242\002\003SXX\252\002\013Sessiond.V1\312\002" +
-      "\013Sessiond\\V1\342\002\027Sessiond\\V1\\GPBMetadata\352\002" +
-      "\014Sessiond::V1b\006proto3"
+      "essionId\022\034\n\tautomatic\030\010 \001(\010R\tautomatic\"\211" +
+      "\001\n\016HistoryOmitted\022\'\n\017omitted_entries\030\001 \001" +
+      "(\003R\016omittedEntries\022)\n\020estimated_tokens\030\002" +
+      " \001(\003R\017estimatedTokens\022#\n\rbudget_tokens\030\003" +
+      " \001(\003R\014budgetTokens\"\013\n\tHeartbeat\"\265\005\n\tChat" +
+      "Event\022\037\n\013session_key\030\001 \001(\tR\nsessionKey\022\025" +
+      "\n\006run_id\030\002 \001(\tR\005runId\022\026\n\006cursor\030\003 \001(\003R\006c" +
+      "ursor\022*\n\002ts\030\004 \001(\0132\032.google.protobuf.Time" +
+      "stampR\002ts\022:\n\013run_started\030\n \001(\0132\027.session" +
+      "d.v1.RunStartedH\000R\nrunStarted\022*\n\005delta\030\013" +
+      " \001(\0132\022.sessiond.v1.DeltaH\000R\005delta\022,\n\004too" +
+      "l\030\014 \001(\0132\026.sessiond.v1.ToolEventH\000R\004tool\022" +
+      "*\n\005final\030\r \001(\0132\022.sessiond.v1.FinalH\000R\005fi" +
+      "nal\022-\n\005error\030\016 \001(\0132\025.sessiond.v1.RunErro" +
+      "rH\000R\005error\0220\n\007aborted\030\017 \001(\0132\024.sessiond.v" +
+      "1.AbortedH\000R\007aborted\022F\n\017session_changed\030" +
+      "\020 \001(\0132\033.sessiond.v1.SessionChangedH\000R\016se" +
+      "ssionChanged\0226\n\theartbeat\030\021 \001(\0132\026.sessio" +
+      "nd.v1.HeartbeatH\000R\theartbeat\0229\n\ncompacti" +
+      "on\030\022 \001(\0132\027.sessiond.v1.CompactionH\000R\ncom" +
+      "paction\022F\n\017history_omitted\030\023 \001(\0132\033.sessi" +
+      "ond.v1.HistoryOmittedH\000R\016historyOmittedB" +
+      "\006\n\004body*\213\005\n\022SessionEventReason\022$\n SESSIO" +
+      "N_EVENT_REASON_UNSPECIFIED\020\000\022\037\n\033SESSION_" +
+      "EVENT_REASON_CREATE\020\001\022\037\n\033SESSION_EVENT_R" +
+      "EASON_UPDATE\020\002\022\037\n\033SESSION_EVENT_REASON_D" +
+      "ELETE\020\003\022\036\n\032SESSION_EVENT_REASON_RESET\020\004\022" +
+      "\035\n\031SESSION_EVENT_REASON_SEND\020\005\022\036\n\032SESSIO" +
+      "N_EVENT_REASON_STEER\020\006\022\036\n\032SESSION_EVENT_" +
+      "REASON_ABORT\020\007\022\"\n\036SESSION_EVENT_REASON_R" +
+      "UN_START\020\010\022 \n\034SESSION_EVENT_REASON_RUN_E" +
+      "ND\020\t\022\"\n\036SESSION_EVENT_REASON_RUN_ERROR\020\n" +
+      "\022 \n\034SESSION_EVENT_REASON_COMPACT\020\013\022 \n\034SE" +
+      "SSION_EVENT_REASON_CLEANUP\020\014\022*\n&SESSION_" +
+      "EVENT_REASON_CHECKPOINT_BRANCH\020\r\022+\n\'SESS" +
+      "ION_EVENT_REASON_CHECKPOINT_RESTORE\020\016\022&\n" +
+      "\"SESSION_EVENT_REASON_PLUGIN_UPDATE\020\017\022\037\n" +
+      "\033SESSION_EVENT_REASON_INJECT\020\020\022\035\n\031SESSIO" +
+      "N_EVENT_REASON_TOOL\020\021*h\n\tToolPhase\022\032\n\026TO" +
+      "OL_PHASE_UNSPECIFIED\020\000\022\024\n\020TOOL_PHASE_STA" +
+      "RT\020\001\022\025\n\021TOOL_PHASE_UPDATE\020\002\022\022\n\016TOOL_PHAS" +
+      "E_END\020\003B\257\001\n\017dev.sessiond.v1B\013EventsProto" +
+      "P\001ZBgithub.com/sessiond/sessiond/clients" +
+      "/go/gen/sessiond/v1;sessiondv1\242\002\003SXX\252\002\013S" +
+      "essiond.V1\312\002\013Sessiond\\V1\342\002\027Sessiond\\V1\\G" +
+      "PBMetadata\352\002\014Sessiond::V1b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
@@ -229,18 +239,24 @@ public final class EventsProto extends com.google.protobuf.GeneratedFile {
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_sessiond_v1_Compaction_descriptor,
         new java.lang.String[] { "CheckpointId", "ReplacedFromSeq", "ReplacedToSeq", "Summary", "TokensBefore", "TokensAfter", "SessionId", "Automatic", });
-    internal_static_sessiond_v1_Heartbeat_descriptor =
+    internal_static_sessiond_v1_HistoryOmitted_descriptor =
       getDescriptor().getMessageType(9);
+    internal_static_sessiond_v1_HistoryOmitted_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessage.FieldAccessorTable(
+        internal_static_sessiond_v1_HistoryOmitted_descriptor,
+        new java.lang.String[] { "OmittedEntries", "EstimatedTokens", "BudgetTokens", });
+    internal_static_sessiond_v1_Heartbeat_descriptor =
+      getDescriptor().getMessageType(10);
     internal_static_sessiond_v1_Heartbeat_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_sessiond_v1_Heartbeat_descriptor,
         new java.lang.String[] { });
     internal_static_sessiond_v1_ChatEvent_descriptor =
-      getDescriptor().getMessageType(10);
+      getDescriptor().getMessageType(11);
     internal_static_sessiond_v1_ChatEvent_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_sessiond_v1_ChatEvent_descriptor,
-        new java.lang.String[] { "SessionKey", "RunId", "Cursor", "Ts", "RunStarted", "Delta", "Tool", "Final", "Error", "Aborted", "SessionChanged", "Heartbeat", "Compaction", "Body", });
+        new java.lang.String[] { "SessionKey", "RunId", "Cursor", "Ts", "RunStarted", "Delta", "Tool", "Final", "Error", "Aborted", "SessionChanged", "Heartbeat", "Compaction", "HistoryOmitted", "Body", });
     descriptor.resolveAllFeaturesImmutable();
     com.google.protobuf.TimestampProto.getDescriptor();
     dev.sessiond.v1.ResourcesProto.getDescriptor();

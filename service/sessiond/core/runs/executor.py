@@ -31,7 +31,7 @@ from sessiond.core.runs.observe import NoRunObserver, RunObserver, RunReport
 from sessiond.core.runs.ownership import LeaseLost, RunOwnership, SoleOwner
 from sessiond.core.runs.registry import ActiveRun, RunRegistry
 from sessiond.core.runs.shaping import DeltaOut, DeltaShaper
-from sessiond.core.runs.tools import record_tool
+from sessiond.core.runs.tool_stream import ToolStream, open_calls
 from sessiond.domain.clock import now_ms
 from sessiond.domain.events import Event, LiveDelta
 from sessiond.domain.models import Message, Role, Run, RunStatus, Session, StopReason, Usage
@@ -92,6 +92,7 @@ class RunExecutor:
         self._tasks: set[asyncio.Task[None]] = set()
         self.context = TranscriptContext(CONTEXT_MESSAGES)
         """The newest transcript entries of recent runs (read incrementally)."""
+        self.tools = ToolStream(committer, self.ownership, settings.delta_interval_s)
 
     def inputs(self, tx: ReadTx, run: Run) -> RunInputs:
         """Reads what `run`'s request needs (on a reader, when the run starts)."""
@@ -216,7 +217,7 @@ class RunExecutor:
             text=active.shaper.text,
             error_message=message,
             error_kind=kind or ("unknown" if stop_reason is StopReason.ERROR else ""),
-            open_tools=tuple(active.open_tools.items()),
+            open_tools=open_calls(active),
             # A shutdown leaves the queue for the next start (recover() restarts it).
             advance=stop_reason not in (StopReason.INTERRUPTED, StopReason.SHUTDOWN),
         )
@@ -256,7 +257,7 @@ class RunExecutor:
         usage = Usage()
         async with asyncio.timeout(timeout_s):
             async for event in self._paced(
-                active, self.agents.get(request.agent_id).backend.stream(request)
+                active, run, self.agents.get(request.agent_id).backend.stream(request)
             ):
                 if isinstance(event, UsageReport):
                     usage = replace(event.usage, estimated_cost_usd=spec_cost(event.usage))
@@ -270,13 +271,14 @@ class RunExecutor:
             stop_reason=StopReason.SILENT if silent else StopReason.COMPLETED,
             text=active.shaper.text,
             usage=usage,
-            open_tools=tuple(active.open_tools.items()),
+            open_tools=open_calls(active),
         )
 
     async def _paced(
-        self, active: ActiveRun, events: AsyncIterator[AgentEvent]
+        self, active: ActiveRun, run: Run, events: AsyncIterator[AgentEvent]
     ) -> AsyncIterator[AgentEvent]:
-        """Agent events, releasing coalesced text when the agent pauses past the interval.
+        """Agent events, releasing coalesced text (reply, tool arguments) when the agent
+        pauses past the interval.
 
         With nothing pending to release, the next event is awaited directly; only while
         text waits for its interval does the wait need a task and a timeout."""
@@ -284,7 +286,7 @@ class RunExecutor:
         pending: asyncio.Task[AgentEvent] | None = None
         try:
             while True:
-                wait_s = active.shaper.seconds_until_due()
+                wait_s = active.seconds_until_due()
                 if pending is None and wait_s is None:
                     try:
                         event = await anext(iterator)
@@ -296,9 +298,7 @@ class RunExecutor:
                     pending = asyncio.ensure_future(anext(iterator))
                 done, _ = await asyncio.wait({pending}, timeout=wait_s)
                 if not done:
-                    delta = active.shaper.flush()
-                    if delta is not None:
-                        await self._publish(active, delta)
+                    await self._release_pending(active, run)
                     continue
                 task, pending = pending, None
                 try:
@@ -339,34 +339,33 @@ class RunExecutor:
         )
         return request, functools.partial(spec.cost, model=request.model)
 
+    async def _release_pending(self, active: ActiveRun, run: Run) -> None:
+        """Releases coalesced text now: the agent paused past the interval."""
+        await self._flush_text(active)
+        await self.tools.release_pending(active, run)
+
+    async def _flush_text(self, active: ActiveRun) -> None:
+        delta = active.shaper.flush()
+        if delta is not None:
+            await self._publish(active, delta)
+
     async def _handle(self, active: ActiveRun, run: Run, event: AgentEvent) -> None:
         if isinstance(event, TextDelta):
             delta = active.shaper.add(event.text)
             if delta is not None:
                 await self._publish(active, delta)
         elif isinstance(event, ThinkingDelta):
-            delta = active.thinking.add(event.text)
-            if delta is not None:
-                await self._publish(active, delta, thinking=True)
-        elif not isinstance(event, UsageReport):
-            await self._tool_event(active, run, event)
-
-    async def _tool_event(
-        self, active: ActiveRun, run: Run, event: ToolStart | ToolUpdate | ToolEnd
-    ) -> None:
-        if isinstance(event, ToolStart):
-            delta = active.shaper.flush()
-            if delta is not None:
-                await self._publish(active, delta)
-            active.open_tools[event.tool_call_id] = event.name
+            thought = active.thinking.add(event.text)
+            if thought is not None:
+                await self._publish(active, thought, thinking=True)
+        elif isinstance(event, ToolStart):
+            # Text before the call goes out before its START (clients render it above).
+            await self._flush_text(active)
+            await self.tools.start(active, run, event)
+        elif isinstance(event, ToolUpdate):
+            await self.tools.update(active, run, event)
         elif isinstance(event, ToolEnd):
-            active.open_tools.pop(event.tool_call_id, None)
-
-        def write(tx: WriteTx, events: list[Event]) -> None:
-            self.ownership.check(tx, run.run_id)
-            record_tool(tx, events, run, event)
-
-        await self.committer.commit(write)
+            await self.tools.end(active, run, event)
 
     async def _publish(self, active: ActiveRun, delta: DeltaOut, *, thinking: bool = False) -> None:
         live = LiveDelta(

@@ -36,6 +36,8 @@ class AgentRequest:
     transcript: tuple[Message, ...]
     """The transcript so far, ending with the user message of this run."""
     thinking_level: str = ""
+    """off|minimal|low|medium|high|xhigh|adaptive ("" unset): how hard the model should
+    think, for models that take a reasoning effort; the run's override wins."""
     attachments: tuple[Attachment, ...] = field(default_factory=tuple)
 
 

@@ -30,6 +30,16 @@ SUMMARY_PROMPT = (
     " open questions and user preferences; be concise."
 )
 _ROLE_NAMES = {Role.USER: "user", Role.ASSISTANT: "assistant", Role.SYSTEM: "system"}
+REASONING_EFFORTS = {
+    "off": "none",
+    "minimal": "minimal",
+    "low": "low",
+    "medium": "medium",
+    "high": "high",
+    "xhigh": "xhigh",
+}
+"""`reasoning_effort` sent for each thinking level; `adaptive` (and no level) sends none:
+the model then thinks as its provider decides."""
 
 
 @dataclass
@@ -172,10 +182,13 @@ class OpenAIBackend:
         model: str,
         timeout_s: float = 600.0,
         models: tuple[str, ...] = (),
+        reasoning_effort: bool = False,
     ) -> None:
         self.model = model
         self.models = models
         """What the endpoint serves, as configured; empty: any (the endpoint decides)."""
+        self.reasoning_effort = reasoning_effort
+        """The agent's models take `reasoning_effort` (others reject the parameter)."""
         self.client = openai.AsyncOpenAI(
             base_url=base_url or None, api_key=api_key or "unused", timeout=timeout_s, max_retries=0
         )
@@ -203,6 +216,7 @@ class OpenAIBackend:
                 messages=to_openai_messages(request),
                 stream=True,
                 stream_options={"include_usage": True},
+                **self._options(request),
             )
         except openai.OpenAIError as exc:
             raise classify(exc) from exc
@@ -217,6 +231,12 @@ class OpenAIBackend:
             await response.close()
         for event in calls.end():
             yield event
+
+    def _options(self, request: AgentRequest) -> dict[str, Any]:
+        """Parameters beyond the messages: the reasoning effort of the run's thinking
+        level, when the agent's models take one."""
+        effort = REASONING_EFFORTS.get(request.thinking_level) if self.reasoning_effort else None
+        return {"reasoning_effort": effort} if effort else {}
 
     def _chunk_events(self, chunk: Any, calls: _ToolCalls) -> list[AgentEvent]:
         events: list[AgentEvent] = []

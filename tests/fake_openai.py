@@ -41,7 +41,9 @@ class Reply:
     gate: asyncio.Event | None = None
     """When set, the reply's first chunk waits for it (the test decides when it goes on)."""
     reasoning: list[str] = field(default_factory=list)
-    """`reasoning_content` deltas, streamed before the text."""
+    """Thinking deltas, streamed before the text in `reasoning_field`."""
+    reasoning_field: str = "reasoning_content"
+    """`reasoning_content` (vLLM, llama.cpp, DeepSeek) or `reasoning` (Ollama)."""
     streamed_calls: list[StreamedCall] = field(default_factory=list)
     """Tool calls streamed piece by piece, after `tool_calls`."""
     hold: asyncio.Event | None = None
@@ -112,7 +114,7 @@ def _chunk(model: str, delta: dict[str, Any], finish: str | None = None) -> dict
 async def _chunks(reply: Reply, model: str) -> AsyncIterator[dict[str, Any]]:
     yield _chunk(model, {"role": "assistant", "content": ""})
     for thought in reply.reasoning:
-        yield _chunk(model, {"reasoning_content": thought})
+        yield _chunk(model, {reply.reasoning_field: thought})
     for text in reply.chunks:
         yield _chunk(model, {"content": text})
     for index, (call_id, name, arguments) in enumerate(reply.tool_calls):

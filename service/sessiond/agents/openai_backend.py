@@ -244,7 +244,10 @@ class OpenAIBackend:
             events.append(UsageReport(_usage(chunk.usage)))
         for choice in chunk.choices or ():
             delta = choice.delta
-            thinking = getattr(delta, "reasoning_content", None)
+            # `reasoning_content` (vLLM, llama.cpp, DeepSeek) or `reasoning` (Ollama).
+            thinking = getattr(delta, "reasoning_content", None) or getattr(
+                delta, "reasoning", None
+            )
             if thinking:
                 events.append(ThinkingDelta(thinking))
             if delta.content:

@@ -46,6 +46,8 @@ class Outcome:
     error_kind: str = ""
     open_tools: tuple[ToolCall, ...] = ()
     """Calls left open: each ends `cancelled`, with a cancelled TOOL_RESULT."""
+    thinking: str = ""
+    """Thinking to keep as a THINKING entry before the reply ("" when none is kept)."""
     advance: bool = True
     """Start the next queued run in the same transaction (not when a Steer follows)."""
 
@@ -58,6 +60,13 @@ def add_usage(total: Usage, extra: Usage) -> Usage:
         context_tokens=extra.context_tokens or total.context_tokens,
         estimated_cost_usd=total.estimated_cost_usd + extra.estimated_cost_usd,
     )
+
+
+def _save_thinking(tx: WriteTx, run: Run, outcome: Outcome, ts: int) -> None:
+    if outcome.thinking.strip():
+        tx.append_message(
+            Message(run.session_id, 0, Role.THINKING, outcome.thinking, ts, run_id=run.run_id)
+        )
 
 
 def _save_reply(tx: WriteTx, run: Run, outcome: Outcome, ts: int) -> Message | None:
@@ -129,6 +138,7 @@ def finish_run(
     message = None
     if transcript_live or tx.get_transcript(run.session_id) is not None:
         append_cancelled(tx, run, outcome.open_tools, ts)
+        _save_thinking(tx, run, outcome, ts)
         message = _save_reply(tx, run, outcome, ts)
     ended = replace(
         run,

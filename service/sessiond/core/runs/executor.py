@@ -53,6 +53,8 @@ class RunInputs:
     agent_id: str
     model: str
     thinking: str
+    reasoning: str
+    """The session's `reasoning_level`: whether thinking is streamed and kept."""
     messages: tuple[Message, ...]
 
 
@@ -115,6 +117,7 @@ class RunExecutor:
             agent_id=session.agent_id if session else "",
             model=session.model if session else "",
             thinking=run.thinking or (session.thinking_level if session else ""),
+            reasoning=session.reasoning_level if session else "",
             messages=messages,
         )
 
@@ -218,6 +221,7 @@ class RunExecutor:
             error_message=message,
             error_kind=kind or ("unknown" if stop_reason is StopReason.ERROR else ""),
             open_tools=open_calls(active),
+            thinking=_kept_thinking(active),
             # A shutdown leaves the queue for the next start (recover() restarts it).
             advance=stop_reason not in (StopReason.INTERRUPTED, StopReason.SHUTDOWN),
         )
@@ -252,6 +256,7 @@ class RunExecutor:
     async def _run_reply(self, active: ActiveRun, run: Run, inputs: RunInputs | None) -> Outcome:
         if inputs is None:
             inputs = await self.committer.store.read(lambda tx: self.inputs(tx, run))
+        active.reasoning_level = inputs.reasoning
         request, spec_cost = self._request(run, inputs)
         timeout_s = (run.timeout_ms or self.settings.default_timeout_ms) / 1000
         usage = Usage()
@@ -263,6 +268,9 @@ class RunExecutor:
                     usage = replace(event.usage, estimated_cost_usd=spec_cost(event.usage))
                 else:
                     await self._handle(active, run, event)
+        thought = active.thinking.finish() if active.streams_thinking else None
+        if thought is not None:
+            await self._publish(active, thought, thinking=True)
         silent = active.shaper.is_silent()
         delta = active.shaper.finish()
         if delta is not None:
@@ -272,13 +280,14 @@ class RunExecutor:
             text=active.shaper.text,
             usage=usage,
             open_tools=open_calls(active),
+            thinking=_kept_thinking(active),
         )
 
     async def _paced(
         self, active: ActiveRun, run: Run, events: AsyncIterator[AgentEvent]
     ) -> AsyncIterator[AgentEvent]:
-        """Agent events, releasing coalesced text (reply, tool arguments) when the agent
-        pauses past the interval.
+        """Agent events, releasing coalesced text (reply, thinking, tool arguments) when the
+        agent pauses past the interval.
 
         With nothing pending to release, the next event is awaited directly; only while
         text waits for its interval does the wait need a task and a timeout."""
@@ -345,6 +354,10 @@ class RunExecutor:
         await self.tools.release_pending(active, run)
 
     async def _flush_text(self, active: ActiveRun) -> None:
+        if active.streams_thinking:
+            thought = active.thinking.flush()
+            if thought is not None:
+                await self._publish(active, thought, thinking=True)
         delta = active.shaper.flush()
         if delta is not None:
             await self._publish(active, delta)
@@ -355,8 +368,9 @@ class RunExecutor:
             if delta is not None:
                 await self._publish(active, delta)
         elif isinstance(event, ThinkingDelta):
+            # Kept whole for the transcript; released as deltas only when streamed.
             thought = active.thinking.add(event.text)
-            if thought is not None:
+            if thought is not None and active.streams_thinking:
                 await self._publish(active, thought, thinking=True)
         elif isinstance(event, ToolStart):
             # Text before the call goes out before its START (clients render it above).
@@ -372,3 +386,7 @@ class RunExecutor:
             active.session_key, active.run_id, delta.text, delta.offset, now_ms(), thinking
         )
         await self.committer.bus.publish(chat_topic(active.session_key), live)
+
+
+def _kept_thinking(active: ActiveRun) -> str:
+    return active.thinking.text if active.keeps_thinking else ""

@@ -24,6 +24,7 @@ class ActiveRun:
     session_key: str
     shaper: DeltaShaper
     thinking: DeltaShaper
+    """The thinking so far; released as deltas only when `reasoning_level` is `stream`."""
     task: asyncio.Task[None] | None = None
     stop_reason: StopReason | None = None
     finishing: bool = False
@@ -31,13 +32,26 @@ class ActiveRun:
     done: asyncio.Event = field(default_factory=asyncio.Event)
     open_tools: dict[str, OpenCall] = field(default_factory=dict)
     """Calls started and not yet ended, by tool_call_id."""
+    reasoning_level: str = ""
+    """The session's, once the run read it: `stream` streams thinking deltas; `on` and
+    `stream` keep the thinking in the transcript; `off` (or unset) neither."""
+
+    @property
+    def streams_thinking(self) -> bool:
+        return self.reasoning_level == "stream"
+
+    @property
+    def keeps_thinking(self) -> bool:
+        return self.reasoning_level in ("on", "stream")
 
     def seconds_until_due(self) -> float | None:
-        """Time until some pending text (reply, tool arguments) may be released; None when
-        nothing is pending."""
-        if not self.open_tools:
+        """Time until some pending text (reply, thinking, tool arguments) may be released;
+        None when nothing is pending."""
+        if not self.open_tools and not self.streams_thinking:
             return self.shaper.seconds_until_due()  # the common case, at every event
         waits = [self.shaper.seconds_until_due()]
+        if self.streams_thinking:
+            waits.append(self.thinking.seconds_until_due())
         waits.extend(call.arguments.seconds_until_due() for call in self.open_tools.values())
         return min((wait for wait in waits if wait is not None), default=None)
 

@@ -6,11 +6,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from fake_openai import FakeOpenAI, Reply
 from google.protobuf import field_mask_pb2
 from helpers import StreamReader, list_messages
+from sessiond import config as config_module
 from sessiond.config import AgentConfig, Config
 from sessiond.v1 import chat_service_pb2 as cpb
 from sessiond.v1 import chat_service_pb2_grpc, events_pb2, resources_pb2, session_service_pb2_grpc
@@ -90,6 +92,22 @@ async def test_thinking_level_reaches_the_provider_as_reasoning_effort(
     events = await _chat(chat, key, "think", thinking=override)
     assert events[-1].HasField("final"), events[-1]
     assert fake.requests[-1].get("reasoning_effort") == effort
+
+
+@pytest.mark.parametrize(("value", "loaded"), [("true", True), ("false", False), ('"yes"', None)])
+def test_reasoning_effort_is_an_agent_setting(
+    value: str, loaded: bool | None, tmp_path: Path
+) -> None:
+    toml = tmp_path / "sessiond.toml"
+    toml.write_text(f'[agents.main]\nbackend = "openai"\nreasoning_effort = {value}\n')
+    env = {"SESSIOND_CONFIG": str(toml)}
+    if loaded is None:
+        with pytest.raises(
+            config_module.ConfigError, match="reasoning_effort must be true or false"
+        ):
+            config_module.load(env)
+    else:
+        assert config_module.load(env).agents["main"].reasoning_effort is loaded
 
 
 THOUGHTS = ["The user ", "wants a ", "greeting."]

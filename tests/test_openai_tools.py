@@ -220,6 +220,16 @@ async def test_stopping_a_run_closes_its_open_call(
         True,
     )
     assert (partial.text, partial.stop_reason) == ("Let me see. ", reason)
+    # Durable: a client that reconnects from the start sees the call open and close.
+    replay = StreamReader(chat.WatchChat(cpb.WatchChatRequest(session_key=key)))
+    async with replay:
+        replayed = await replay.read_until(
+            lambda r: body_of(r.event) == "aborted" and r.event.run_id == run_id
+        )
+    tools = [r.event.tool for r in replayed if r.event.HasField("tool")]
+    assert tools[0].phase == START
+    assert tools[-1] == end
+    assert "".join(t.input for t in tools[:-1]) == '{"city": "Par'
 
 
 async def test_the_turn_after_a_steer_answers_the_cancelled_call(

@@ -1,9 +1,12 @@
 """A local OpenAI-compatible chat completions server: the only fake in the suite.
 
-Each request takes the next scripted reply: streamed text chunks, tool calls, usage,
-an HTTP error status, or a delay longer than the client's timeout. In strict mode (the
-default) a request breaking the rules strict providers enforce (`openai_rules`) is
-answered 400 with an OpenAI-style error instead, and takes no reply.
+Each request takes the next scripted reply: streamed reasoning and text chunks, tool calls
+(whole, or in scripted pieces), usage, an HTTP error status, or a delay longer than the
+client's timeout. A reply may hold its stream open before its end until the test releases
+it, so a test can act (Abort, Steer) while a tool call is open. Every request body is kept
+in `requests` (model, messages, `reasoning_effort`, …). In strict mode (the default) a
+request breaking the rules strict providers enforce (`openai_rules`) is answered 400 with
+an OpenAI-style error instead, and takes no reply.
 """
 
 from __future__ import annotations
@@ -19,6 +22,16 @@ from openai_rules import error_body, problems
 
 
 @dataclass
+class StreamedCall:
+    """A tool call streamed as a real provider does: id and name first, then each piece
+    of its arguments in a chunk of its own."""
+
+    call_id: str
+    name: str
+    pieces: list[str] = field(default_factory=list)
+
+
+@dataclass
 class Reply:
     chunks: list[str] = field(default_factory=list)
     tool_calls: list[tuple[str, str, str]] = field(default_factory=list)
@@ -30,6 +43,14 @@ class Reply:
     chunk_delay_s: float = 0.0
     gate: asyncio.Event | None = None
     """When set, the reply's first chunk waits for it (the test decides when it goes on)."""
+    reasoning: list[str] = field(default_factory=list)
+    """Thinking deltas, streamed before the text in `reasoning_field`."""
+    reasoning_field: str = "reasoning_content"
+    """`reasoning_content` (vLLM, llama.cpp, DeepSeek) or `reasoning` (Ollama)."""
+    streamed_calls: list[StreamedCall] = field(default_factory=list)
+    """Tool calls streamed piece by piece, after `tool_calls`."""
+    hold: asyncio.Event | None = None
+    """When set, the stream waits for it after its last piece, before `finish_reason`."""
 
 
 @dataclass
@@ -42,6 +63,7 @@ class FakeOpenAI:
     rejected: list[list[str]] = field(default_factory=list)
     """What was wrong with each request answered 400 in strict mode."""
     _runner: web.AppRunner | None = None
+    _held: list[asyncio.Event] = field(default_factory=list)
 
     async def start(self) -> None:
         app = web.Application()
@@ -54,6 +76,8 @@ class FakeOpenAI:
         self.base_url = f"http://127.0.0.1:{port}/v1"
 
     async def stop(self) -> None:
+        for hold in self._held:
+            hold.set()  # a held stream whose client left ends now
         if self._runner is not None:
             await self._runner.cleanup()
 
@@ -74,12 +98,17 @@ class FakeOpenAI:
         await response.prepare(request)
         if reply.gate is not None:
             await reply.gate.wait()
-        async for chunk in _chunks(reply, body.get("model", "")):
-            if reply.chunk_delay_s:
-                await asyncio.sleep(reply.chunk_delay_s)
-            await response.write(f"data: {json.dumps(chunk)}\n\n".encode())
-        await response.write(b"data: [DONE]\n\n")
-        await response.write_eof()
+        if reply.hold is not None:
+            self._held.append(reply.hold)
+        try:
+            async for chunk in _chunks(reply, body.get("model", "")):
+                if reply.chunk_delay_s:
+                    await asyncio.sleep(reply.chunk_delay_s)
+                await response.write(f"data: {json.dumps(chunk)}\n\n".encode())
+            await response.write(b"data: [DONE]\n\n")
+            await response.write_eof()
+        except ConnectionResetError:
+            pass  # the client stopped reading (an aborted run)
         return response
 
 
@@ -95,6 +124,8 @@ def _chunk(model: str, delta: dict[str, Any], finish: str | None = None) -> dict
 
 async def _chunks(reply: Reply, model: str) -> AsyncIterator[dict[str, Any]]:
     yield _chunk(model, {"role": "assistant", "content": ""})
+    for thought in reply.reasoning:
+        yield _chunk(model, {reply.reasoning_field: thought})
     for text in reply.chunks:
         yield _chunk(model, {"content": text})
     for index, (call_id, name, arguments) in enumerate(reply.tool_calls):
@@ -108,7 +139,14 @@ async def _chunks(reply: Reply, model: str) -> AsyncIterator[dict[str, Any]]:
         half = len(arguments) // 2
         for part in (arguments[:half], arguments[half:]):
             yield _chunk(model, {"tool_calls": [{"index": index, "function": {"arguments": part}}]})
-    yield _chunk(model, {}, "tool_calls" if reply.tool_calls else "stop")
+    first = len(reply.tool_calls)
+    for index, call in enumerate(reply.streamed_calls, start=first):
+        for chunk in _streamed_call(model, index, call):
+            yield chunk
+    if reply.hold is not None:
+        await reply.hold.wait()
+    calls = reply.tool_calls or reply.streamed_calls
+    yield _chunk(model, {}, "tool_calls" if calls else "stop")
     prompt, completion = reply.usage
     yield {
         "id": "chatcmpl-1",
@@ -122,3 +160,14 @@ async def _chunks(reply: Reply, model: str) -> AsyncIterator[dict[str, Any]]:
             "total_tokens": prompt + completion,
         },
     }
+
+
+def _streamed_call(model: str, index: int, call: StreamedCall) -> list[dict[str, Any]]:
+    head = {
+        "index": index,
+        "id": call.call_id,
+        "type": "function",
+        "function": {"name": call.name, "arguments": ""},
+    }
+    pieces = [{"tool_calls": [{"index": index, "function": {"arguments": p}}]} for p in call.pieces]
+    return [_chunk(model, delta) for delta in ({"tool_calls": [head]}, *pieces)]

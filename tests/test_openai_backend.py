@@ -75,15 +75,18 @@ async def test_tool_call_recorded_and_text_flushed_before_it(
     assert "tool" in kinds
     tool_index = kinds.index("tool")
     assert "delta" in kinds[:tool_index], "pending text must be flushed before tool START"
-    tool = events[tool_index].tool
-    assert tool.phase == events_pb2.TOOL_PHASE_START
-    assert (tool.tool_call_id, tool.name, tool.input) == ("call_1", "lookup", '{"q": "x"}')
+    start = events[tool_index].tool
+    assert start.phase == events_pb2.TOOL_PHASE_START
+    assert (start.tool_call_id, start.name) == ("call_1", "lookup")
+    end = [e.tool for e in events if e.HasField("tool")][-1]
+    assert end.phase == events_pb2.TOOL_PHASE_END
+    assert (end.tool_call_id, end.input, end.cancelled) == ("call_1", '{"q": "x"}', False)
     history = await sessions.ListMessages(spb.ListMessagesRequest(key=key))
-    roles = [m.role for m in history.messages]
-    assert roles.count(resources_pb2.ROLE_TOOL_CALL) == 1
+    call = next(m for m in history.messages if m.role == resources_pb2.ROLE_TOOL_CALL)
+    assert (call.tool_call_id, call.tool_input) == ("call_1", '{"q": "x"}')
     result = next(m for m in history.messages if m.role == resources_pb2.ROLE_TOOL_RESULT)
     assert result.tool_call_id == "call_1"
-    assert result.cancelled
+    assert result.cancelled, "nobody ran the tool: its result says so"
 
     fake.replies.append(Reply(chunks=["done"]))
     await _chat(chat, key, "and now?")

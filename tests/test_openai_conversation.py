@@ -124,27 +124,37 @@ async def test_a_later_question_keeps_the_order_of_earlier_queued_ones(
     ]
 
 
-async def test_tool_calls_of_one_reply_are_answered_together(
+async def test_tool_calls_of_one_reply_are_each_followed_by_their_result(
     fake: FakeOpenAI,
     sessions: session_service_pb2_grpc.SessionServiceStub,
     chat: chat_service_pb2_grpc.ChatServiceStub,
 ) -> None:
-    """Two calls in one reply, nobody ran the tools (each gets a cancelled result): the
-    next request has one assistant message with both calls, then both results."""
+    """Two calls in one reply, nobody ran the tools: each call's entries (the call and its
+    cancelled result) are written at its end, so the next request has each call followed
+    at once by its result, in the order the model made them."""
     calls = [("call_a", "lookup", '{"q": "a"}'), ("call_b", "lookup", '{"q": "b"}')]
     fake.replies += [Reply(chunks=["Checking."], tool_calls=calls), Reply(["done"])]
     key = await _session(sessions)
     await _ask(chat, key, "look up a and b")
     await _ask(chat, key, "and now?")
     sent = fake.requests[1]["messages"]
-    assert _roles(sent) == ["system", "user", "assistant", "tool", "tool", "assistant", "user"]
-    assert [c["id"] for c in sent[2]["tool_calls"]] == ["call_a", "call_b"]
-    assert [c["function"]["arguments"] for c in sent[2]["tool_calls"]] == [
+    assert _roles(sent) == [
+        "system",
+        "user",
+        "assistant",
+        "tool",
+        "assistant",
+        "tool",
+        "assistant",
+        "user",
+    ]
+    assert [sent[i]["tool_calls"][0]["id"] for i in (2, 4)] == ["call_a", "call_b"]
+    assert [sent[i]["tool_calls"][0]["function"]["arguments"] for i in (2, 4)] == [
         '{"q": "a"}',
         '{"q": "b"}',
     ]
-    assert [m["tool_call_id"] for m in sent[3:5]] == ["call_a", "call_b"]
-    assert sent[5:] == [_assistant("Checking."), _user("and now?")]
+    assert [sent[i]["tool_call_id"] for i in (3, 5)] == ["call_a", "call_b"]
+    assert sent[6:] == [_assistant("Checking."), _user("and now?")]
 
 
 async def test_a_question_queued_during_a_tool_call_comes_after_its_result(
@@ -193,5 +203,5 @@ async def test_a_summary_of_a_transcript_with_open_tool_calls_is_a_valid_request
     compacted = await sessions.CompactSession(spb.CompactSessionRequest(key=key, keep_recent=1))
     assert compacted.compacted
     sent = fake.requests[1]["messages"]
-    assert _roles(sent)[:5] == ["system", "user", "assistant", "tool", "tool"]
+    assert _roles(sent)[:6] == ["system", "user", "assistant", "tool", "assistant", "tool"]
     assert sent[-1]["role"] == "user"

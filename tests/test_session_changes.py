@@ -101,7 +101,8 @@ async def test_tool_entries_are_changes_and_every_count_is_the_transcript_length
     assert E.SESSION_EVENT_REASON_TOOL in reasons, reasons
     transcript = await list_messages(sessions, key, include_silent=True)
     tool_change = events[reasons.index(E.SESSION_EVENT_REASON_TOOL)]
-    assert tool_change.session.message_count == 2, "the question, then the tool call"
+    # Written at the call's END: the question, the call, its (unanswered) result.
+    assert tool_change.session.message_count == 3
     assert events[-1].session.message_count == len(transcript)
     counts = [e.session.message_count for e in events]
     assert counts == sorted(counts)

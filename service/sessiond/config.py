@@ -309,6 +309,8 @@ def validate(config: Config) -> None:
     for agent_id, agent in config.agents.items():
         if agent.backend not in ("echo", "openai"):
             raise ConfigError(f"agent {agent_id}: backend must be echo or openai")
+        if not isinstance(agent.reasoning_effort, bool):
+            raise ConfigError(f"agent {agent_id}: reasoning_effort must be true or false")
     if config.event_loop not in EVENT_LOOPS:
         raise ConfigError(f"event_loop must be one of {', '.join(EVENT_LOOPS)}")
     if config.drain_ms < 0 or config.grace_s < 0:

@@ -90,6 +90,7 @@ def agent_backend(config: Config, agent: AgentConfig) -> AgentBackend:
             model=agent.model,
             timeout_s=agent.request_timeout_s,
             models=agent.allowed_models,
+            reasoning_effort=agent.reasoning_effort,
         )
     return EchoBackend(config.echo_chunk_chars, config.echo_delay_ms)
 

@@ -55,6 +55,9 @@ class AgentConfig:
     whose model is listed here is charged its price."""
     request_timeout_s: float = 600.0
     """Timeout of one request to the `openai` backend's endpoint."""
+    reasoning_effort: bool = False
+    """The `openai` backend sends the run's thinking level as `reasoning_effort` (for
+    reasoning models: models without it reject the parameter)."""
     api_key: str = field(default="", repr=False)
     """Resolved from `api_key_env` when the config is loaded; never logged."""
 

@@ -5,6 +5,13 @@ text and thinking deltas, tool start/update/end, and usage. The iterator ending 
 reply's normal end. A failure is raised as `AgentError` with an `error_kind`
 (`rate_limit`, `timeout`, `context_length`, `refusal`, `unknown`).
 
+Tool calls: a call is open from `ToolStart` to `ToolEnd`. `ToolStart` comes as soon as
+the call's id and name are known, with the arguments known so far (often none: a
+streaming provider sends them next, as `ToolUpdate.input` pieces). `ToolEnd` closes the
+call, its arguments then complete: with the tool's result when the provider ran it, or
+with `result=None` when nobody will (an OpenAI-style provider asks the caller to run the
+tool; sessiond does not). A call still open when the reply stops is closed by the caller.
+
 Cancellation: the caller cancels the task consuming the iterator (abort, steer, timeout,
 shutdown) and then closes the iterator; a backend must release its resources (HTTP
 streams) in `finally` and must not swallow `CancelledError`. Backends are stateless
@@ -29,6 +36,8 @@ class AgentRequest:
     transcript: tuple[Message, ...]
     """The transcript so far, ending with the user message of this run."""
     thinking_level: str = ""
+    """off|minimal|low|medium|high|xhigh|adaptive ("" unset): how hard the model should
+    think, for models that take a reasoning effort; the run's override wins."""
     attachments: tuple[Attachment, ...] = field(default_factory=tuple)
 
 
@@ -46,19 +55,24 @@ class ThinkingDelta:
 class ToolStart:
     tool_call_id: str
     name: str
-    input: str
+    input: str = ""
+    """The call's arguments (JSON text) as far as known when it starts."""
 
 
 @dataclass(frozen=True, slots=True)
 class ToolUpdate:
     tool_call_id: str
-    text: str
+    text: str = ""
+    """Progress of the call's result (a partial result)."""
+    input: str = ""
+    """The next piece of the call's arguments, appended to those before."""
 
 
 @dataclass(frozen=True, slots=True)
 class ToolEnd:
     tool_call_id: str
-    result: str
+    result: str | None = None
+    """The tool's result; None when the call ends unanswered (nobody ran the tool)."""
     is_error: bool = False
 
 

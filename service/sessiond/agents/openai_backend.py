@@ -8,16 +8,22 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import openai
+import structlog
 from sessiond.agents.base import (
     AgentError,
     AgentEvent,
     AgentRequest,
     TextDelta,
     ThinkingDelta,
+    ToolEnd,
     ToolStart,
+    ToolUpdate,
     UsageReport,
 )
+from sessiond.domain.ids import new_id
 from sessiond.domain.models import Message, Role, Usage
+
+log = structlog.get_logger(__name__)
 
 SUMMARY_PROMPT = (
     "Summarise the conversation above for your own future reference: keep facts, decisions,"
@@ -27,6 +33,16 @@ _ROLE_NAMES = {Role.USER: "user", Role.ASSISTANT: "assistant", Role.SYSTEM: "sys
 NO_RESULT_TEXT = "no result: the tool was not run"
 """Sent for a call with no recorded result: a strict provider needs an answer to each."""
 EMPTY_RESULT_TEXT = "(empty result)"
+REASONING_EFFORTS = {
+    "off": "none",
+    "minimal": "minimal",
+    "low": "low",
+    "medium": "medium",
+    "high": "high",
+    "xhigh": "xhigh",
+}
+"""`reasoning_effort` sent for each thinking level; `adaptive` (and no level) sends none:
+the model then thinks as its provider decides."""
 
 
 @dataclass
@@ -34,6 +50,67 @@ class _PendingCall:
     tool_call_id: str = ""
     name: str = ""
     arguments: list[str] = field(default_factory=list)
+    """Pieces that came before the call could start (its name still unknown)."""
+    started: bool = False
+    ended: bool = False
+
+
+class _ToolCalls:
+    """One reply's tool-call deltas as START, UPDATE and END events.
+
+    A call starts as soon as its name is known (id and name come in its first chunk);
+    each later piece of its arguments is an UPDATE; it ends, its arguments complete, when
+    the next call starts (providers stream calls one after another, by index), when the
+    choice's `finish_reason` arrives, or when the stream ends. Nobody runs the tool here:
+    each END is unanswered (`result=None`)."""
+
+    def __init__(self) -> None:
+        self._calls: dict[int, _PendingCall] = {}
+        self._open: _PendingCall | None = None
+
+    def add(self, part: Any) -> list[AgentEvent]:
+        call = self._calls.get(part.index)
+        events: list[AgentEvent] = []
+        if call is None:
+            events.extend(self.end())
+            call = self._calls[part.index] = _PendingCall()
+        elif call.ended:
+            log.warning("openai.tool_piece_after_end", tool_call_id=call.tool_call_id)
+            return events
+        call.tool_call_id = call.tool_call_id or part.id or ""
+        piece = ""
+        if part.function is not None:
+            call.name = call.name or part.function.name or ""
+            piece = part.function.arguments or ""
+        if call.started:
+            if piece:
+                events.append(ToolUpdate(call.tool_call_id, input=piece))
+            return events
+        call.arguments.append(piece)
+        if call.name:
+            events.append(self._start(call))
+        return events
+
+    def end(self) -> list[AgentEvent]:
+        """Ends the open call; a call whose name never came starts and ends here."""
+        events: list[AgentEvent] = []
+        if self._open is not None:
+            events.append(self._close(self._open))
+        for call in self._calls.values():
+            if not call.started and call.tool_call_id:
+                events += [self._start(call), self._close(call)]
+        return events
+
+    def _start(self, call: _PendingCall) -> ToolStart:
+        call.started = True
+        call.tool_call_id = call.tool_call_id or f"call_{new_id()}"
+        self._open = call
+        return ToolStart(call.tool_call_id, call.name, "".join(call.arguments))
+
+    def _close(self, call: _PendingCall) -> ToolEnd:
+        call.ended = True
+        self._open = None
+        return ToolEnd(call.tool_call_id)
 
 
 def _user_content(message: Message) -> Any:
@@ -179,10 +256,13 @@ class OpenAIBackend:
         model: str,
         timeout_s: float = 600.0,
         models: tuple[str, ...] = (),
+        reasoning_effort: bool = False,
     ) -> None:
         self.model = model
         self.models = models
         """What the endpoint serves, as configured; empty: any (the endpoint decides)."""
+        self.reasoning_effort = reasoning_effort
+        """The agent's models take `reasoning_effort` (others reject the parameter)."""
         self.client = openai.AsyncOpenAI(
             base_url=base_url or None, api_key=api_key or "unused", timeout=timeout_s, max_retries=0
         )
@@ -210,10 +290,11 @@ class OpenAIBackend:
                 messages=to_openai_messages(request),
                 stream=True,
                 stream_options={"include_usage": True},
+                **self._options(request),
             )
         except openai.OpenAIError as exc:
             raise classify(exc) from exc
-        calls: dict[int, _PendingCall] = {}
+        calls = _ToolCalls()
         try:
             async for chunk in response:
                 for event in self._chunk_events(chunk, calls):
@@ -222,26 +303,33 @@ class OpenAIBackend:
             raise classify(exc) from exc
         finally:
             await response.close()
-        for call in calls.values():
-            yield ToolStart(call.tool_call_id, call.name, "".join(call.arguments) or "{}")
+        for event in calls.end():
+            yield event
 
-    def _chunk_events(self, chunk: Any, calls: dict[int, _PendingCall]) -> list[AgentEvent]:
+    def _options(self, request: AgentRequest) -> dict[str, Any]:
+        """Parameters beyond the messages: the reasoning effort of the run's thinking
+        level, when the agent's models take one."""
+        effort = REASONING_EFFORTS.get(request.thinking_level) if self.reasoning_effort else None
+        return {"reasoning_effort": effort} if effort else {}
+
+    def _chunk_events(self, chunk: Any, calls: _ToolCalls) -> list[AgentEvent]:
         events: list[AgentEvent] = []
         if getattr(chunk, "usage", None):
             events.append(UsageReport(_usage(chunk.usage)))
         for choice in chunk.choices or ():
             delta = choice.delta
-            thinking = getattr(delta, "reasoning_content", None)
+            # `reasoning_content` (vLLM, llama.cpp, DeepSeek) or `reasoning` (Ollama).
+            thinking = getattr(delta, "reasoning_content", None) or getattr(
+                delta, "reasoning", None
+            )
             if thinking:
                 events.append(ThinkingDelta(thinking))
             if delta.content:
                 events.append(TextDelta(delta.content))
             for part in delta.tool_calls or ():
-                pending = calls.setdefault(part.index, _PendingCall())
-                pending.tool_call_id = part.id or pending.tool_call_id
-                if part.function is not None:
-                    pending.name = part.function.name or pending.name
-                    pending.arguments.append(part.function.arguments or "")
+                events.extend(calls.add(part))
             if choice.finish_reason == "content_filter":
                 raise AgentError("the model provider filtered the reply", "refusal")
+            if choice.finish_reason:
+                events.extend(calls.end())
         return events

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field, replace
 
 from sessiond.core.committer import record
 from sessiond.core.runs.ownership import RunOwnership
+from sessiond.core.runs.tools import ToolCall, append_cancelled, record_cancelled
 from sessiond.domain.clock import now_ms
 from sessiond.domain.events import (
     Event,
@@ -34,7 +35,6 @@ _SESSION_STATUS = {
     RunStatus.ERROR: SessionStatus.ERROR,
     RunStatus.ABORTED: SessionStatus.ABORTED,
 }
-CANCELLED_TOOL_TEXT = "tool call cancelled: the run stopped before it returned"
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,8 +44,10 @@ class Outcome:
     usage: Usage = field(default_factory=Usage)
     error_message: str = ""
     error_kind: str = ""
-    open_tools: tuple[tuple[str, str], ...] = ()
-    """(tool_call_id, name) of calls left open; each gets a cancelled TOOL_RESULT."""
+    open_tools: tuple[ToolCall, ...] = ()
+    """Calls left open: each ends `cancelled`, with a cancelled TOOL_RESULT."""
+    thinking: str = ""
+    """Thinking to keep as a THINKING entry before the reply ("" when none is kept)."""
     advance: bool = True
     """Start the next queued run in the same transaction (not when a Steer follows)."""
 
@@ -60,20 +62,10 @@ def add_usage(total: Usage, extra: Usage) -> Usage:
     )
 
 
-def _close_tools(tx: WriteTx, run: Run, outcome: Outcome, ts: int) -> None:
-    for call_id, name in outcome.open_tools:
+def _save_thinking(tx: WriteTx, run: Run, outcome: Outcome, ts: int) -> None:
+    if outcome.thinking.strip():
         tx.append_message(
-            Message(
-                run.session_id,
-                0,
-                Role.TOOL_RESULT,
-                CANCELLED_TOOL_TEXT,
-                ts,
-                tool_name=name,
-                tool_call_id=call_id,
-                run_id=run.run_id,
-                cancelled=True,
-            )
+            Message(run.session_id, 0, Role.THINKING, outcome.thinking, ts, run_id=run.run_id)
         )
 
 
@@ -145,7 +137,8 @@ def finish_run(
     transcript_live = session is not None and session.session_id == run.session_id
     message = None
     if transcript_live or tx.get_transcript(run.session_id) is not None:
-        _close_tools(tx, run, outcome, ts)
+        append_cancelled(tx, run, outcome.open_tools, ts)
+        _save_thinking(tx, run, outcome, ts)
         message = _save_reply(tx, run, outcome, ts)
     ended = replace(
         run,
@@ -168,6 +161,7 @@ def finish_run(
         # Cancelled tool results may have been added without a reply.
         session = replace(session, message_count=tx.last_seq(session.session_id))
     tx.update_session(session)
+    record_cancelled(tx, events, session, run, outcome.open_tools, ts)
     body, reason = _end_body(outcome, message)
     record(tx, events, session, ts, body, run_id=run.run_id, reason=reason)
     return start_next(tx, events, session, ownership) if outcome.advance else None

@@ -36,7 +36,7 @@ from sessiond.core.runs.observe import NoRunObserver, RunObserver, RunReport
 from sessiond.core.runs.ownership import LeaseLost, RunOwnership, SoleOwner
 from sessiond.core.runs.registry import ActiveRun, RunRegistry
 from sessiond.core.runs.shaping import DeltaOut, DeltaShaper
-from sessiond.core.runs.tools import record_tool
+from sessiond.core.runs.tool_stream import ToolStream, open_calls
 from sessiond.domain.clock import now_ms
 from sessiond.domain.events import Event, HistoryOmitted, LiveDelta
 from sessiond.domain.models import Message, Run, RunStatus, Session, StopReason, Usage
@@ -56,6 +56,8 @@ class RunInputs:
     agent_id: str
     model: str
     thinking: str
+    reasoning: str
+    """The session's `reasoning_level`: whether thinking is streamed and kept."""
     window: Window
     """The newest entries of the transcript, enough for the agent's budget."""
     question: Message | None = None
@@ -98,6 +100,7 @@ class RunExecutor:
         self._tasks: set[asyncio.Task[None]] = set()
         self.context = TranscriptContext()
         """The newest transcript entries of recent runs (read incrementally)."""
+        self.tools = ToolStream(committer, self.ownership, settings.delta_interval_s)
 
     def inputs(self, tx: ReadTx, run: Run) -> RunInputs:
         """Reads what `run`'s request needs (on a reader, when the run starts)."""
@@ -131,6 +134,7 @@ class RunExecutor:
             agent_id=session.agent_id if session else "",
             model=session.model if session else "",
             thinking=run.thinking or (session.thinking_level if session else ""),
+            reasoning=session.reasoning_level if session else "",
             window=window,
             question=question,
         )
@@ -241,7 +245,8 @@ class RunExecutor:
             text=active.shaper.text,
             error_message=message,
             error_kind=kind or ("unknown" if stop_reason is StopReason.ERROR else ""),
-            open_tools=tuple(active.open_tools.items()),
+            open_tools=open_calls(active),
+            thinking=_kept_thinking(active),
             # A shutdown leaves the queue for the next start (recover() restarts it).
             advance=stop_reason not in (StopReason.INTERRUPTED, StopReason.SHUTDOWN),
         )
@@ -276,17 +281,21 @@ class RunExecutor:
     async def _run_reply(self, active: ActiveRun, run: Run, inputs: RunInputs | None) -> Outcome:
         if inputs is None:
             inputs = await self.committer.store.read(lambda tx: self.inputs(tx, run))
+        active.reasoning_level = inputs.reasoning
         request, spec_cost = self._request(inputs, await self._context(run, inputs))
         timeout_s = (run.timeout_ms or self.settings.default_timeout_ms) / 1000
         usage = Usage()
         async with asyncio.timeout(timeout_s):
             async for event in self._paced(
-                active, self.agents.get(request.agent_id).backend.stream(request)
+                active, run, self.agents.get(request.agent_id).backend.stream(request)
             ):
                 if isinstance(event, UsageReport):
                     usage = replace(event.usage, estimated_cost_usd=spec_cost(event.usage))
                 else:
                     await self._handle(active, run, event)
+        thought = active.thinking.finish() if active.streams_thinking else None
+        if thought is not None:
+            await self._publish(active, thought, thinking=True)
         silent = active.shaper.is_silent()
         delta = active.shaper.finish()
         if delta is not None:
@@ -295,13 +304,15 @@ class RunExecutor:
             stop_reason=StopReason.SILENT if silent else StopReason.COMPLETED,
             text=active.shaper.text,
             usage=usage,
-            open_tools=tuple(active.open_tools.items()),
+            open_tools=open_calls(active),
+            thinking=_kept_thinking(active),
         )
 
     async def _paced(
-        self, active: ActiveRun, events: AsyncIterator[AgentEvent]
+        self, active: ActiveRun, run: Run, events: AsyncIterator[AgentEvent]
     ) -> AsyncIterator[AgentEvent]:
-        """Agent events, releasing coalesced text when the agent pauses past the interval.
+        """Agent events, releasing coalesced text (reply, thinking, tool arguments) when the
+        agent pauses past the interval.
 
         With nothing pending to release, the next event is awaited directly; only while
         text waits for its interval does the wait need a task and a timeout."""
@@ -309,7 +320,7 @@ class RunExecutor:
         pending: asyncio.Task[AgentEvent] | None = None
         try:
             while True:
-                wait_s = active.shaper.seconds_until_due()
+                wait_s = active.seconds_until_due()
                 if pending is None and wait_s is None:
                     try:
                         event = await anext(iterator)
@@ -321,9 +332,7 @@ class RunExecutor:
                     pending = asyncio.ensure_future(anext(iterator))
                 done, _ = await asyncio.wait({pending}, timeout=wait_s)
                 if not done:
-                    delta = active.shaper.flush()
-                    if delta is not None:
-                        await self._publish(active, delta)
+                    await self._release_pending(active, run)
                     continue
                 task, pending = pending, None
                 try:
@@ -380,37 +389,45 @@ class RunExecutor:
         )
         return request, functools.partial(spec.cost, model=request.model)
 
+    async def _release_pending(self, active: ActiveRun, run: Run) -> None:
+        """Releases coalesced text now: the agent paused past the interval."""
+        await self._flush_text(active)
+        await self.tools.release_pending(active, run)
+
+    async def _flush_text(self, active: ActiveRun) -> None:
+        if active.streams_thinking:
+            thought = active.thinking.flush()
+            if thought is not None:
+                await self._publish(active, thought, thinking=True)
+        delta = active.shaper.flush()
+        if delta is not None:
+            await self._publish(active, delta)
+
     async def _handle(self, active: ActiveRun, run: Run, event: AgentEvent) -> None:
         if isinstance(event, TextDelta):
             delta = active.shaper.add(event.text)
             if delta is not None:
                 await self._publish(active, delta)
         elif isinstance(event, ThinkingDelta):
-            delta = active.thinking.add(event.text)
-            if delta is not None:
-                await self._publish(active, delta, thinking=True)
-        elif not isinstance(event, UsageReport):
-            await self._tool_event(active, run, event)
-
-    async def _tool_event(
-        self, active: ActiveRun, run: Run, event: ToolStart | ToolUpdate | ToolEnd
-    ) -> None:
-        if isinstance(event, ToolStart):
-            delta = active.shaper.flush()
-            if delta is not None:
-                await self._publish(active, delta)
-            active.open_tools[event.tool_call_id] = event.name
+            # Kept whole for the transcript; released as deltas only when streamed.
+            thought = active.thinking.add(event.text)
+            if thought is not None and active.streams_thinking:
+                await self._publish(active, thought, thinking=True)
+        elif isinstance(event, ToolStart):
+            # Text before the call goes out before its START (clients render it above).
+            await self._flush_text(active)
+            await self.tools.start(active, run, event)
+        elif isinstance(event, ToolUpdate):
+            await self.tools.update(active, run, event)
         elif isinstance(event, ToolEnd):
-            active.open_tools.pop(event.tool_call_id, None)
-
-        def write(tx: WriteTx, events: list[Event]) -> None:
-            self.ownership.check(tx, run.run_id)
-            record_tool(tx, events, run, event)
-
-        await self.committer.commit(write)
+            await self.tools.end(active, run, event)
 
     async def _publish(self, active: ActiveRun, delta: DeltaOut, *, thinking: bool = False) -> None:
         live = LiveDelta(
             active.session_key, active.run_id, delta.text, delta.offset, now_ms(), thinking
         )
         await self.committer.bus.publish(chat_topic(active.session_key), live)
+
+
+def _kept_thinking(active: ActiveRun) -> str:
+    return active.thinking.text if active.keeps_thinking else ""

@@ -10,18 +10,50 @@ from sessiond.domain.models import StopReason
 
 
 @dataclass
+class OpenCall:
+    """A tool call between its START and END."""
+
+    name: str
+    arguments: DeltaShaper
+    """Its arguments so far; the released part went out in START and UPDATE events."""
+
+
+@dataclass
 class ActiveRun:
     run_id: str
     session_key: str
     shaper: DeltaShaper
     thinking: DeltaShaper
+    """The thinking so far; released as deltas only when `reasoning_level` is `stream`."""
     task: asyncio.Task[None] | None = None
     stop_reason: StopReason | None = None
     finishing: bool = False
     """Set once the reply has ended and its outcome is being recorded: too late to stop."""
     done: asyncio.Event = field(default_factory=asyncio.Event)
-    open_tools: dict[str, str] = field(default_factory=dict)
-    """tool_call_id -> tool name, for calls started and not yet ended."""
+    open_tools: dict[str, OpenCall] = field(default_factory=dict)
+    """Calls started and not yet ended, by tool_call_id."""
+    reasoning_level: str = ""
+    """The session's, once the run read it: `stream` streams thinking deltas; `on` and
+    `stream` keep the thinking in the transcript; `off` (or unset) neither."""
+
+    @property
+    def streams_thinking(self) -> bool:
+        return self.reasoning_level == "stream"
+
+    @property
+    def keeps_thinking(self) -> bool:
+        return self.reasoning_level in ("on", "stream")
+
+    def seconds_until_due(self) -> float | None:
+        """Time until some pending text (reply, thinking, tool arguments) may be released;
+        None when nothing is pending."""
+        if not self.open_tools and not self.streams_thinking:
+            return self.shaper.seconds_until_due()  # the common case, at every event
+        waits = [self.shaper.seconds_until_due()]
+        if self.streams_thinking:
+            waits.append(self.thinking.seconds_until_due())
+        waits.extend(call.arguments.seconds_until_due() for call in self.open_tools.values())
+        return min((wait for wait in waits if wait is not None), default=None)
 
     def request_stop(self, reason: StopReason) -> bool:
         """Asks the run to stop; False when it is already stopping or finished."""

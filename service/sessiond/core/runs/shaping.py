@@ -59,6 +59,12 @@ class DeltaShaper:
             return self._release()
         return None
 
+    def released(self, text: str) -> None:
+        """Appends text delivered another way (a tool START's arguments), as released now."""
+        self.text += text
+        self.emitted = len(self.text)
+        self._last_release = self.clock()
+
     def seconds_until_due(self) -> float | None:
         """Time until pending text may be released; None when nothing is pending."""
         if self.emitted >= len(self.text) or self.held():

@@ -354,7 +354,8 @@ type Delta struct {
 	Text string `protobuf:"bytes,1,opt,name=text,proto3" json:"text,omitempty"`
 	// Offset of `text` in the reply, in Unicode code points.
 	Offset int64 `protobuf:"varint,2,opt,name=offset,proto3" json:"offset,omitempty"`
-	// True when the text is the agent's thinking rather than its reply.
+	// True when the text is the agent's thinking rather than its reply (sent only when
+	// the session's reasoning_level is `stream`; `offset` then counts in the thinking).
 	Thinking      bool `protobuf:"varint,3,opt,name=thinking,proto3" json:"thinking,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -420,9 +421,12 @@ type ToolEvent struct {
 	ToolCallId string `protobuf:"bytes,2,opt,name=tool_call_id,json=toolCallId,proto3" json:"tool_call_id,omitempty"`
 	// Name of the tool.
 	Name string `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
-	// Input as JSON text.
+	// The call's arguments (JSON text): at START those known so far (often none), at
+	// UPDATE the next piece to append, at END the whole arguments (when cancelled, those
+	// received before the run stopped).
 	Input string `protobuf:"bytes,4,opt,name=input,proto3" json:"input,omitempty"`
-	// Result text; only sent when the session's verbose_level is `full`.
+	// Result text (at UPDATE, progress); only sent when the session's verbose_level is
+	// `full`.
 	Result string `protobuf:"bytes,5,opt,name=result,proto3" json:"result,omitempty"`
 	// True when the tool reported an error.
 	IsError bool `protobuf:"varint,6,opt,name=is_error,json=isError,proto3" json:"is_error,omitempty"`

@@ -214,7 +214,8 @@ const (
 	Role_ROLE_TOOL_CALL Role = 4
 	// The result of a tool call.
 	Role_ROLE_TOOL_RESULT Role = 5
-	// The agent's visible reasoning.
+	// The agent's thinking in a run, kept when the session's reasoning_level is `on` or
+	// `stream`; never sent back to the model.
 	Role_ROLE_THINKING Role = 6
 )
 
@@ -495,11 +496,13 @@ type Session struct {
 	Model string `protobuf:"bytes,6,opt,name=model,proto3" json:"model,omitempty"`
 	// Provider of the model, from the agent's configuration.
 	ModelProvider string `protobuf:"bytes,7,opt,name=model_provider,json=modelProvider,proto3" json:"model_provider,omitempty"`
-	// off, minimal, low, medium, high, xhigh or adaptive; empty is the default.
+	// off, minimal, low, medium, high, xhigh or adaptive; empty is the default. Sent to
+	// the model as its reasoning effort when the agent is configured for it.
 	ThinkingLevel string `protobuf:"bytes,8,opt,name=thinking_level,json=thinkingLevel,proto3" json:"thinking_level,omitempty"`
 	// off, on or full; `full` lets tool results through to clients.
 	VerboseLevel string `protobuf:"bytes,9,opt,name=verbose_level,json=verboseLevel,proto3" json:"verbose_level,omitempty"`
-	// off, on or stream; empty is the default.
+	// off, on or stream; empty is the default (off). `on` keeps the agent's thinking in
+	// the transcript; `stream` also streams it as thinking deltas.
 	ReasoningLevel string `protobuf:"bytes,10,opt,name=reasoning_level,json=reasoningLevel,proto3" json:"reasoning_level,omitempty"`
 	// Whether messages may be sent.
 	SendPolicy SendPolicy `protobuf:"varint,11,opt,name=send_policy,json=sendPolicy,proto3,enum=sessiond.v1.SendPolicy" json:"send_policy,omitempty"`
@@ -888,7 +891,8 @@ type Message struct {
 	StopReason string `protobuf:"bytes,11,opt,name=stop_reason,json=stopReason,proto3" json:"stop_reason,omitempty"`
 	// True for a silent reply (`NO_REPLY`); hidden unless requested.
 	Silent bool `protobuf:"varint,12,opt,name=silent,proto3" json:"silent,omitempty"`
-	// True for a tool result written because its call was cancelled.
+	// True for a tool result sessiond wrote because none came: the run stopped with the
+	// call open, or nobody ran the tool.
 	Cancelled bool `protobuf:"varint,13,opt,name=cancelled,proto3" json:"cancelled,omitempty"`
 	// Optional label, e.g. of an injected message.
 	Label string `protobuf:"bytes,14,opt,name=label,proto3" json:"label,omitempty"`

@@ -221,7 +221,9 @@ class Delta(_message.Message):
     offset: _builtins.int
     """Offset of `text` in the reply, in Unicode code points."""
     thinking: _builtins.bool
-    """True when the text is the agent's thinking rather than its reply."""
+    """True when the text is the agent's thinking rather than its reply (sent only when
+    the session's reasoning_level is `stream`; `offset` then counts in the thinking).
+    """
     def __init__(
         self,
         *,
@@ -257,9 +259,14 @@ class ToolEvent(_message.Message):
     name: _builtins.str
     """Name of the tool."""
     input: _builtins.str
-    """Input as JSON text."""
+    """The call's arguments (JSON text): at START those known so far (often none), at
+    UPDATE the next piece to append, at END the whole arguments (when cancelled, those
+    received before the run stopped).
+    """
     result: _builtins.str
-    """Result text; only sent when the session's verbose_level is `full`."""
+    """Result text (at UPDATE, progress); only sent when the session's verbose_level is
+    `full`.
+    """
     is_error: _builtins.bool
     """True when the tool reported an error."""
     cancelled: _builtins.bool

@@ -128,7 +128,9 @@ class _RoleEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Role.ValueType],
     ROLE_TOOL_RESULT: _Role.ValueType  # 5
     """The result of a tool call."""
     ROLE_THINKING: _Role.ValueType  # 6
-    """The agent's visible reasoning."""
+    """The agent's thinking in a run, kept when the session's reasoning_level is `on` or
+    `stream`; never sent back to the model.
+    """
 
 class Role(_Role, metaclass=_RoleEnumTypeWrapper):
     """Author or kind of a transcript entry."""
@@ -146,7 +148,9 @@ ROLE_TOOL_CALL: Role.ValueType  # 4
 ROLE_TOOL_RESULT: Role.ValueType  # 5
 """The result of a tool call."""
 ROLE_THINKING: Role.ValueType  # 6
-"""The agent's visible reasoning."""
+"""The agent's thinking in a run, kept when the session's reasoning_level is `on` or
+`stream`; never sent back to the model.
+"""
 Global___Role: _TypeAlias = Role  # noqa: Y015
 
 class _RunStatus:
@@ -324,11 +328,15 @@ class Session(_message.Message):
     model_provider: _builtins.str
     """Provider of the model, from the agent's configuration."""
     thinking_level: _builtins.str
-    """off, minimal, low, medium, high, xhigh or adaptive; empty is the default."""
+    """off, minimal, low, medium, high, xhigh or adaptive; empty is the default. Sent to
+    the model as its reasoning effort when the agent is configured for it.
+    """
     verbose_level: _builtins.str
     """off, on or full; `full` lets tool results through to clients."""
     reasoning_level: _builtins.str
-    """off, on or stream; empty is the default."""
+    """off, on or stream; empty is the default (off). `on` keeps the agent's thinking in
+    the transcript; `stream` also streams it as thinking deltas.
+    """
     send_policy: Global___SendPolicy.ValueType
     """Whether messages may be sent."""
     queue_mode: Global___QueueMode.ValueType
@@ -508,7 +516,9 @@ class Message(_message.Message):
     silent: _builtins.bool
     """True for a silent reply (`NO_REPLY`); hidden unless requested."""
     cancelled: _builtins.bool
-    """True for a tool result written because its call was cancelled."""
+    """True for a tool result sessiond wrote because none came: the run stopped with the
+    call open, or nobody ran the tool.
+    """
     label: _builtins.str
     """Optional label, e.g. of an injected message."""
     @_builtins.property

@@ -128,7 +128,8 @@ export type Delta = Message<"sessiond.v1.Delta"> & {
   offset: bigint;
 
   /**
-   * True when the text is the agent's thinking rather than its reply.
+   * True when the text is the agent's thinking rather than its reply (sent only when
+   * the session's reasoning_level is `stream`; `offset` then counts in the thinking).
    *
    * @generated from field: bool thinking = 3;
    */
@@ -170,14 +171,17 @@ export type ToolEvent = Message<"sessiond.v1.ToolEvent"> & {
   name: string;
 
   /**
-   * Input as JSON text.
+   * The call's arguments (JSON text): at START those known so far (often none), at
+   * UPDATE the next piece to append, at END the whole arguments (when cancelled, those
+   * received before the run stopped).
    *
    * @generated from field: string input = 4;
    */
   input: string;
 
   /**
-   * Result text; only sent when the session's verbose_level is `full`.
+   * Result text (at UPDATE, progress); only sent when the session's verbose_level is
+   * `full`.
    *
    * @generated from field: string result = 5;
    */

@@ -154,7 +154,8 @@ export type Session = Message$1<"sessiond.v1.Session"> & {
   modelProvider: string;
 
   /**
-   * off, minimal, low, medium, high, xhigh or adaptive; empty is the default.
+   * off, minimal, low, medium, high, xhigh or adaptive; empty is the default. Sent to
+   * the model as its reasoning effort when the agent is configured for it.
    *
    * @generated from field: string thinking_level = 8;
    */
@@ -168,7 +169,8 @@ export type Session = Message$1<"sessiond.v1.Session"> & {
   verboseLevel: string;
 
   /**
-   * off, on or stream; empty is the default.
+   * off, on or stream; empty is the default (off). `on` keeps the agent's thinking in
+   * the transcript; `stream` also streams it as thinking deltas.
    *
    * @generated from field: string reasoning_level = 10;
    */
@@ -458,7 +460,8 @@ export type Message = Message$1<"sessiond.v1.Message"> & {
   silent: boolean;
 
   /**
-   * True for a tool result written because its call was cancelled.
+   * True for a tool result sessiond wrote because none came: the run stopped with the
+   * call open, or nobody ran the tool.
    *
    * @generated from field: bool cancelled = 13;
    */
@@ -896,7 +899,8 @@ export enum Role {
   TOOL_RESULT = 5,
 
   /**
-   * The agent's visible reasoning.
+   * The agent's thinking in a run, kept when the session's reasoning_level is `on` or
+   * `stream`; never sent back to the model.
    *
    * @generated from enum value: ROLE_THINKING = 6;
    */

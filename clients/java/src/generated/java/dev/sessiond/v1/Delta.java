@@ -119,7 +119,8 @@ private static final long serialVersionUID = 0L;
   private boolean thinking_ = false;
   /**
    * <pre>
-   * True when the text is the agent's thinking rather than its reply.
+   * True when the text is the agent's thinking rather than its reply (sent only when
+   * the session's reasoning_level is `stream`; `offset` then counts in the thinking).
    * </pre>
    *
    * <code>bool thinking = 3 [json_name = "thinking"];</code>
@@ -617,7 +618,8 @@ private static final long serialVersionUID = 0L;
     private boolean thinking_ ;
     /**
      * <pre>
-     * True when the text is the agent's thinking rather than its reply.
+     * True when the text is the agent's thinking rather than its reply (sent only when
+     * the session's reasoning_level is `stream`; `offset` then counts in the thinking).
      * </pre>
      *
      * <code>bool thinking = 3 [json_name = "thinking"];</code>
@@ -629,7 +631,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * True when the text is the agent's thinking rather than its reply.
+     * True when the text is the agent's thinking rather than its reply (sent only when
+     * the session's reasoning_level is `stream`; `offset` then counts in the thinking).
      * </pre>
      *
      * <code>bool thinking = 3 [json_name = "thinking"];</code>
@@ -645,7 +648,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * True when the text is the agent's thinking rather than its reply.
+     * True when the text is the agent's thinking rather than its reply (sent only when
+     * the session's reasoning_level is `stream`; `offset` then counts in the thinking).
      * </pre>
      *
      * <code>bool thinking = 3 [json_name = "thinking"];</code>

@@ -42,7 +42,8 @@ public interface DeltaOrBuilder extends
 
   /**
    * <pre>
-   * True when the text is the agent's thinking rather than its reply.
+   * True when the text is the agent's thinking rather than its reply (sent only when
+   * the session's reasoning_level is `stream`; `offset` then counts in the thinking).
    * </pre>
    *
    * <code>bool thinking = 3 [json_name = "thinking"];</code>

@@ -528,7 +528,8 @@ private static final long serialVersionUID = 0L;
   private boolean cancelled_ = false;
   /**
    * <pre>
-   * True for a tool result written because its call was cancelled.
+   * True for a tool result sessiond wrote because none came: the run stopped with the
+   * call open, or nobody ran the tool.
    * </pre>
    *
    * <code>bool cancelled = 13 [json_name = "cancelled"];</code>
@@ -2487,7 +2488,8 @@ private static final long serialVersionUID = 0L;
     private boolean cancelled_ ;
     /**
      * <pre>
-     * True for a tool result written because its call was cancelled.
+     * True for a tool result sessiond wrote because none came: the run stopped with the
+     * call open, or nobody ran the tool.
      * </pre>
      *
      * <code>bool cancelled = 13 [json_name = "cancelled"];</code>
@@ -2499,7 +2501,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * True for a tool result written because its call was cancelled.
+     * True for a tool result sessiond wrote because none came: the run stopped with the
+     * call open, or nobody ran the tool.
      * </pre>
      *
      * <code>bool cancelled = 13 [json_name = "cancelled"];</code>
@@ -2515,7 +2518,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * True for a tool result written because its call was cancelled.
+     * True for a tool result sessiond wrote because none came: the run stopped with the
+     * call open, or nobody ran the tool.
      * </pre>
      *
      * <code>bool cancelled = 13 [json_name = "cancelled"];</code>

@@ -245,7 +245,8 @@ public interface MessageOrBuilder extends
 
   /**
    * <pre>
-   * True for a tool result written because its call was cancelled.
+   * True for a tool result sessiond wrote because none came: the run stopped with the
+   * call open, or nobody ran the tool.
    * </pre>
    *
    * <code>bool cancelled = 13 [json_name = "cancelled"];</code>

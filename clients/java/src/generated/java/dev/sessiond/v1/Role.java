@@ -65,7 +65,8 @@ public enum Role
   ROLE_TOOL_RESULT(5),
   /**
    * <pre>
-   * The agent's visible reasoning.
+   * The agent's thinking in a run, kept when the session's reasoning_level is `on` or
+   * `stream`; never sent back to the model.
    * </pre>
    *
    * <code>ROLE_THINKING = 6;</code>
@@ -133,7 +134,8 @@ public enum Role
   public static final int ROLE_TOOL_RESULT_VALUE = 5;
   /**
    * <pre>
-   * The agent's visible reasoning.
+   * The agent's thinking in a run, kept when the session's reasoning_level is `on` or
+   * `stream`; never sent back to the model.
    * </pre>
    *
    * <code>ROLE_THINKING = 6;</code>

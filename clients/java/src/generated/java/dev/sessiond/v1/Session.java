@@ -416,7 +416,8 @@ private static final long serialVersionUID = 0L;
   private volatile java.lang.Object thinkingLevel_ = "";
   /**
    * <pre>
-   * off, minimal, low, medium, high, xhigh or adaptive; empty is the default.
+   * off, minimal, low, medium, high, xhigh or adaptive; empty is the default. Sent to
+   * the model as its reasoning effort when the agent is configured for it.
    * </pre>
    *
    * <code>string thinking_level = 8 [json_name = "thinkingLevel"];</code>
@@ -437,7 +438,8 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * off, minimal, low, medium, high, xhigh or adaptive; empty is the default.
+   * off, minimal, low, medium, high, xhigh or adaptive; empty is the default. Sent to
+   * the model as its reasoning effort when the agent is configured for it.
    * </pre>
    *
    * <code>string thinking_level = 8 [json_name = "thinkingLevel"];</code>
@@ -510,7 +512,8 @@ private static final long serialVersionUID = 0L;
   private volatile java.lang.Object reasoningLevel_ = "";
   /**
    * <pre>
-   * off, on or stream; empty is the default.
+   * off, on or stream; empty is the default (off). `on` keeps the agent's thinking in
+   * the transcript; `stream` also streams it as thinking deltas.
    * </pre>
    *
    * <code>string reasoning_level = 10 [json_name = "reasoningLevel"];</code>
@@ -531,7 +534,8 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * off, on or stream; empty is the default.
+   * off, on or stream; empty is the default (off). `on` keeps the agent's thinking in
+   * the transcript; `stream` also streams it as thinking deltas.
    * </pre>
    *
    * <code>string reasoning_level = 10 [json_name = "reasoningLevel"];</code>
@@ -2949,7 +2953,8 @@ java.lang.String defaultValue) {
     private java.lang.Object thinkingLevel_ = "";
     /**
      * <pre>
-     * off, minimal, low, medium, high, xhigh or adaptive; empty is the default.
+     * off, minimal, low, medium, high, xhigh or adaptive; empty is the default. Sent to
+     * the model as its reasoning effort when the agent is configured for it.
      * </pre>
      *
      * <code>string thinking_level = 8 [json_name = "thinkingLevel"];</code>
@@ -2969,7 +2974,8 @@ java.lang.String defaultValue) {
     }
     /**
      * <pre>
-     * off, minimal, low, medium, high, xhigh or adaptive; empty is the default.
+     * off, minimal, low, medium, high, xhigh or adaptive; empty is the default. Sent to
+     * the model as its reasoning effort when the agent is configured for it.
      * </pre>
      *
      * <code>string thinking_level = 8 [json_name = "thinkingLevel"];</code>
@@ -2990,7 +2996,8 @@ java.lang.String defaultValue) {
     }
     /**
      * <pre>
-     * off, minimal, low, medium, high, xhigh or adaptive; empty is the default.
+     * off, minimal, low, medium, high, xhigh or adaptive; empty is the default. Sent to
+     * the model as its reasoning effort when the agent is configured for it.
      * </pre>
      *
      * <code>string thinking_level = 8 [json_name = "thinkingLevel"];</code>
@@ -3007,7 +3014,8 @@ java.lang.String defaultValue) {
     }
     /**
      * <pre>
-     * off, minimal, low, medium, high, xhigh or adaptive; empty is the default.
+     * off, minimal, low, medium, high, xhigh or adaptive; empty is the default. Sent to
+     * the model as its reasoning effort when the agent is configured for it.
      * </pre>
      *
      * <code>string thinking_level = 8 [json_name = "thinkingLevel"];</code>
@@ -3021,7 +3029,8 @@ java.lang.String defaultValue) {
     }
     /**
      * <pre>
-     * off, minimal, low, medium, high, xhigh or adaptive; empty is the default.
+     * off, minimal, low, medium, high, xhigh or adaptive; empty is the default. Sent to
+     * the model as its reasoning effort when the agent is configured for it.
      * </pre>
      *
      * <code>string thinking_level = 8 [json_name = "thinkingLevel"];</code>
@@ -3133,7 +3142,8 @@ java.lang.String defaultValue) {
     private java.lang.Object reasoningLevel_ = "";
     /**
      * <pre>
-     * off, on or stream; empty is the default.
+     * off, on or stream; empty is the default (off). `on` keeps the agent's thinking in
+     * the transcript; `stream` also streams it as thinking deltas.
      * </pre>
      *
      * <code>string reasoning_level = 10 [json_name = "reasoningLevel"];</code>
@@ -3153,7 +3163,8 @@ java.lang.String defaultValue) {
     }
     /**
      * <pre>
-     * off, on or stream; empty is the default.
+     * off, on or stream; empty is the default (off). `on` keeps the agent's thinking in
+     * the transcript; `stream` also streams it as thinking deltas.
      * </pre>
      *
      * <code>string reasoning_level = 10 [json_name = "reasoningLevel"];</code>
@@ -3174,7 +3185,8 @@ java.lang.String defaultValue) {
     }
     /**
      * <pre>
-     * off, on or stream; empty is the default.
+     * off, on or stream; empty is the default (off). `on` keeps the agent's thinking in
+     * the transcript; `stream` also streams it as thinking deltas.
      * </pre>
      *
      * <code>string reasoning_level = 10 [json_name = "reasoningLevel"];</code>
@@ -3191,7 +3203,8 @@ java.lang.String defaultValue) {
     }
     /**
      * <pre>
-     * off, on or stream; empty is the default.
+     * off, on or stream; empty is the default (off). `on` keeps the agent's thinking in
+     * the transcript; `stream` also streams it as thinking deltas.
      * </pre>
      *
      * <code>string reasoning_level = 10 [json_name = "reasoningLevel"];</code>
@@ -3205,7 +3218,8 @@ java.lang.String defaultValue) {
     }
     /**
      * <pre>
-     * off, on or stream; empty is the default.
+     * off, on or stream; empty is the default (off). `on` keeps the agent's thinking in
+     * the transcript; `stream` also streams it as thinking deltas.
      * </pre>
      *
      * <code>string reasoning_level = 10 [json_name = "reasoningLevel"];</code>

@@ -152,7 +152,8 @@ public interface SessionOrBuilder extends
 
   /**
    * <pre>
-   * off, minimal, low, medium, high, xhigh or adaptive; empty is the default.
+   * off, minimal, low, medium, high, xhigh or adaptive; empty is the default. Sent to
+   * the model as its reasoning effort when the agent is configured for it.
    * </pre>
    *
    * <code>string thinking_level = 8 [json_name = "thinkingLevel"];</code>
@@ -161,7 +162,8 @@ public interface SessionOrBuilder extends
   java.lang.String getThinkingLevel();
   /**
    * <pre>
-   * off, minimal, low, medium, high, xhigh or adaptive; empty is the default.
+   * off, minimal, low, medium, high, xhigh or adaptive; empty is the default. Sent to
+   * the model as its reasoning effort when the agent is configured for it.
    * </pre>
    *
    * <code>string thinking_level = 8 [json_name = "thinkingLevel"];</code>
@@ -192,7 +194,8 @@ public interface SessionOrBuilder extends
 
   /**
    * <pre>
-   * off, on or stream; empty is the default.
+   * off, on or stream; empty is the default (off). `on` keeps the agent's thinking in
+   * the transcript; `stream` also streams it as thinking deltas.
    * </pre>
    *
    * <code>string reasoning_level = 10 [json_name = "reasoningLevel"];</code>
@@ -201,7 +204,8 @@ public interface SessionOrBuilder extends
   java.lang.String getReasoningLevel();
   /**
    * <pre>
-   * off, on or stream; empty is the default.
+   * off, on or stream; empty is the default (off). `on` keeps the agent's thinking in
+   * the transcript; `stream` also streams it as thinking deltas.
    * </pre>
    *
    * <code>string reasoning_level = 10 [json_name = "reasoningLevel"];</code>

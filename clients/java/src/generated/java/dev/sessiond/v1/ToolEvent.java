@@ -182,7 +182,9 @@ private static final long serialVersionUID = 0L;
   private volatile java.lang.Object input_ = "";
   /**
    * <pre>
-   * Input as JSON text.
+   * The call's arguments (JSON text): at START those known so far (often none), at
+   * UPDATE the next piece to append, at END the whole arguments (when cancelled, those
+   * received before the run stopped).
    * </pre>
    *
    * <code>string input = 4 [json_name = "input"];</code>
@@ -203,7 +205,9 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * Input as JSON text.
+   * The call's arguments (JSON text): at START those known so far (often none), at
+   * UPDATE the next piece to append, at END the whole arguments (when cancelled, those
+   * received before the run stopped).
    * </pre>
    *
    * <code>string input = 4 [json_name = "input"];</code>
@@ -229,7 +233,8 @@ private static final long serialVersionUID = 0L;
   private volatile java.lang.Object result_ = "";
   /**
    * <pre>
-   * Result text; only sent when the session's verbose_level is `full`.
+   * Result text (at UPDATE, progress); only sent when the session's verbose_level is
+   * `full`.
    * </pre>
    *
    * <code>string result = 5 [json_name = "result"];</code>
@@ -250,7 +255,8 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * Result text; only sent when the session's verbose_level is `full`.
+   * Result text (at UPDATE, progress); only sent when the session's verbose_level is
+   * `full`.
    * </pre>
    *
    * <code>string result = 5 [json_name = "result"];</code>
@@ -1002,7 +1008,9 @@ private static final long serialVersionUID = 0L;
     private java.lang.Object input_ = "";
     /**
      * <pre>
-     * Input as JSON text.
+     * The call's arguments (JSON text): at START those known so far (often none), at
+     * UPDATE the next piece to append, at END the whole arguments (when cancelled, those
+     * received before the run stopped).
      * </pre>
      *
      * <code>string input = 4 [json_name = "input"];</code>
@@ -1022,7 +1030,9 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Input as JSON text.
+     * The call's arguments (JSON text): at START those known so far (often none), at
+     * UPDATE the next piece to append, at END the whole arguments (when cancelled, those
+     * received before the run stopped).
      * </pre>
      *
      * <code>string input = 4 [json_name = "input"];</code>
@@ -1043,7 +1053,9 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Input as JSON text.
+     * The call's arguments (JSON text): at START those known so far (often none), at
+     * UPDATE the next piece to append, at END the whole arguments (when cancelled, those
+     * received before the run stopped).
      * </pre>
      *
      * <code>string input = 4 [json_name = "input"];</code>
@@ -1060,7 +1072,9 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Input as JSON text.
+     * The call's arguments (JSON text): at START those known so far (often none), at
+     * UPDATE the next piece to append, at END the whole arguments (when cancelled, those
+     * received before the run stopped).
      * </pre>
      *
      * <code>string input = 4 [json_name = "input"];</code>
@@ -1074,7 +1088,9 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Input as JSON text.
+     * The call's arguments (JSON text): at START those known so far (often none), at
+     * UPDATE the next piece to append, at END the whole arguments (when cancelled, those
+     * received before the run stopped).
      * </pre>
      *
      * <code>string input = 4 [json_name = "input"];</code>
@@ -1094,7 +1110,8 @@ private static final long serialVersionUID = 0L;
     private java.lang.Object result_ = "";
     /**
      * <pre>
-     * Result text; only sent when the session's verbose_level is `full`.
+     * Result text (at UPDATE, progress); only sent when the session's verbose_level is
+     * `full`.
      * </pre>
      *
      * <code>string result = 5 [json_name = "result"];</code>
@@ -1114,7 +1131,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Result text; only sent when the session's verbose_level is `full`.
+     * Result text (at UPDATE, progress); only sent when the session's verbose_level is
+     * `full`.
      * </pre>
      *
      * <code>string result = 5 [json_name = "result"];</code>
@@ -1135,7 +1153,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Result text; only sent when the session's verbose_level is `full`.
+     * Result text (at UPDATE, progress); only sent when the session's verbose_level is
+     * `full`.
      * </pre>
      *
      * <code>string result = 5 [json_name = "result"];</code>
@@ -1152,7 +1171,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Result text; only sent when the session's verbose_level is `full`.
+     * Result text (at UPDATE, progress); only sent when the session's verbose_level is
+     * `full`.
      * </pre>
      *
      * <code>string result = 5 [json_name = "result"];</code>
@@ -1166,7 +1186,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Result text; only sent when the session's verbose_level is `full`.
+     * Result text (at UPDATE, progress); only sent when the session's verbose_level is
+     * `full`.
      * </pre>
      *
      * <code>string result = 5 [json_name = "result"];</code>

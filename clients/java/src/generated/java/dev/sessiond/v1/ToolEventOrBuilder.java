@@ -71,7 +71,9 @@ public interface ToolEventOrBuilder extends
 
   /**
    * <pre>
-   * Input as JSON text.
+   * The call's arguments (JSON text): at START those known so far (often none), at
+   * UPDATE the next piece to append, at END the whole arguments (when cancelled, those
+   * received before the run stopped).
    * </pre>
    *
    * <code>string input = 4 [json_name = "input"];</code>
@@ -80,7 +82,9 @@ public interface ToolEventOrBuilder extends
   java.lang.String getInput();
   /**
    * <pre>
-   * Input as JSON text.
+   * The call's arguments (JSON text): at START those known so far (often none), at
+   * UPDATE the next piece to append, at END the whole arguments (when cancelled, those
+   * received before the run stopped).
    * </pre>
    *
    * <code>string input = 4 [json_name = "input"];</code>
@@ -91,7 +95,8 @@ public interface ToolEventOrBuilder extends
 
   /**
    * <pre>
-   * Result text; only sent when the session's verbose_level is `full`.
+   * Result text (at UPDATE, progress); only sent when the session's verbose_level is
+   * `full`.
    * </pre>
    *
    * <code>string result = 5 [json_name = "result"];</code>
@@ -100,7 +105,8 @@ public interface ToolEventOrBuilder extends
   java.lang.String getResult();
   /**
    * <pre>
-   * Result text; only sent when the session's verbose_level is `full`.
+   * Result text (at UPDATE, progress); only sent when the session's verbose_level is
+   * `full`.
    * </pre>
    *
    * <code>string result = 5 [json_name = "result"];</code>

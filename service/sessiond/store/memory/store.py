@@ -63,5 +63,4 @@ class MemoryStore:
             raise
 
     async def session(self, key: str) -> Session | None:
-        self._check_open()
-        return MemoryReadTx(self._tables).get_session(key)
+        return await self.read(lambda tx: tx.get_session(key))

@@ -1,5 +1,5 @@
-"""Records the store contract tests write: sessions, messages, runs, checkpoints, and one
-event body of every kind."""
+"""Records the store contract tests write (sessions, messages, runs, checkpoints, one event
+body of every kind) and the writes most tests start with."""
 
 from __future__ import annotations
 
@@ -32,6 +32,7 @@ from sessiond.domain.models import (
     SessionStatus,
     Usage,
 )
+from sessiond.store.base import Store, WriteTx
 
 
 def session(key: str = "agent:main:a", **fields: Any) -> Session:
@@ -133,3 +134,21 @@ def bodies(session_id: str) -> list[EventBody]:
         Compaction("cp-1", 1, 9, "summary", 900, 90, "sid-new", automatic=True),
         HistoryOmitted(omitted_entries=12, estimated_tokens=31_000, budget_tokens=32_000),
     ]
+
+
+# -- writing them ---------------------------------------------------------------------
+
+
+async def insert(store: Store, *sessions: Session) -> None:
+    def write(tx: WriteTx) -> None:
+        for each in sessions:
+            tx.insert_session(each)
+
+    await store.write(write)
+
+
+async def append(store: Store, session_id: str, *texts: str, **fields: object) -> list[int]:
+    def write(tx: WriteTx) -> list[int]:
+        return [tx.append_message(message(session_id, t, **fields)).seq for t in texts]
+
+    return await store.write(write)

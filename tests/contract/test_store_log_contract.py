@@ -1,4 +1,4 @@
-"""The Store contract, part 2: the cursor log (append_event, events_after, feed_after,
+"""The Store contract, part 3: the cursor log (append_event, events_after, feed_after,
 heads, pruning) and the typed event bodies it keeps."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The Store contract, part 3: runs (the queue, idempotency, open runs, leases) and
+"""The Store contract, part 4: runs (the queue, idempotency, open runs, leases) and
 checkpoints."""
 
 from __future__ import annotations

@@ -46,6 +46,7 @@ ENV_FIELDS: dict[str, str] = {
     "SESSIOND_HOST": "host",
     "SESSIOND_PORT": "port",
     "SESSIOND_DB": "db_path",
+    "SESSIOND_DATABASE_URL": "database_url",
     "SESSIOND_SQLITE_SYNCHRONOUS": "sqlite_synchronous",
     "SESSIOND_GRACE_S": "grace_s",
     "SESSIOND_DRAIN_MS": "drain_ms",

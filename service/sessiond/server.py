@@ -56,6 +56,7 @@ from sessiond.core.streams.chat import ChatStreams
 from sessiond.core.streams.sessions import SessionFeed
 from sessiond.domain.models import StopReason
 from sessiond.store.base import Store
+from sessiond.store.memory import MemoryStore
 from sessiond.store.sqlite import SqliteStore
 from sessiond.telemetry.metrics import (
     GrpcMetrics,
@@ -134,8 +135,21 @@ class Backends:
     """Other processes (replicas) write the store too: runs are leased."""
 
 
+MEMORY_URL = "memory:"
+
+
+def store_of(config: Config) -> Store:
+    """The store `database_url` names (not opened yet)."""
+    url = config.database_url
+    if not url:
+        return SqliteStore(config.db_path, synchronous=config.sqlite_synchronous)
+    if url == MEMORY_URL:
+        return MemoryStore()
+    raise ConfigError(f"database_url: unsupported store URL (use {MEMORY_URL} or leave it unset)")
+
+
 async def open_backends(config: Config) -> Backends:
-    store = SqliteStore(config.db_path, synchronous=config.sqlite_synchronous)
+    store = store_of(config)
     await store.open()
     return Backends(store, MemoryBus(), agent_directory(config))
 
@@ -365,7 +379,8 @@ async def start_server(config: Config) -> RunningServer:
         "server.started",
         host=config.host,
         port=grpc_server.port,
-        db=str(config.db_path),
+        store=type(backends.store).__name__,
+        db=None if config.database_url else str(config.db_path),
         tls=config.tls.enabled,
         mtls=config.tls.client_ca_file is not None,
         auth=bool(config.auth.tokens),

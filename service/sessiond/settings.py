@@ -152,6 +152,9 @@ class Config:
     """Port to bind; 0 picks a free one (`SESSIOND_PORT`, `--port`)."""
     db_path: Path = Path("data/sessiond.db")
     """SQLite database file (`SESSIOND_DB`, `--db`)."""
+    database_url: str = ""
+    """The store: empty = the SQLite file `db_path`; `memory:` = in memory, for tests and
+    development (nothing persists) (`SESSIOND_DATABASE_URL`)."""
     sqlite_synchronous: str = "NORMAL"
     """SQLite `synchronous` pragma: NORMAL or FULL (`SESSIOND_SQLITE_SYNCHRONOUS`)."""
     default_agent: str = "main"

@@ -58,11 +58,15 @@ SHARED_RESPONSES = 1024
 class SharedResponses(Generic[R]):
     """Responses built once per live event and sent by every stream it reaches.
 
-    The bus hands the same event object to each subscriber of a session, so with 1,000
-    WatchChat streams the ChatEvent (and its response wrapper) is built once, not 1,000
-    times. Keyed by the object's identity and the cursor the stream gives it (deltas carry
-    the stream's last durable cursor); entries keep their object alive so an identity is
-    never reused while cached. Heartbeats are per stream and never cached.
+    The bus contract (`bus/base.py`) hands one message to every subscription of its topic
+    in this process as the same, immutable object: with 1,000 WatchChat streams of a
+    session, a live event's ChatEvent (and its response wrapper) is built once, not 1,000
+    times. Only the saving rests on that sharing, not what is sent: entries are keyed by
+    the item's identity and the cursor the stream gives it (deltas carry the stream's
+    last durable cursor), and keep their item alive so an identity is never reused while
+    cached. An item no other stream holds (a merged or trimmed delta, an event replayed
+    from the store) is a miss, built for its stream. Heartbeats are per stream and never
+    cached.
     """
 
     def __init__(self, wrap: Callable[[events_pb2.ChatEvent], R], size: int = SHARED_RESPONSES):

@@ -1,0 +1,1 @@
+"""Contract suites: every Store and EventBus implementation against one set of tests."""

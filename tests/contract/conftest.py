@@ -1,0 +1,82 @@
+"""Fixtures of the contract suites: one `store` per Store implementation, one `bus` per
+EventBus implementation. Every test of `tests/contract` runs against each of them.
+
+An implementation joins by adding one factory under its id: an async context manager
+that takes the pytest request (for any fixture it needs, through
+`request.getfixturevalue`) and yields an open store or bus, closing it on exit. For
+example, a server shared by the whole session comes from a session-scoped fixture:
+
+    @asynccontextmanager
+    async def postgres_store(request: pytest.FixtureRequest) -> AsyncIterator[Store]:
+        url = request.getfixturevalue("postgres_url")  # a fresh database per test
+        store = PostgresStore(url)
+        await store.open()
+        try:
+            yield store
+        finally:
+            await store.close()
+
+    STORE_FACTORIES["postgres"] = postgres_store
+
+Tests may close the store or bus themselves: the factory closes it again on exit, and
+`close` is idempotent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from pathlib import Path
+
+import pytest
+from sessiond.bus.base import EventBus
+from sessiond.bus.memory import MemoryBus
+from sessiond.store.base import Store
+from sessiond.store.memory import MemoryStore
+from sessiond.store.sqlite import SqliteStore
+
+StoreFactory = Callable[[pytest.FixtureRequest], AbstractAsyncContextManager[Store]]
+BusFactory = Callable[[pytest.FixtureRequest], AbstractAsyncContextManager[EventBus]]
+
+
+@asynccontextmanager
+async def opened(store: Store) -> AsyncIterator[Store]:
+    await store.open()
+    try:
+        yield store
+    finally:
+        await store.close()
+
+
+def sqlite_store(request: pytest.FixtureRequest) -> AbstractAsyncContextManager[Store]:
+    tmp_path: Path = request.getfixturevalue("tmp_path")
+    return opened(SqliteStore(tmp_path / "contract.db"))
+
+
+def memory_store(request: pytest.FixtureRequest) -> AbstractAsyncContextManager[Store]:
+    return opened(MemoryStore())
+
+
+@asynccontextmanager
+async def memory_bus(request: pytest.FixtureRequest) -> AsyncIterator[EventBus]:
+    bus = MemoryBus()
+    try:
+        yield bus
+    finally:
+        await bus.close()
+
+
+STORE_FACTORIES: dict[str, StoreFactory] = {"sqlite": sqlite_store, "memory": memory_store}
+BUS_FACTORIES: dict[str, BusFactory] = {"memory": memory_bus}
+
+
+@pytest.fixture(params=list(STORE_FACTORIES))
+async def store(request: pytest.FixtureRequest) -> AsyncIterator[Store]:
+    async with STORE_FACTORIES[request.param](request) as opened_store:
+        yield opened_store
+
+
+@pytest.fixture(params=list(BUS_FACTORIES))
+async def bus(request: pytest.FixtureRequest) -> AsyncIterator[EventBus]:
+    async with BUS_FACTORIES[request.param](request) as opened_bus:
+        yield opened_bus

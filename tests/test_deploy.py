@@ -27,6 +27,9 @@ from sessiond.v1 import chat_service_pb2, session_service_pb2
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"
 K8S = DEPLOY / "k8s"
+K8S_REPLICAS = DEPLOY / "k8s-replicas"
+"""Three replicas on PostgreSQL and NATS; `K8S` is one replica on SQLite."""
+VARIANTS = pytest.mark.parametrize("variant", [K8S, K8S_REPLICAS], ids=lambda p: p.name)
 KUBECONFORM = ROOT / ".tools" / "go" / "bin" / "kubeconform"
 K8S_VERSION = "1.34.0"
 REQUIRE = os.environ.get("SESSIOND_REQUIRE_TOOLCHAINS") == "1"
@@ -36,10 +39,10 @@ def yaml_files() -> list[Path]:
     return sorted(p for p in DEPLOY.rglob("*") if p.suffix in (".yaml", ".yml"))
 
 
-def k8s_objects() -> dict[str, dict[str, Any]]:
-    """Kind -> object of deploy/k8s (one object per kind there)."""
+def k8s_objects(variant: Path = K8S) -> dict[str, dict[str, Any]]:
+    """Kind -> object of a deploy/k8s* variant (one object per kind there)."""
     objects = {}
-    for path in sorted(K8S.glob("*.yaml")):
+    for path in sorted(variant.glob("*.yaml")):
         for doc in yaml.safe_load_all(path.read_text()):
             objects[doc["kind"]] = doc
     return objects
@@ -74,13 +77,14 @@ def _schema_file(obj: dict[str, Any]) -> str:
     return f"{obj['kind'].lower()}{suffix}.json"
 
 
-def test_kubernetes_manifests_pass_kubeconform(tmp_path: Path) -> None:
+@VARIANTS
+def test_kubernetes_manifests_pass_kubeconform(tmp_path: Path, variant: Path) -> None:
     if not KUBECONFORM.exists():
         reason = f"kubeconform not installed at {KUBECONFORM} (run `make kubeconform`)"
         if REQUIRE:
             pytest.fail(reason)
         pytest.skip(reason)
-    objects = [o for o in k8s_objects().values() if o["kind"] != "Kustomization"]
+    objects = [o for o in k8s_objects(variant).values() if o["kind"] != "Kustomization"]
     schemas = _standalone_schemas(tmp_path, [_schema_file(o) for o in objects])
     location = str(schemas) + (
         "/{{ .NormalizedKubernetesVersion }}-standalone{{ .StrictSuffix }}"
@@ -97,7 +101,7 @@ def test_kubernetes_manifests_pass_kubeconform(tmp_path: Path) -> None:
             "Kustomization",
             "-schema-location",
             location,
-            str(K8S),
+            str(variant),
         ],
         capture_output=True,
         text=True,
@@ -108,27 +112,32 @@ def test_kubernetes_manifests_pass_kubeconform(tmp_path: Path) -> None:
     assert f"Valid: {len(objects)}, Invalid: 0, Errors: 0" in result.stdout, result.stdout
 
 
-def test_kustomization_lists_every_manifest() -> None:
-    kustomization = yaml.safe_load((K8S / "kustomization.yaml").read_text())
+@VARIANTS
+def test_kustomization_lists_every_manifest(variant: Path) -> None:
+    kustomization = yaml.safe_load((variant / "kustomization.yaml").read_text())
     listed = set(kustomization["resources"])
-    assert listed == {p.name for p in K8S.glob("*.yaml")} - {"kustomization.yaml"}
+    assert listed == {p.name for p in variant.glob("*.yaml")} - {"kustomization.yaml"}
 
 
-def _configmap_config(tmp_path: Path) -> config_module.Config:
-    toml = k8s_objects()["ConfigMap"]["data"]["sessiond.toml"]
+def _configmap_config(
+    tmp_path: Path, variant: Path = K8S, env: dict[str, str] | None = None
+) -> config_module.Config:
+    toml = k8s_objects(variant)["ConfigMap"]["data"]["sessiond.toml"]
     path = tmp_path / "sessiond.toml"
     path.write_text(toml)
     tokens = tmp_path / "tokens.toml"
     tokens.write_text('[[tokens]]\ntoken = "example-token-0123456789"\nscopes = ["admin"]\n')
     # The ConfigMap's TOML must load with sessiond's own loader (unknown keys fail).
     return config_module.load(
-        {"SESSIOND_CONFIG": str(path)}, overrides={"auth.tokens_file": str(tokens)}
+        {"SESSIOND_CONFIG": str(path), **(env or {})},
+        overrides={"auth.tokens_file": str(tokens)},
     )
 
 
-def test_deployment_agrees_with_the_config(tmp_path: Path) -> None:
-    objects = k8s_objects()
-    config = _configmap_config(tmp_path)
+@VARIANTS
+def test_deployment_agrees_with_the_config(tmp_path: Path, variant: Path) -> None:
+    objects = k8s_objects(variant)
+    config = _configmap_config(tmp_path, variant)
     pod = objects["Deployment"]["spec"]["template"]["spec"]
     container = pod["containers"][0]
     ports = {p["name"]: p["containerPort"] for p in container["ports"]}
@@ -149,12 +158,36 @@ def test_deployment_agrees_with_the_config(tmp_path: Path) -> None:
     mounts = {m["mountPath"] for m in container["volumeMounts"]}
     toml = tomllib.loads(objects["ConfigMap"]["data"]["sessiond.toml"])
     assert str(Path(toml["auth"]["tokens_file"]).parent) in mounts, "tokens come from the Secret"
-    assert Path(toml["server"]["db_path"]).parent.as_posix() in mounts
+    if variant == K8S:
+        assert Path(toml["server"]["db_path"]).parent.as_posix() in mounts
     assert config.host == "0.0.0.0"
 
 
-def test_service_speaks_grpc_and_pdb_selects_the_pods() -> None:
-    objects = k8s_objects()
+def test_the_replicas_share_postgres_and_nats_from_a_secret_and_roll(tmp_path: Path) -> None:
+    objects = k8s_objects(K8S_REPLICAS)
+    deployment = objects["Deployment"]["spec"]
+    assert deployment["replicas"] == 3
+    assert deployment["strategy"]["type"] == "RollingUpdate", "stateless pods may overlap"
+    pod = deployment["template"]["spec"]
+    assert "persistentVolumeClaim" not in str(pod["volumes"]), "no volume of their own"
+    env = {e["name"]: e for e in pod["containers"][0]["env"]}
+    for name in ("SESSIOND_DATABASE_URL", "SESSIOND_NATS_URL"):
+        assert env[name]["valueFrom"]["secretKeyRef"]["name"] == "sessiond-backends", name
+    budget = objects["PodDisruptionBudget"]["spec"]
+    assert 1 < budget["minAvailable"] < deployment["replicas"]
+    config = _configmap_config(
+        tmp_path, K8S_REPLICAS, {"SESSIOND_DATABASE_URL": "postgresql://db/sessiond"}
+    )
+    assert config.database_url.startswith("postgresql://")
+    assert 0 < config.run_lease_renew_ms < config.run_lease_ms
+    # A draining replica's runs end (shutdown) within the grace; a killed one's are
+    # reaped a lease later: well inside the pod's termination period either way.
+    assert pod["terminationGracePeriodSeconds"] > config.run_lease_ms / 1000
+
+
+@VARIANTS
+def test_service_speaks_grpc_and_pdb_selects_the_pods(variant: Path) -> None:
+    objects = k8s_objects(variant)
     service_ports = {p["name"]: p for p in objects["Service"]["spec"]["ports"]}
     assert service_ports["grpc"]["appProtocol"] == "grpc"
     labels = objects["Deployment"]["spec"]["template"]["metadata"]["labels"]

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 
 import structlog
@@ -34,6 +33,7 @@ from sessiond.core.runs.conversation import (
 from sessiond.core.runs.ending import Outcome, finish_run
 from sessiond.core.runs.observe import NoRunObserver, RunObserver, RunReport
 from sessiond.core.runs.ownership import LeaseLost, RunOwnership, SoleOwner
+from sessiond.core.runs.pacing import paced
 from sessiond.core.runs.registry import ActiveRun, RunRegistry
 from sessiond.core.runs.shaping import DeltaOut, DeltaShaper
 from sessiond.core.runs.tool_stream import ToolStream, open_calls
@@ -286,9 +286,9 @@ class RunExecutor:
         timeout_s = (run.timeout_ms or self.settings.default_timeout_ms) / 1000
         usage = Usage()
         async with asyncio.timeout(timeout_s):
-            async for event in self._paced(
-                active, run, self.agents.get(request.agent_id).backend.stream(request)
-            ):
+            events = self.agents.get(request.agent_id).backend.stream(request)
+            release = functools.partial(self._release_pending, active, run)
+            async for event in paced(events, active.seconds_until_due, release):
                 if isinstance(event, UsageReport):
                     usage = replace(event.usage, estimated_cost_usd=spec_cost(event.usage))
                 else:
@@ -307,48 +307,6 @@ class RunExecutor:
             open_tools=open_calls(active),
             thinking=_kept_thinking(active),
         )
-
-    async def _paced(
-        self, active: ActiveRun, run: Run, events: AsyncIterator[AgentEvent]
-    ) -> AsyncIterator[AgentEvent]:
-        """Agent events, releasing coalesced text (reply, thinking, tool arguments) when the
-        agent pauses past the interval.
-
-        With nothing pending to release, the next event is awaited directly; only while
-        text waits for its interval does the wait need a task and a timeout."""
-        iterator = aiter(events)
-        pending: asyncio.Task[AgentEvent] | None = None
-        try:
-            while True:
-                wait_s = active.seconds_until_due()
-                if pending is None and wait_s is None:
-                    try:
-                        event = await anext(iterator)
-                    except StopAsyncIteration:
-                        return
-                    yield event
-                    continue
-                if pending is None:
-                    pending = asyncio.ensure_future(anext(iterator))
-                done, _ = await asyncio.wait({pending}, timeout=wait_s)
-                if not done:
-                    await self._release_pending(active, run)
-                    continue
-                task, pending = pending, None
-                try:
-                    event = task.result()
-                except StopAsyncIteration:
-                    return
-                yield event
-        finally:
-            if pending is not None:
-                pending.cancel()
-                with contextlib.suppress(BaseException):
-                    await pending
-            aclose = getattr(iterator, "aclose", None)
-            if aclose is not None:
-                with contextlib.suppress(Exception):
-                    await aclose()
 
     async def _context(self, run: Run, inputs: RunInputs) -> Context:
         """The run's conversation (`conversation`), cut to its agent's budget; a run whose

@@ -1,0 +1,216 @@
+"""SQL of writes: the WriteTx implementation of the PostgreSQL store.
+
+It runs inside the writer's transaction, which already holds the lock of the
+`event_feed_head` row (store.py): no other writer, of this replica or another, runs
+until it commits, so what it reads stays current until then. The counters (transcript
+lengths, cursors, global positions) are moved by the same statement that uses them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from psycopg import errors
+from sessiond.domain import codec
+from sessiond.domain.errors import LabelInUse
+from sessiond.domain.events import KIND_OF_BODY, Event, EventBody
+from sessiond.domain.models import Checkpoint, Message, Run, Session, SessionEventReason
+from sessiond.store.postgres.read_tx import PostgresReadTx, json_text
+
+LABEL_INDEX = "sessions_label"
+
+# The label check is in the statement (a session whose label another session of its agent
+# holds is not written: no row, LabelInUse), so a clash leaves the transaction usable; the
+# unique index stays the rule the database enforces.
+_WRITE_SESSION = """
+INSERT INTO sessions (key, session_id, agent_id, label, parent_session_key, active_run_id,
+                      updated_at, data)
+SELECT %(key)s::text, %(session_id)s::text, %(agent_id)s::text, %(label)s::text,
+       %(parent)s::text, %(active_run_id)s::text, %(updated_at)s::bigint, %(data)s::json
+WHERE %(label)s::text = '' OR NOT EXISTS (
+    SELECT 1 FROM sessions
+    WHERE agent_id = %(agent_id)s::text AND label = %(label)s::text AND key <> %(key)s::text)
+"""
+_UPSERT = """
+ON CONFLICT (key) DO UPDATE SET session_id = excluded.session_id,
+    agent_id = excluded.agent_id, label = excluded.label,
+    parent_session_key = excluded.parent_session_key,
+    active_run_id = excluded.active_run_id, updated_at = excluded.updated_at,
+    data = excluded.data
+"""
+
+# One round trip: the key's next cursor, the next global position (its row is locked by
+# this transaction already), the event.
+_APPEND_EVENT = """
+WITH head AS (
+    INSERT INTO event_heads AS h (session_key, last_cursor) VALUES (%(key)s, 1)
+    ON CONFLICT (session_key) DO UPDATE SET last_cursor = h.last_cursor + 1
+    RETURNING last_cursor
+), feed AS (
+    UPDATE event_feed_head SET last_global_seq = last_global_seq + 1
+    RETURNING last_global_seq
+)
+INSERT INTO events (global_seq, session_key, cursor, kind, run_id, reason, ts, payload)
+SELECT feed.last_global_seq, %(key)s, head.last_cursor, %(kind)s, %(run_id)s, %(reason)s,
+       %(ts)s, %(payload)s::json
+FROM head, feed
+RETURNING global_seq, cursor
+"""
+
+# The transcript's length and the message, in one statement: the seq is the new length.
+_APPEND_MESSAGE = """
+WITH counted AS (
+    UPDATE transcripts SET message_count = message_count + 1 WHERE session_id = %(id)s
+    RETURNING message_count
+)
+INSERT INTO messages (session_id, seq, role, silent, created_at, data)
+SELECT %(id)s, counted.message_count, %(role)s, %(silent)s, %(created_at)s, %(data)s::json
+FROM counted
+RETURNING seq
+"""
+
+
+def _message_data(message: Message) -> str:
+    data = codec.message_to_dict(message)
+    del data["seq"]  # assigned by the insert: it lives in its column
+    return json_text(data)
+
+
+class PostgresWriteTx(PostgresReadTx):
+    def lock_writers(self) -> None:
+        """Takes the writers' lock (the feed head row) for the rest of the transaction.
+
+        Every write transaction takes it first: writes run one at a time across replicas
+        (serialisable, like SQLite's single writer), and events get their global
+        positions in commit order: a transaction that holds the row commits before the
+        next one can number anything."""
+        self.conn.execute("SELECT last_global_seq FROM event_feed_head FOR UPDATE")
+
+    def _write_session(self, session: Session, *, upsert: bool) -> None:
+        self.conn.execute(
+            "INSERT INTO transcripts (session_id, session_key, created_at) VALUES (%s, %s, %s)"
+            " ON CONFLICT (session_id) DO NOTHING",
+            (session.session_id, session.key, session.updated_at),
+        )
+        params = {
+            "key": session.key,
+            "session_id": session.session_id,
+            "agent_id": session.agent_id,
+            "label": session.label,
+            "parent": session.parent_session_key,
+            "active_run_id": session.active_run_id,
+            "updated_at": session.updated_at,
+            "data": json_text(session),
+        }
+        try:
+            written = self.conn.execute(
+                _WRITE_SESSION + (_UPSERT if upsert else ""), params
+            ).rowcount
+        except errors.UniqueViolation as exc:
+            if exc.diag.constraint_name == LABEL_INDEX:  # a concurrent writer's label
+                raise LabelInUse(session.label) from exc
+            raise
+        if not written:
+            raise LabelInUse(session.label)
+
+    def insert_session(self, session: Session) -> None:
+        self._write_session(session, upsert=False)
+
+    def update_session(self, session: Session) -> None:
+        self._write_session(session, upsert=True)
+
+    def delete_session(self, key: str) -> None:
+        self.conn.execute("DELETE FROM sessions WHERE key = %s", (key,))
+
+    def append_message(self, message: Message) -> Message:
+        row = self._one(
+            _APPEND_MESSAGE,
+            {
+                "id": message.session_id,
+                "role": message.role.value,
+                "silent": message.silent,
+                "created_at": message.created_at,
+                "data": _message_data(message),
+            },
+        )
+        if row is None:
+            raise LookupError(f"no transcript {message.session_id}")
+        return replace(message, seq=int(row[0]))
+
+    def archive_transcript(self, session_id: str, reason: str, archived_at: int) -> None:
+        self.conn.execute(
+            "UPDATE transcripts SET archived_at = %s, archive_reason = %s"
+            " WHERE session_id = %s AND archived_at IS NULL",
+            (archived_at, reason, session_id),
+        )
+
+    def append_event(
+        self,
+        session_key: str,
+        ts: int,
+        body: EventBody,
+        *,
+        run_id: str = "",
+        reason: SessionEventReason | None = None,
+        session: Session | None = None,
+    ) -> Event:
+        row = self._one(
+            _APPEND_EVENT,
+            {
+                "key": session_key,
+                "kind": KIND_OF_BODY[type(body)].value,
+                "run_id": run_id,
+                "reason": reason.value if reason else None,
+                "ts": ts,
+                "payload": json_text(codec.event_payload(body, session)),
+            },
+        )
+        assert row is not None  # the upsert and the head row always yield one
+        return Event(int(row[0]), session_key, int(row[1]), ts, body, run_id, reason, session)
+
+    def insert_run(self, run: Run) -> None:
+        self.conn.execute(
+            "INSERT INTO runs (run_id, session_key, status, idempotency_key, priority,"
+            " created_at, data) VALUES (%s, %s, %s, %s, %s, %s, %s::json)",
+            (
+                run.run_id,
+                run.session_key,
+                run.status.value,
+                run.idempotency_key,
+                run.priority,
+                run.created_at,
+                json_text(run),
+            ),
+        )
+
+    def update_run(self, run: Run) -> None:
+        self.conn.execute(
+            "UPDATE runs SET status = %s, priority = %s, data = %s::json WHERE run_id = %s",
+            (run.status.value, run.priority, json_text(run), run.run_id),
+        )
+
+    def insert_checkpoint(self, checkpoint: Checkpoint) -> None:
+        self.conn.execute(
+            "INSERT INTO checkpoints (checkpoint_id, session_key, session_id, created_at, data)"
+            " VALUES (%s, %s, %s, %s, %s::json)",
+            (
+                checkpoint.checkpoint_id,
+                checkpoint.session_key,
+                checkpoint.session_id,
+                checkpoint.created_at,
+                json_text(codec.checkpoint_to_dict(checkpoint)),
+            ),
+        )
+
+    def delete_checkpoint(self, checkpoint_id: str) -> None:
+        self.conn.execute("DELETE FROM checkpoints WHERE checkpoint_id = %s", (checkpoint_id,))
+
+    def prune_events(self, before_ts: int) -> int:
+        return self.conn.execute("DELETE FROM events WHERE ts < %s", (before_ts,)).rowcount
+
+    def delete_transcript(self, session_id: str) -> None:
+        """Drops an archived transcript and its messages (retention)."""
+        self.conn.execute(
+            "DELETE FROM transcripts WHERE session_id = %s AND archived_at IS NOT NULL",
+            (session_id,),
+        )

@@ -9,6 +9,7 @@ from pathlib import Path
 import grpc
 import pytest
 from fake_openai import FakeOpenAI
+from postgres_db import postgres_server, postgres_url  # noqa: F401 - fixtures
 from sessiond.config import Config
 from sessiond.server import RunningServer, start_server
 from sessiond.v1 import chat_service_pb2_grpc, session_service_pb2_grpc

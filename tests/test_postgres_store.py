@@ -8,6 +8,7 @@ UNAVAILABLE for its whole group, a retried group commits once)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
@@ -286,6 +287,28 @@ async def test_a_function_that_raises_is_rolled_back_alone(
     assert results[0] == (1, 1)
     assert isinstance(results[1], InvalidArgument)
     assert results[2] == (2, 2), "the rolled back function took no cursor"
+    assert await _texts(first) == ["a", "b"]
+
+
+async def test_a_function_that_goes_on_after_a_database_error_is_dropped_alone(
+    replicas: tuple[PostgresStore, PostgresStore],
+) -> None:
+    first, _ = replicas
+    await first.write(lambda tx: tx.insert_run(Run("r1", KEYS[0], "s", RunStatus.QUEUED, 5)))
+
+    def swallows_a_database_error(tx: WriteTx) -> str:
+        _append(KEYS[0], "dropped")(tx)
+        # Caught, but the transaction is aborted all the same.
+        with contextlib.suppress(errors.UniqueViolation):
+            tx.insert_run(Run("r1", KEYS[0], "s", RunStatus.QUEUED, 5))
+        return "went on"
+
+    results = await _one_group(
+        first, [_append(KEYS[0], "a"), swallows_a_database_error, _append(KEYS[0], "b")]
+    )
+    assert results[0] == (1, 1)
+    assert isinstance(results[1], Unavailable)
+    assert results[2] == (2, 2)
     assert await _texts(first) == ["a", "b"]
 
 

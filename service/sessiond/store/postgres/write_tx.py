@@ -1,9 +1,10 @@
 """SQL of writes: the WriteTx implementation of the PostgreSQL store.
 
-It runs inside the writer's transaction, which already holds the lock of the
-`event_feed_head` row (store.py): no other writer, of this replica or another, runs
-until it commits, so what it reads stays current until then. The counters (transcript
-lengths, cursors, global positions) are moved by the same statement that uses them.
+A write transaction begins by locking the single row of `event_feed_head` (`begin`) and
+holds it until it commits: no other writer, of this replica or another, runs meanwhile,
+so what it reads stays current, and it numbers the events it appends itself, writing the
+head back once, just before COMMIT (`commit`). A transcript's length and a key's last
+cursor are moved by the same statement that uses them.
 """
 
 from __future__ import annotations
@@ -15,14 +16,20 @@ from sessiond.domain import codec
 from sessiond.domain.errors import LabelInUse
 from sessiond.domain.events import KIND_OF_BODY, Event, EventBody
 from sessiond.domain.models import Checkpoint, Message, Run, Session, SessionEventReason
-from sessiond.store.postgres.read_tx import PostgresReadTx, json_text
+from sessiond.store.postgres.read_tx import Connection, PostgresReadTx, json_text
 
 LABEL_INDEX = "sessions_label"
 
-# The label check is in the statement (a session whose label another session of its agent
+# The transcript first (a new session id registers a new one), then the session. The
+# label check is in the statement (a session whose label another session of its agent
 # holds is not written: no row, LabelInUse), so a clash leaves the transaction usable; the
 # unique index stays the rule the database enforces.
 _WRITE_SESSION = """
+WITH transcript AS (
+    INSERT INTO transcripts (session_id, session_key, created_at)
+    VALUES (%(session_id)s, %(key)s, %(updated_at)s)
+    ON CONFLICT (session_id) DO NOTHING
+)
 INSERT INTO sessions (key, session_id, agent_id, label, parent_session_key, active_run_id,
                       updated_at, data)
 SELECT %(key)s::text, %(session_id)s::text, %(agent_id)s::text, %(label)s::text,
@@ -39,22 +46,19 @@ ON CONFLICT (key) DO UPDATE SET session_id = excluded.session_id,
     data = excluded.data
 """
 
-# One round trip: the key's next cursor, the next global position (its row is locked by
-# this transaction already), the event.
+# One round trip: the key's next cursor and the event (its global position is counted by
+# the transaction, which holds the feed head).
 _APPEND_EVENT = """
 WITH head AS (
     INSERT INTO event_heads AS h (session_key, last_cursor) VALUES (%(key)s, 1)
     ON CONFLICT (session_key) DO UPDATE SET last_cursor = h.last_cursor + 1
     RETURNING last_cursor
-), feed AS (
-    UPDATE event_feed_head SET last_global_seq = last_global_seq + 1
-    RETURNING last_global_seq
 )
 INSERT INTO events (global_seq, session_key, cursor, kind, run_id, reason, ts, payload)
-SELECT feed.last_global_seq, %(key)s, head.last_cursor, %(kind)s, %(run_id)s, %(reason)s,
+SELECT %(global_seq)s, %(key)s, head.last_cursor, %(kind)s, %(run_id)s, %(reason)s,
        %(ts)s, %(payload)s::json
-FROM head, feed
-RETURNING global_seq, cursor
+FROM head
+RETURNING cursor
 """
 
 # The transcript's length and the message, in one statement: the seq is the new length.
@@ -77,21 +81,36 @@ def _message_data(message: Message) -> str:
 
 
 class PostgresWriteTx(PostgresReadTx):
-    def lock_writers(self) -> None:
-        """Takes the writers' lock (the feed head row) for the rest of the transaction.
+    def __init__(self, conn: Connection) -> None:
+        super().__init__(conn)
+        self._begun_at = 0
+        self.global_seq = 0
+        """The last global position, counting the events appended by this transaction."""
+
+    def begin(self) -> None:
+        """Begins the transaction and takes the writers' lock (the feed head row).
 
         Every write transaction takes it first: writes run one at a time across replicas
         (serialisable, like SQLite's single writer), and events get their global
         positions in commit order: a transaction that holds the row commits before the
         next one can number anything."""
-        self.conn.execute("SELECT last_global_seq FROM event_feed_head FOR UPDATE")
+        cursor = self.conn.execute("BEGIN; SELECT last_global_seq FROM event_feed_head FOR UPDATE")
+        cursor.nextset()
+        row = cursor.fetchone()
+        assert row is not None  # the migration inserts the row
+        self._begun_at = self.global_seq = int(row[0])
+
+    def commit(self) -> None:
+        """Writes the feed head back (when events were appended) and commits."""
+        head = ""
+        if self.global_seq != self._begun_at:
+            head = f"UPDATE event_feed_head SET last_global_seq = {int(self.global_seq)}; "
+        self.conn.execute(head + "COMMIT")
+
+    def head_global_seq(self) -> int:
+        return self.global_seq
 
     def _write_session(self, session: Session, *, upsert: bool) -> None:
-        self.conn.execute(
-            "INSERT INTO transcripts (session_id, session_key, created_at) VALUES (%s, %s, %s)"
-            " ON CONFLICT (session_id) DO NOTHING",
-            (session.session_id, session.key, session.updated_at),
-        )
         params = {
             "key": session.key,
             "session_id": session.session_id,
@@ -154,9 +173,11 @@ class PostgresWriteTx(PostgresReadTx):
         reason: SessionEventReason | None = None,
         session: Session | None = None,
     ) -> Event:
+        global_seq = self.global_seq + 1
         row = self._one(
             _APPEND_EVENT,
             {
+                "global_seq": global_seq,
                 "key": session_key,
                 "kind": KIND_OF_BODY[type(body)].value,
                 "run_id": run_id,
@@ -165,8 +186,9 @@ class PostgresWriteTx(PostgresReadTx):
                 "payload": json_text(codec.event_payload(body, session)),
             },
         )
-        assert row is not None  # the upsert and the head row always yield one
-        return Event(int(row[0]), session_key, int(row[1]), ts, body, run_id, reason, session)
+        assert row is not None  # the upsert always yields one
+        self.global_seq = global_seq
+        return Event(global_seq, session_key, int(row[0]), ts, body, run_id, reason, session)
 
     def insert_run(self, run: Run) -> None:
         self.conn.execute(

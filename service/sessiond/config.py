@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from sessiond.eventloop import EVENT_LOOPS
 from sessiond.settings import (
@@ -48,6 +49,7 @@ ENV_FIELDS: dict[str, str] = {
     "SESSIOND_DB": "db_path",
     "SESSIOND_DATABASE_URL": "database_url",
     "SESSIOND_SQLITE_SYNCHRONOUS": "sqlite_synchronous",
+    "SESSIOND_STORE_READERS": "store_readers",
     "SESSIOND_GRACE_S": "grace_s",
     "SESSIOND_DRAIN_MS": "drain_ms",
     "SESSIOND_DELTA_INTERVAL_MS": "delta_interval_ms",
@@ -84,6 +86,10 @@ _SECTIONS: dict[str, type[Any]] = {"tls": TLSConfig, "transport": TransportConfi
 _TOP_LEVEL = {name for name in ENV_FIELDS.values() if "." not in name} | {"default_agent"}
 SCOPES = ("read", "write", "admin")
 MIN_TOKEN_CHARS = 16
+POSTGRES_URL_PREFIXES = ("postgresql://", "postgres://")
+"""A `database_url` with one of these selects the PostgreSQL store."""
+MEMORY_URL = "memory:"
+"""The `database_url` of the in-memory store."""
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
@@ -288,6 +294,7 @@ def validate(config: Config) -> None:
         raise ConfigError(f"port out of range: {config.port}")
     if config.sqlite_synchronous not in ("NORMAL", "FULL"):
         raise ConfigError("sqlite_synchronous must be NORMAL or FULL")
+    _validate_store(config)
     for name in (
         "delta_interval_ms",
         "heartbeat_ms",
@@ -331,6 +338,35 @@ def _validate_budgets(agents: Mapping[str, AgentConfig]) -> None:
         budget = agent.context_tokens
         if isinstance(budget, bool) or not isinstance(budget, int) or budget < 1:
             raise ConfigError(f"agent {agent_id}: context_tokens must be a positive integer")
+
+
+def unsupported_store_url(url: str) -> str | None:
+    """Why `url` names no store, or None. The message does not repeat the URL, which may
+    hold a password."""
+    if not url or url == MEMORY_URL or url.startswith(POSTGRES_URL_PREFIXES):
+        return None
+    return (
+        "database_url: unsupported store URL (use postgresql://…, "
+        f"{MEMORY_URL} or leave it unset for SQLite at db_path)"
+    )
+
+
+def _validate_store(config: Config) -> None:
+    # A mistyped URL must not quietly become a local SQLite file that one replica alone sees.
+    problem = unsupported_store_url(config.database_url)
+    if problem:
+        raise ConfigError(problem)
+    if config.store_readers < 1:
+        raise ConfigError("store_readers must be at least 1")
+
+
+def redacted_url(url: str) -> str:
+    """`url` without its password, for logs."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))
 
 
 def _validate_tls(tls: TLSConfig) -> None:

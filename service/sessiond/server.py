@@ -29,7 +29,16 @@ from sessiond.api.services import CoreServices, register_services, set_serving
 from sessiond.api.wrapping import Layer
 from sessiond.bus.base import EventBus
 from sessiond.bus.memory import MemoryBus
-from sessiond.config import AgentConfig, Config, ConfigError, exposure_problem
+from sessiond.config import (
+    MEMORY_URL,
+    POSTGRES_URL_PREFIXES,
+    AgentConfig,
+    Config,
+    ConfigError,
+    exposure_problem,
+    redacted_url,
+    unsupported_store_url,
+)
 from sessiond.core.committer import Committer
 from sessiond.core.maintenance.checkpoints import Checkpoints
 from sessiond.core.maintenance.compaction import AutoCompaction, Compaction, Compactor
@@ -135,17 +144,25 @@ class Backends:
     """Other processes (replicas) write the store too: runs are leased."""
 
 
-MEMORY_URL = "memory:"
-
-
 def store_of(config: Config) -> Store:
-    """The store `database_url` names (not opened yet)."""
-    url = config.database_url
+    """The store `database_url` names (not opened yet): SQLite at `db_path` when unset,
+    PostgreSQL for a `postgresql://` URL (several replicas), `memory:` in memory."""
+    url, readers = config.database_url, config.store_readers
     if not url:
-        return SqliteStore(config.db_path, synchronous=config.sqlite_synchronous)
+        return SqliteStore(config.db_path, synchronous=config.sqlite_synchronous, readers=readers)
     if url == MEMORY_URL:
         return MemoryStore()
-    raise ConfigError(f"database_url: unsupported store URL (use {MEMORY_URL} or leave it unset)")
+    if url.startswith(POSTGRES_URL_PREFIXES):
+        # Imported here: a server on SQLite does not load psycopg at start-up.
+        from sessiond.store.postgres import PostgresStore
+
+        return PostgresStore(url, readers=readers)
+    raise ConfigError(unsupported_store_url(url) or "database_url: unsupported store URL")
+
+
+def describe_store(config: Config) -> str:
+    """Where the store is, for logs (without a password)."""
+    return redacted_url(config.database_url) if config.database_url else str(config.db_path)
 
 
 async def open_backends(config: Config) -> Backends:
@@ -380,7 +397,7 @@ async def start_server(config: Config) -> RunningServer:
         host=config.host,
         port=grpc_server.port,
         store=type(backends.store).__name__,
-        db=None if config.database_url else str(config.db_path),
+        db=describe_store(config),
         tls=config.tls.enabled,
         mtls=config.tls.client_ca_file is not None,
         auth=bool(config.auth.tokens),

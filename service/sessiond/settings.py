@@ -152,9 +152,14 @@ class Config:
     """Port to bind; 0 picks a free one (`SESSIOND_PORT`, `--port`)."""
     db_path: Path = Path("data/sessiond.db")
     """SQLite database file (`SESSIOND_DB`, `--db`)."""
-    database_url: str = ""
-    """The store: empty = the SQLite file `db_path`; `memory:` = in memory, for tests and
-    development (nothing persists) (`SESSIOND_DATABASE_URL`)."""
+    database_url: str = field(default="", repr=False)
+    """The store: empty = the SQLite file `db_path`; `postgresql://user:password@host/db`
+    (or `postgres://`, any libpq URL) = the PostgreSQL database that several replicas
+    share; `memory:` = in memory, for tests and development (nothing persists)
+    (`SESSIOND_DATABASE_URL`). It may hold a password: it is never logged."""
+    store_readers: int = 4
+    """Reader threads of the store; the PostgreSQL store pools `store_readers + 1`
+    connections per replica (one for the writer) (`SESSIOND_STORE_READERS`)."""
     sqlite_synchronous: str = "NORMAL"
     """SQLite `synchronous` pragma: NORMAL or FULL (`SESSIOND_SQLITE_SYNCHRONOUS`)."""
     default_agent: str = "main"

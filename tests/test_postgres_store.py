@@ -146,7 +146,7 @@ def _send(key: str, idempotency_key: str, run_id: str) -> Callable[[WriteTx], st
     """Admission as the core does it: the run of the idempotency key, else a new one."""
 
     def write(tx: WriteTx) -> str:
-        existing = tx.find_run_by_idempotency(key, idempotency_key)
+        existing = tx.find_run_by_idempotency(key, "", idempotency_key)
         if existing is not None:
             return existing.run_id
         run = Run(run_id, key, f"sid-{key}", RunStatus.QUEUED, 5, idempotency_key)

@@ -67,12 +67,13 @@ MIGRATIONS: list[tuple[str, str]] = [
             row_order BIGINT GENERATED ALWAYS AS IDENTITY,
             session_key TEXT NOT NULL,
             status TEXT NOT NULL,
+            scope TEXT NOT NULL DEFAULT '',
             idempotency_key TEXT NOT NULL DEFAULT '',
             priority INTEGER NOT NULL DEFAULT 0,
             created_at BIGINT NOT NULL,
             data JSON NOT NULL
         );
-        CREATE UNIQUE INDEX runs_idempotency ON runs (session_key, idempotency_key)
+        CREATE UNIQUE INDEX runs_idempotency ON runs (session_key, scope, idempotency_key)
             WHERE idempotency_key <> '';
         CREATE INDEX runs_session ON runs (session_key, created_at DESC, row_order DESC);
         CREATE INDEX runs_open ON runs (created_at, row_order)

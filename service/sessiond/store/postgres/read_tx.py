@@ -206,12 +206,14 @@ class PostgresReadTx:
         sql += " ORDER BY created_at DESC, row_order DESC LIMIT %s OFFSET %s"
         return self._runs(sql, [*params, limit, offset])
 
-    def find_run_by_idempotency(self, session_key: str, idempotency_key: str) -> Run | None:
+    def find_run_by_idempotency(
+        self, session_key: str, scope: str, idempotency_key: str
+    ) -> Run | None:
         runs = self._runs(
             # The <> '' lets the planner use the partial unique index (runs_idempotency).
-            "SELECT data FROM runs WHERE session_key = %s AND idempotency_key = %s"
-            " AND idempotency_key <> ''",
-            (session_key, idempotency_key),
+            "SELECT data FROM runs WHERE session_key = %s AND scope = %s"
+            " AND idempotency_key = %s AND idempotency_key <> ''",
+            (session_key, scope, idempotency_key),
         )
         return runs[0] if runs else None
 

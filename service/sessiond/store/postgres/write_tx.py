@@ -192,12 +192,13 @@ class PostgresWriteTx(PostgresReadTx):
 
     def insert_run(self, run: Run) -> None:
         self.conn.execute(
-            "INSERT INTO runs (run_id, session_key, status, idempotency_key, priority,"
-            " created_at, data) VALUES (%s, %s, %s, %s, %s, %s, %s::json)",
+            "INSERT INTO runs (run_id, session_key, status, scope, idempotency_key, priority,"
+            " created_at, data) VALUES (%s, %s, %s, %s, %s, %s, %s, %s::json)",
             (
                 run.run_id,
                 run.session_key,
                 run.status.value,
+                run.scope,
                 run.idempotency_key,
                 run.priority,
                 run.created_at,

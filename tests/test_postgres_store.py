@@ -375,6 +375,35 @@ async def test_a_group_whose_connection_dies_before_commit_runs_again(
     assert await _texts(first) == ["once"]
 
 
+def _end_every_other_connection(url: str) -> None:
+    """What a database restart does to a replica's pool: every connection dies."""
+    with psycopg.connect(url, autocommit=True) as admin:
+        admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        while admin.execute(
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        ).fetchone() != (0,):
+            admin.execute("SELECT pg_stat_clear_snapshot()")  # re-read, no sleep
+
+
+async def test_a_replica_reads_and_writes_again_after_its_connections_died(
+    postgres_url: str,
+) -> None:
+    store = await _opened(postgres_url)
+    try:
+        await store.write(_create_sessions)
+        await asyncio.to_thread(_end_every_other_connection, postgres_url)
+        assert await store.session(KEYS[0]) is not None
+        await asyncio.to_thread(_end_every_other_connection, postgres_url)
+        assert await store.write(_append(KEYS[0], "after")) == (1, 1)
+        assert await _texts(store) == ["after"]
+    finally:
+        await store.close()
+
+
 async def test_a_writers_lock_held_elsewhere_waits_then_is_unavailable(
     postgres_url: str,
 ) -> None:

@@ -53,6 +53,10 @@ Outcome = tuple[Any, BaseException | None]
 class _Retry(Exception):
     """The group's transaction was rolled back and may be run again."""
 
+    def __init__(self, conn: Connection) -> None:
+        super().__init__()
+        self.connection_lost = conn.closed
+
 
 def rollback(conn: Connection) -> None:
     """Ends the connection's transaction, if any; closes a connection that cannot."""
@@ -95,6 +99,8 @@ def commit_group(pool: ConnectionPool[Connection], group: list[Job]) -> list[Out
             if attempt == MAX_ATTEMPTS:
                 return _failed(group, cause)
             log.warning("store.write_retry", error=str(cause), attempt=attempt)
+            if retry.connection_lost:  # the server restarted? replace the dead connections
+                pool.check()
         except Exception as exc:  # the lock not obtained in time, the commit refused...
             return _failed(group, exc)
     raise AssertionError("unreachable")
@@ -122,14 +128,14 @@ def _run_group(conn: Connection, group: list[Job], *, savepoints: bool) -> list[
     except Exception as exc:
         rollback(conn)
         if _ends_attempt(exc, conn):
-            raise _Retry() from exc
+            raise _Retry(conn) from exc
         raise
     try:
         tx.commit()
     except psycopg.Error as exc:
         rollback(conn)
         if isinstance(exc, _RETRYABLE):  # refused at commit: nothing was committed
-            raise _Retry() from exc
+            raise _Retry(conn) from exc
         raise  # a lost connection too: whether it committed is not known
     return outcomes
 

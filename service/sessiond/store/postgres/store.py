@@ -46,7 +46,8 @@ log = structlog.get_logger(__name__)
 MAX_GROUP = 256
 """A group commit takes at most this many queued writes; bounds the latency of the first."""
 READ_ATTEMPTS = 2
-"""A read whose connection turns out broken (the server restarted) is tried once more."""
+"""A read whose connection turns out broken (the server restarted) is tried once more,
+after the pool has replaced its dead connections."""
 
 
 def _resolve(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
@@ -144,6 +145,7 @@ class PostgresStore:
                 if attempt == READ_ATTEMPTS or self._closed:
                     raise Unavailable("storage read failed") from exc
                 log.warning("store.read_retry", error=str(exc))
+                self._pool.check()  # the server restarted? replace the dead connections
         raise AssertionError("unreachable")
 
     def _read_in_snapshot(self, conn: Connection, fn: Callable[[ReadTx], T]) -> T:

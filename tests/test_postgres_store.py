@@ -20,7 +20,7 @@ from helpers import assert_eventually
 from psycopg import errors
 from sessiond.domain.errors import InvalidArgument, LabelInUse, Unavailable
 from sessiond.domain.events import RunStarted
-from sessiond.domain.models import Message, Role, Run, RunStatus, Session
+from sessiond.domain.models import Message, Role, Run, RunLease, RunStatus, Session
 from sessiond.store.base import WriteTx
 from sessiond.store.postgres import PostgresStore
 from sessiond.store.postgres.write_tx import PostgresWriteTx
@@ -207,6 +207,25 @@ async def test_a_label_is_one_sessions_across_replicas(
     relabelled = await first.session(KEYS[1])
     assert relabelled is not None
     assert relabelled.label == "Ops (2)"
+
+
+async def test_a_lease_is_renewed_only_by_its_holder_under_its_epoch(
+    replicas: tuple[PostgresStore, PostgresStore],
+) -> None:
+    first, second = replicas
+    await first.write(lambda tx: tx.put_lease(RunLease("r1", KEYS[0], "replica-a", 1, 100)))
+    assert not await second.write(lambda tx: tx.renew_lease("r1", "replica-b", 1, 500))
+    assert not await second.write(lambda tx: tx.renew_lease("r1", "replica-a", 2, 500))
+    assert await first.write(lambda tx: tx.renew_lease("r1", "replica-a", 1, 200))
+    assert await second.read(lambda tx: tx.expired_leases(150, 10)) == []
+    # Taken over by the other replica: a new epoch, and the old holder's renewals fail.
+    await second.write(lambda tx: tx.put_lease(RunLease("r1", KEYS[0], "replica-b", 2, 0)))
+    assert not await first.write(lambda tx: tx.renew_lease("r1", "replica-a", 1, 300))
+    assert await first.read(lambda tx: tx.expired_leases(150, 10)) == [
+        RunLease("r1", KEYS[0], "replica-b", 2, 0)
+    ]
+    await second.write(lambda tx: tx.delete_lease("r1"))
+    assert await first.read(lambda tx: tx.get_lease("r1")) is None
 
 
 async def test_a_replica_reads_what_another_committed(

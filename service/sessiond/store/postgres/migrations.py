@@ -116,6 +116,15 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE INDEX checkpoints_session
             ON checkpoints (session_key, created_at DESC, row_order DESC);
         CREATE INDEX checkpoints_session_id ON checkpoints (session_id);
+
+        CREATE TABLE run_leases (
+            run_id TEXT PRIMARY KEY,
+            session_key TEXT NOT NULL,
+            owner TEXT NOT NULL,
+            epoch BIGINT NOT NULL,
+            expires_at BIGINT NOT NULL
+        );
+        CREATE INDEX run_leases_expiry ON run_leases (expires_at);
         """,
     ),
 ]

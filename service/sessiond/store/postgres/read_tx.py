@@ -20,6 +20,7 @@ from sessiond.domain.models import (
     Checkpoint,
     Message,
     Run,
+    RunLease,
     RunStatus,
     Session,
     SessionEventReason,
@@ -31,6 +32,7 @@ Connection: TypeAlias = psycopg.Connection[TupleRow]
 
 _SESSION_COLUMNS = "s.data, t.message_count FROM sessions s JOIN transcripts t USING (session_id)"
 _EVENT_COLUMNS = "global_seq, session_key, cursor, kind, ts, run_id, reason, payload FROM events"
+_LEASE_COLUMNS = "run_id, session_key, owner, epoch, expires_at FROM run_leases"
 _ARCHIVE_COLUMNS = "session_id, session_key, archive_reason, archived_at, message_count"
 
 
@@ -258,3 +260,11 @@ class PostgresReadTx:
             " ORDER BY archived_at"
         )
         return [_archive(r) for r in self._all(sql, (archived_before,))]
+
+    def get_lease(self, run_id: str) -> RunLease | None:
+        row = self._one(f"SELECT {_LEASE_COLUMNS} WHERE run_id = %s", (run_id,))
+        return RunLease(*row) if row else None
+
+    def expired_leases(self, now: int, limit: int) -> list[RunLease]:
+        sql = f"SELECT {_LEASE_COLUMNS} WHERE expires_at < %s ORDER BY expires_at LIMIT %s"
+        return [RunLease(*r) for r in self._all(sql, (now, limit))]

@@ -15,7 +15,14 @@ from psycopg import errors
 from sessiond.domain import codec
 from sessiond.domain.errors import LabelInUse
 from sessiond.domain.events import KIND_OF_BODY, Event, EventBody
-from sessiond.domain.models import Checkpoint, Message, Run, Session, SessionEventReason
+from sessiond.domain.models import (
+    Checkpoint,
+    Message,
+    Run,
+    RunLease,
+    Session,
+    SessionEventReason,
+)
 from sessiond.store.postgres.read_tx import Connection, PostgresReadTx, json_text
 
 LABEL_INDEX = "sessions_label"
@@ -237,3 +244,22 @@ class PostgresWriteTx(PostgresReadTx):
             "DELETE FROM transcripts WHERE session_id = %s AND archived_at IS NOT NULL",
             (session_id,),
         )
+
+    def put_lease(self, lease: RunLease) -> None:
+        self.conn.execute(
+            "INSERT INTO run_leases (run_id, session_key, owner, epoch, expires_at)"
+            " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (run_id) DO UPDATE SET"
+            " session_key = excluded.session_key, owner = excluded.owner,"
+            " epoch = excluded.epoch, expires_at = excluded.expires_at",
+            (lease.run_id, lease.session_key, lease.owner, lease.epoch, lease.expires_at),
+        )
+
+    def renew_lease(self, run_id: str, owner: str, epoch: int, expires_at: int) -> bool:
+        renewed = self.conn.execute(
+            "UPDATE run_leases SET expires_at = %s WHERE run_id = %s AND owner = %s AND epoch = %s",
+            (expires_at, run_id, owner, epoch),
+        ).rowcount
+        return bool(renewed)
+
+    def delete_lease(self, run_id: str) -> None:
+        self.conn.execute("DELETE FROM run_leases WHERE run_id = %s", (run_id,))

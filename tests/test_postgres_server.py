@@ -13,7 +13,7 @@ from conftest import ServerHandle
 from helpers import body_of, is_durable, list_messages, read_to_end
 from sessiond import config as config_module
 from sessiond.config import Config
-from sessiond.server import describe_store, store_of
+from sessiond.server import describe_store, store_is_shared, store_of
 from sessiond.store.postgres import PostgresStore
 from sessiond.store.sqlite import SqliteStore
 from sessiond.v1 import chat_service_pb2 as cpb
@@ -102,10 +102,13 @@ def test_a_postgresql_url_selects_the_postgresql_store(tmp_path: Path) -> None:
     assert "s3cret" not in repr(loaded)
     store = store_of(loaded)
     assert isinstance(store, PostgresStore)
+    assert store_is_shared(loaded), "runs are leased: other replicas write the store too"
     assert store.readers == 2
     assert describe_store(loaded) == "postgresql://sessiond:***@db.internal:5432/sessiond"
     sqlite = store_of(replace(loaded, database_url="", db_path=tmp_path / "x.db"))
     assert isinstance(sqlite, SqliteStore)
+    assert not store_is_shared(replace(loaded, database_url=""))
+    assert not store_is_shared(replace(loaded, database_url="memory:"))
 
 
 def test_the_store_url_comes_from_the_toml_file_and_the_env_beats_it(tmp_path: Path) -> None:

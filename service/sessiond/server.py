@@ -144,6 +144,11 @@ class Backends:
     """Other processes (replicas) write the store too: runs are leased."""
 
 
+def store_is_shared(config: Config) -> bool:
+    """Whether other replicas may write the configured store (PostgreSQL)."""
+    return config.database_url.startswith(POSTGRES_URL_PREFIXES)
+
+
 def store_of(config: Config) -> Store:
     """The store `database_url` names (not opened yet): SQLite at `db_path` when unset,
     PostgreSQL for a `postgresql://` URL (several replicas), `memory:` in memory."""
@@ -152,7 +157,7 @@ def store_of(config: Config) -> Store:
         return SqliteStore(config.db_path, synchronous=config.sqlite_synchronous, readers=readers)
     if url == MEMORY_URL:
         return MemoryStore()
-    if url.startswith(POSTGRES_URL_PREFIXES):
+    if store_is_shared(config):
         # Imported here: a server on SQLite does not load psycopg at start-up.
         from sessiond.store.postgres import PostgresStore
 
@@ -168,7 +173,7 @@ def describe_store(config: Config) -> str:
 async def open_backends(config: Config) -> Backends:
     store = store_of(config)
     await store.open()
-    return Backends(store, MemoryBus(), agent_directory(config))
+    return Backends(store, MemoryBus(), agent_directory(config), shared=store_is_shared(config))
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,20 +3,9 @@ EventBus implementation. Every test of `tests/contract` runs against each of the
 
 An implementation joins by adding one factory under its id: an async context manager
 that takes the pytest request (for any fixture it needs, through
-`request.getfixturevalue`) and yields an open store or bus, closing it on exit. For
-example, a server shared by the whole session comes from a session-scoped fixture:
-
-    @asynccontextmanager
-    async def postgres_store(request: pytest.FixtureRequest) -> AsyncIterator[Store]:
-        url = request.getfixturevalue("postgres_url")  # a fresh database per test
-        store = PostgresStore(url)
-        await store.open()
-        try:
-            yield store
-        finally:
-            await store.close()
-
-    STORE_FACTORIES["postgres"] = postgres_store
+`request.getfixturevalue`) and yields an open store or bus, closing it on exit. A server
+shared by the whole session comes from a session-scoped fixture: `postgres_store` takes
+a fresh database of the session's PostgreSQL (`postgres_url`, tests/postgres_db.py).
 
 Tests may close the store or bus themselves: the factory closes it again on exit, and
 `close` is idempotent.
@@ -33,6 +22,7 @@ from sessiond.bus.base import EventBus
 from sessiond.bus.memory import MemoryBus
 from sessiond.store.base import Store
 from sessiond.store.memory import MemoryStore
+from sessiond.store.postgres import PostgresStore
 from sessiond.store.sqlite import SqliteStore
 
 StoreFactory = Callable[[pytest.FixtureRequest], AbstractAsyncContextManager[Store]]
@@ -57,6 +47,11 @@ def memory_store(request: pytest.FixtureRequest) -> AbstractAsyncContextManager[
     return opened(MemoryStore())
 
 
+def postgres_store(request: pytest.FixtureRequest) -> AbstractAsyncContextManager[Store]:
+    url: str = request.getfixturevalue("postgres_url")  # a fresh database per test
+    return opened(PostgresStore(url))
+
+
 @asynccontextmanager
 async def memory_bus(request: pytest.FixtureRequest) -> AsyncIterator[EventBus]:
     bus = MemoryBus()
@@ -66,7 +61,11 @@ async def memory_bus(request: pytest.FixtureRequest) -> AsyncIterator[EventBus]:
         await bus.close()
 
 
-STORE_FACTORIES: dict[str, StoreFactory] = {"sqlite": sqlite_store, "memory": memory_store}
+STORE_FACTORIES: dict[str, StoreFactory] = {
+    "sqlite": sqlite_store,
+    "memory": memory_store,
+    "postgres": postgres_store,
+}
 BUS_FACTORIES: dict[str, BusFactory] = {"memory": memory_bus}
 
 

@@ -1,7 +1,10 @@
-"""Fixtures: a real grpc.aio sessiond server on a free port with a real SQLite file."""
+"""Fixtures: a real grpc.aio sessiond server on a free port with a real SQLite file, or
+with `SESSIOND_TEST_STORE=postgres` a fresh database of a real PostgreSQL (the whole
+suite then runs its servers on the PostgreSQL store)."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
@@ -43,8 +46,13 @@ class ServerHandle:
 
 
 @pytest.fixture
-def config(tmp_path: Path) -> Config:
-    return Config(host="127.0.0.1", port=0, db_path=tmp_path / "sessiond.db")
+def config(tmp_path: Path, request: pytest.FixtureRequest) -> Config:
+    database_url = ""
+    if os.environ.get("SESSIOND_TEST_STORE") == "postgres":
+        database_url = request.getfixturevalue("postgres_url")
+    return Config(
+        host="127.0.0.1", port=0, db_path=tmp_path / "sessiond.db", database_url=database_url
+    )
 
 
 @pytest.fixture

@@ -1,77 +1,35 @@
 """What store/postgres owes several replicas sharing one database: two stores on one
 database stand for two replicas. Cursors stay gap-free and in commit order under writes
-from both, writes are serialisable across them, idempotency keys and labels are unique
-across them, migrations by both at once apply once; and the group commit keeps the
-Store contract (a function that raises is rolled back alone, a failed commit is
-UNAVAILABLE for its whole group, a retried group commits once)."""
+from both, writes are serialisable across them, idempotency keys, labels and leases hold
+across them, a read sees one snapshot, and migrations by several at once apply once."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import threading
 from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 from typing import Any
 
 import psycopg
 import pytest
-from helpers import assert_eventually
+from postgres_records import KEYS, append, create_sessions, opened, session_record
 from psycopg import errors
-from sessiond.domain.errors import InvalidArgument, LabelInUse, Unavailable
-from sessiond.domain.events import RunStarted
-from sessiond.domain.models import Message, Role, Run, RunLease, RunStatus, Session
+from sessiond.domain.errors import LabelInUse
+from sessiond.domain.models import Run, RunLease, RunStatus
 from sessiond.store.base import WriteTx
 from sessiond.store.postgres import PostgresStore
-from sessiond.store.postgres.write_tx import PostgresWriteTx
-
-KEYS = ("agent:main:a", "agent:main:b", "agent:main:c")
-
-
-async def _opened(url: str, **options: Any) -> PostgresStore:
-    store = PostgresStore(url, readers=2, **options)
-    await store.open()
-    return store
 
 
 @pytest.fixture
 async def replicas(postgres_url: str) -> AsyncIterator[tuple[PostgresStore, PostgresStore]]:
-    first = await _opened(postgres_url)
-    second = await _opened(postgres_url)
-    await first.write(_create_sessions)
+    first = await opened(postgres_url)
+    second = await opened(postgres_url)
+    await first.write(create_sessions)
     try:
         yield first, second
     finally:
         await first.close()
         await second.close()
-
-
-def _session(key: str, label: str = "") -> Session:
-    return Session(
-        key=key, session_id=f"sid-{key}", agent_id="main", created_at=1, updated_at=1,
-        etag="e1", label=label,
-    )  # fmt: skip
-
-
-def _create_sessions(tx: WriteTx) -> None:
-    for key in KEYS:
-        tx.insert_session(_session(key))
-
-
-def _append(key: str, text: str = "x") -> Callable[[WriteTx], tuple[int, int]]:
-    """Appends a message and an event to `key`; returns (cursor, global position)."""
-
-    def write(tx: WriteTx) -> tuple[int, int]:
-        message = tx.append_message(Message(f"sid-{key}", 0, Role.USER, text, 2))
-        event = tx.append_event(key, 3, RunStarted(message.seq, f"sid-{key}"))
-        return event.cursor, event.global_seq
-
-    return write
-
-
-async def _texts(store: PostgresStore, key: str = KEYS[0]) -> list[str]:
-    messages = await store.read(lambda tx: tx.list_messages(f"sid-{key}", limit=1000))
-    return [m.text for m in messages]
 
 
 class FeedWatcher:
@@ -106,7 +64,7 @@ async def test_cursors_stay_gap_free_and_in_commit_order_under_two_replicas(
     first, second = replicas
 
     async def writer(store: PostgresStore, index: int) -> list[tuple[int, int]]:
-        return [await store.write(_append(KEYS[(index + n) % 3])) for n in range(40)]
+        return [await store.write(append(KEYS[(index + n) % 3])) for n in range(40)]
 
     writing = asyncio.gather(*(writer(s, i) for s in replicas for i in range(4)))
     watcher = FeedWatcher(second)
@@ -186,10 +144,12 @@ async def test_a_label_is_one_sessions_across_replicas(
     replicas: tuple[PostgresStore, PostgresStore],
 ) -> None:
     first, second = replicas
-    await first.write(lambda tx: tx.insert_session(_session("agent:main:x", label="Ops")))
+    await first.write(lambda tx: tx.insert_session(session_record("agent:main:x", label="Ops")))
     with pytest.raises(LabelInUse):
-        await second.write(lambda tx: tx.insert_session(_session("agent:main:y", label="Ops")))
-    taken = _session(KEYS[1], label="Ops")
+        await second.write(
+            lambda tx: tx.insert_session(session_record("agent:main:y", label="Ops"))
+        )
+    taken = session_record(KEYS[1], label="Ops")
     with pytest.raises(LabelInUse):
         await second.write(lambda tx: tx.update_session(taken))
     assert await first.session("agent:main:y") is None
@@ -241,7 +201,7 @@ async def test_a_read_sees_one_snapshot(
     replicas: tuple[PostgresStore, PostgresStore], postgres_url: str
 ) -> None:
     first, _ = replicas
-    await first.write(_append(KEYS[0]))
+    await first.write(append(KEYS[0]))
 
     def read_twice_around_a_commit(tx: Any) -> tuple[int, int]:
         before = tx.head_global_seq()
@@ -255,196 +215,13 @@ async def test_a_read_sees_one_snapshot(
 
 
 async def test_replicas_starting_at_once_migrate_once(postgres_url: str) -> None:
-    stores = await asyncio.gather(*(_opened(postgres_url) for _ in range(3)))
+    stores = await asyncio.gather(*(opened(postgres_url) for _ in range(3)))
     try:
-        await stores[0].write(_create_sessions)
-        assert await stores[2].write(_append(KEYS[0])) == (1, 1)
+        await stores[0].write(create_sessions)
+        assert await stores[2].write(append(KEYS[0])) == (1, 1)
     finally:
         for store in stores:
             await store.close()
     with psycopg.connect(postgres_url) as conn:
         names = [row[0] for row in conn.execute("SELECT name FROM _migrations ORDER BY name")]
     assert names == ["0001_initial"]
-
-
-def _asserted(condition: bool) -> None:
-    assert condition
-
-
-async def _one_group(store: PostgresStore, writes: list[Callable[[WriteTx], Any]]) -> list[Any]:
-    """Runs `writes` as one group commit (results, or the exceptions raised): the writer
-    is held by a write that returns once all of them are queued behind it."""
-    started, release = threading.Event(), threading.Event()
-
-    def hold(tx: WriteTx) -> bool:
-        started.set()
-        return release.wait(10)
-
-    holding = asyncio.ensure_future(store.write(hold))
-    await assert_eventually(lambda: _asserted(started.is_set()))
-    queued = [asyncio.ensure_future(store.write(fn)) for fn in writes]
-
-    def all_queued() -> None:
-        assert store._jobs.qsize() == len(writes)
-
-    await assert_eventually(all_queued)
-    release.set()
-    assert await holding is True
-    return await asyncio.gather(*queued, return_exceptions=True)
-
-
-async def test_a_function_that_raises_is_rolled_back_alone(
-    replicas: tuple[PostgresStore, PostgresStore],
-) -> None:
-    first, _ = replicas
-
-    def raises(tx: WriteTx) -> None:
-        _append(KEYS[0], "dropped")(tx)
-        raise InvalidArgument("text", "no")
-
-    results = await _one_group(first, [_append(KEYS[0], "a"), raises, _append(KEYS[0], "b")])
-    assert results[0] == (1, 1)
-    assert isinstance(results[1], InvalidArgument)
-    assert results[2] == (2, 2), "the rolled back function took no cursor"
-    assert await _texts(first) == ["a", "b"]
-
-
-async def test_a_function_that_goes_on_after_a_database_error_is_dropped_alone(
-    replicas: tuple[PostgresStore, PostgresStore],
-) -> None:
-    first, _ = replicas
-    await first.write(lambda tx: tx.insert_run(Run("r1", KEYS[0], "s", RunStatus.QUEUED, 5)))
-
-    def swallows_a_database_error(tx: WriteTx) -> str:
-        _append(KEYS[0], "dropped")(tx)
-        # Caught, but the transaction is aborted all the same.
-        with contextlib.suppress(errors.UniqueViolation):
-            tx.insert_run(Run("r1", KEYS[0], "s", RunStatus.QUEUED, 5))
-        return "went on"
-
-    results = await _one_group(
-        first, [_append(KEYS[0], "a"), swallows_a_database_error, _append(KEYS[0], "b")]
-    )
-    assert results[0] == (1, 1)
-    assert isinstance(results[1], Unavailable)
-    assert results[2] == (2, 2)
-    assert await _texts(first) == ["a", "b"]
-
-
-def _breaks_commit(tx: WriteTx) -> None:
-    # A deferred foreign-key violation passes every statement and fails the COMMIT (which
-    # rolls back the table too).
-    assert isinstance(tx, PostgresWriteTx)
-    tx.conn.execute(
-        "CREATE TABLE doomed (session_id TEXT REFERENCES transcripts (session_id)"
-        " DEFERRABLE INITIALLY DEFERRED)"
-    )
-    tx.conn.execute("INSERT INTO doomed VALUES ('no-such-transcript')")
-
-
-async def test_a_failed_commit_is_unavailable_for_its_whole_group(
-    replicas: tuple[PostgresStore, PostgresStore],
-) -> None:
-    first, second = replicas
-    results = await _one_group(first, [_append(KEYS[0], "lost"), _breaks_commit])
-    assert [type(r) for r in results] == [Unavailable, Unavailable]
-    assert await _texts(second) == []
-    assert await first.write(_append(KEYS[0], "kept")) == (1, 1)
-    assert await _texts(second) == ["kept"]
-
-
-async def test_a_group_that_meets_a_serialization_failure_runs_again_and_commits_once(
-    replicas: tuple[PostgresStore, PostgresStore],
-) -> None:
-    first, _ = replicas
-    runs: list[str] = []
-
-    def fails_once(tx: WriteTx) -> str:
-        runs.append("fails_once")
-        if runs.count("fails_once") == 1:
-            raise errors.SerializationFailure("could not serialize access")
-        return "done"
-
-    def counted(tx: WriteTx) -> tuple[int, int]:
-        runs.append("counted")
-        return _append(KEYS[0], "once")(tx)
-
-    assert await _one_group(first, [counted, fails_once]) == [(1, 1), "done"]
-    assert runs == ["counted", "fails_once", "counted", "fails_once"]
-    assert await _texts(first) == ["once"]
-
-
-async def test_a_group_whose_connection_dies_before_commit_runs_again(
-    replicas: tuple[PostgresStore, PostgresStore],
-) -> None:
-    first, _ = replicas
-    runs: list[int] = []
-
-    def loses_its_connection_once(tx: WriteTx) -> tuple[int, int]:
-        assert isinstance(tx, PostgresWriteTx)
-        runs.append(tx.conn.info.backend_pid)
-        appended = _append(KEYS[0], "once")(tx)
-        if len(runs) == 1:
-            tx.conn.execute("SELECT pg_terminate_backend(pg_backend_pid())")
-        return appended
-
-    assert await first.write(loses_its_connection_once) == (1, 1)
-    assert len(runs) == 2
-    assert runs[0] != runs[1], "run again on another connection"
-    assert await _texts(first) == ["once"]
-
-
-def _end_every_other_connection(url: str) -> None:
-    """What a database restart does to a replica's pool: every connection dies."""
-    with psycopg.connect(url, autocommit=True) as admin:
-        admin.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-        )
-        while admin.execute(
-            "SELECT count(*) FROM pg_stat_activity"
-            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-        ).fetchone() != (0,):
-            admin.execute("SELECT pg_stat_clear_snapshot()")  # re-read, no sleep
-
-
-async def test_a_replica_reads_and_writes_again_after_its_connections_died(
-    postgres_url: str,
-) -> None:
-    store = await _opened(postgres_url)
-    try:
-        await store.write(_create_sessions)
-        await asyncio.to_thread(_end_every_other_connection, postgres_url)
-        assert await store.session(KEYS[0]) is not None
-        await asyncio.to_thread(_end_every_other_connection, postgres_url)
-        assert await store.write(_append(KEYS[0], "after")) == (1, 1)
-        assert await _texts(store) == ["after"]
-    finally:
-        await store.close()
-
-
-async def test_a_writers_lock_held_elsewhere_waits_then_is_unavailable(
-    postgres_url: str,
-) -> None:
-    store = await _opened(postgres_url, lock_timeout_ms=300)
-    try:
-        await store.write(_create_sessions)
-        with psycopg.connect(postgres_url) as stuck:  # a replica stalled inside a write
-            stuck.execute("SELECT 1 FROM event_feed_head FOR UPDATE")
-            waiting = asyncio.ensure_future(store.write(_append(KEYS[0], "late")))
-            assert await store.session(KEYS[0]) is not None, "reads do not wait for writers"
-            with pytest.raises(Unavailable):
-                await waiting
-        assert await store.write(_append(KEYS[0], "after")) == (1, 1)
-        assert await _texts(store) == ["after"]
-    finally:
-        await store.close()
-
-
-async def test_a_closed_store_is_unavailable(postgres_url: str) -> None:
-    store = await _opened(postgres_url)
-    await store.close()
-    with pytest.raises(Unavailable):
-        await store.write(_create_sessions)
-    with pytest.raises(Unavailable):
-        await store.read(lambda tx: tx.head_global_seq())

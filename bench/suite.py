@@ -166,6 +166,8 @@ def sessiond_env(db: Path, loop: str, **extra: str) -> dict[str, str]:
         "SESSIOND_DRAIN_MS": "0",
         "SESSIOND_GRACE_S": "1",
         "SESSIOND_EVENT_LOOP": loop,
+        # Fan-out sends 100 runs to one session at once: all of them queue.
+        "SESSIOND_MAX_QUEUED_RUNS": "1000",
         # Its defaults; the suite reads the port from the `server.started` JSON line.
         "SESSIOND_LOG_FORMAT": "json",
         "SESSIOND_LOG_LEVEL": "info",

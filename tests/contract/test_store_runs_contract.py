@@ -133,7 +133,13 @@ async def test_the_queue_starts_steered_runs_first_then_in_send_order(store: Sto
             started.append(run_id)
         return started
 
+    count = await store.read(lambda tx: tx.count_runs("agent:main:a", RunStatus.QUEUED))
+    assert count == 4
     assert await drain() == ["steered", "q1", "q2", "q3"]
+    counts = await store.read(
+        lambda tx: [tx.count_runs("agent:main:a", s) for s in (RunStatus.QUEUED, RunStatus.RUNNING)]
+    )
+    assert counts == [0, 5]
     queued = await store.read(lambda tx: tx.next_queued_run("agent:main:b"))
     assert queued is not None
     assert queued.run_id == "elsewhere"

@@ -112,6 +112,10 @@ class ReadTx(Protocol):
         self, session_key: str, status: RunStatus | None, limit: int, offset: int
     ) -> list[Run]: ...
 
+    def count_runs(self, session_key: str, status: RunStatus) -> int:
+        """How many runs of the session have this status (the queue's length)."""
+        ...
+
     def find_run_by_idempotency(
         self, session_key: str, scope: str, idempotency_key: str
     ) -> Run | None:

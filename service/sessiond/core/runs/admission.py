@@ -140,8 +140,7 @@ def admit(
             return Admission(Verdict.CONFLICT, session, error=moved)
     verdict = _with_active_run(session, send, after_interrupt)
     if verdict.verdict is Verdict.QUEUE:
-        queued = tx.list_runs(send.key, RunStatus.QUEUED, limit=max_queued, offset=0)
-        if len(queued) >= max_queued:
+        if tx.count_runs(send.key, RunStatus.QUEUED) >= max_queued:
             return Admission(Verdict.CONFLICT, session, error=QueueFull(send.key, max_queued))
     return verdict
 

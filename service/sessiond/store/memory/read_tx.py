@@ -170,6 +170,9 @@ class MemoryReadTx:
         rows.sort(key=lambda r: (r.created_at, r.order), reverse=True)
         return [r.run for r in rows[offset : offset + limit]]
 
+    def count_runs(self, session_key: str, status: RunStatus) -> int:
+        return sum(1 for r in self._runs_of(session_key) if r.run.status is status)
+
     def find_run_by_idempotency(
         self, session_key: str, scope: str, idempotency_key: str
     ) -> Run | None:

@@ -208,6 +208,11 @@ class PostgresReadTx:
         sql += " ORDER BY created_at DESC, row_order DESC LIMIT %s OFFSET %s"
         return self._runs(sql, [*params, limit, offset])
 
+    def count_runs(self, session_key: str, status: RunStatus) -> int:
+        sql = "SELECT count(*) FROM runs WHERE session_key = %s AND status = %s"
+        row = self._one(sql, (session_key, status.value))
+        return int(row[0]) if row else 0
+
     def find_run_by_idempotency(
         self, session_key: str, scope: str, idempotency_key: str
     ) -> Run | None:

@@ -192,6 +192,10 @@ class SqliteReadTx:
         rows = self.conn.execute(sql, (*params, limit, offset))
         return [codec.run_from_dict(loads(r[0])) for r in rows]
 
+    def count_runs(self, session_key: str, status: RunStatus) -> int:
+        sql = "SELECT count(*) FROM runs WHERE session_key = ? AND status = ?"
+        return int(self._one(sql, (session_key, status.value))[0])
+
     def _runs(self, sql: str, params: tuple[Any, ...]) -> list[Run]:
         return [codec.run_from_dict(loads(r[0])) for r in self.conn.execute(sql, params)]
 

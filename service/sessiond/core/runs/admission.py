@@ -138,11 +138,11 @@ def admit(
                 f"the transcript moved past seq {expected}", metadata={"last_seq": str(last)}
             )
             return Admission(Verdict.CONFLICT, session, error=moved)
-    verdict = _with_active_run(session, send, after_interrupt)
-    if verdict.verdict is Verdict.QUEUE:
-        if tx.count_runs(send.key, RunStatus.QUEUED) >= max_queued:
-            return Admission(Verdict.CONFLICT, session, error=QueueFull(send.key, max_queued))
-    return verdict
+    admission = _with_active_run(session, send, after_interrupt)
+    queued = admission.verdict is Verdict.QUEUE
+    if queued and tx.count_runs(send.key, RunStatus.QUEUED) >= max_queued:
+        return Admission(Verdict.CONFLICT, session, error=QueueFull(send.key, max_queued))
+    return admission
 
 
 def _with_active_run(session: Session, send: CheckedSend, after_interrupt: bool) -> Admission:

@@ -9,6 +9,7 @@ from typing import Any, TypeAlias, TypeVar
 
 import grpc
 from sessiond.api.errors import abort_deadline, abort_with
+from sessiond.api.strings import reject_nul
 
 Req = TypeVar("Req")
 Resp = TypeVar("Resp")
@@ -24,6 +25,7 @@ def unary(
         # past it the client has gone, so the handler stops instead of finishing unseen.
         budget = asyncio.timeout(context.time_remaining())
         try:
+            reject_nul(request)  # type: ignore[arg-type]
             async with budget:
                 return await fn(self, request, context)
         except (asyncio.CancelledError, grpc.aio.AbortError):
@@ -46,6 +48,7 @@ def server_stream(
     @functools.wraps(fn)
     async def handler(self: Any, request: Req, context: Ctx) -> AsyncIterator[Resp]:
         try:
+            reject_nul(request)  # type: ignore[arg-type]
             async for item in fn(self, request, context):
                 yield item
         except (asyncio.CancelledError, grpc.aio.AbortError):

@@ -9,7 +9,9 @@ What every bus guarantees (`tests/contract/test_bus_contract.py` checks each poi
 * **From subscribe on.** A subscription receives the messages published after
   `subscribe` returned (for a bus spanning processes: those this process publishes after
   that, and those of other processes once the subscription reached the broker); never
-  one published before.
+  one published before. `await subscription.ready()` returns once it has reached the
+  broker (at once on a bus within one process; a bus cut off from its broker returns
+  after a bounded wait): a subscriber that then reads the store misses nothing.
 * **Ordered per topic and publisher.** The messages one publisher publishes on one topic
   arrive in publish order (after any merging, below). Nothing is promised across topics
   or between publishers.
@@ -38,7 +40,8 @@ What every bus guarantees (`tests/contract/test_bus_contract.py` checks each poi
   of a cancelled task; the subscription drops what it buffered, receives nothing more
   and leaves `subscriber_count`.
 * **Closing the bus** (idempotent) ends every subscription: `get` returns what is
-  buffered, then raises `SubscriptionClosed` (so does a `get` waiting at that moment).
+  buffered, then raises `SubscriptionClosed` (so does a `get` waiting at that moment,
+  and any `get` of a subscription made after the bus closed).
 """
 
 from __future__ import annotations
@@ -60,6 +63,17 @@ class Subscription(Protocol):
 
         Raises SubscriptionOverflow once the messages buffered before a drop are consumed,
         and SubscriptionClosed once those buffered before the bus closed are.
+        """
+        ...
+
+    async def ready(self) -> None:
+        """Returns once what other processes publish on the topic reaches this
+        subscription (at once on a bus within one process).
+
+        A subscriber that reads the store after subscribing awaits this first, so an event
+        committed elsewhere after that read cannot pass it by. A bus cut off from its
+        broker returns within its own bound all the same: what it misses meanwhile is
+        read from the store at the next cursor gap.
         """
         ...
 

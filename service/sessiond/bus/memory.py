@@ -3,13 +3,17 @@
 A waiting `get` parks on one future (and, with a timeout, one timer handle) that `offer`
 completes: no task per wait, so an event reaches 1,000 subscribers of a topic with 1,000
 future callbacks rather than 1,000 tasks and timers created and cancelled.
+
+A bus spanning processes (`bus/nats`) delivers through a MemoryBus of its own: the
+`TopicListener` it passes learns when a topic gets its first subscriber here and loses
+its last, and says when a subscription receives what other processes publish (`ready`).
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections import defaultdict, deque
-from typing import Any
+from typing import Any, Protocol
 
 from sessiond.bus.base import SubscriptionClosed, SubscriptionOverflow
 
@@ -36,6 +40,22 @@ class _Chain:
 
     def merged(self) -> object:
         return self.first.extended(self.rest)
+
+
+class TopicListener(Protocol):
+    """Follows which topics have subscribers in this process."""
+
+    def topic_opened(self, topic: str) -> None:
+        """`topic` got its first subscriber."""
+        ...
+
+    def topic_closed(self, topic: str) -> None:
+        """`topic` lost its last subscriber."""
+        ...
+
+    async def topic_ready(self, topic: str) -> None:
+        """Returns once what other processes publish on `topic` reaches this one."""
+        ...
 
 
 def _wake(waiter: asyncio.Future[None]) -> None:
@@ -124,6 +144,9 @@ class MemorySubscription:
         item = self._buffer.popleft()
         return item.merged() if type(item) is _Chain else item
 
+    async def ready(self) -> None:
+        await self._bus.ready(self.topic)
+
     def close(self) -> None:
         if not self.closed:
             self.closed = True
@@ -132,18 +155,29 @@ class MemorySubscription:
 
 
 class MemoryBus:
-    def __init__(self) -> None:
+    def __init__(self, listener: TopicListener | None = None) -> None:
         self._topics: defaultdict[str, set[MemorySubscription]] = defaultdict(set)
+        self._listener = listener
+        self.closed = False
 
     async def publish(self, topic: str, message: object) -> None:
+        self.deliver(topic, message)
+
+    def deliver(self, topic: str, message: object) -> None:
+        """Hands `message` to every subscription of `topic` (the same object to each)."""
         subscribers = self._topics.get(topic)
-        if subscribers:
+        if subscribers and not self.closed:
             for subscription in tuple(subscribers):
                 subscription.offer(message)
 
     def subscribe(self, topic: str, max_pending: int = 1024) -> MemorySubscription:
         subscription = MemorySubscription(self, topic, max_pending)
+        # A subscription made after the bus closed ends at once, like those it closed.
+        subscription.shut_down = self.closed
+        first = topic not in self._topics
         self._topics[topic].add(subscription)
+        if first and self._listener is not None:
+            self._listener.topic_opened(topic)
         return subscription
 
     def remove(self, subscription: MemorySubscription) -> None:
@@ -152,11 +186,21 @@ class MemoryBus:
             subscribers.discard(subscription)
             if not subscribers:
                 del self._topics[subscription.topic]
+                if self._listener is not None:
+                    self._listener.topic_closed(subscription.topic)
+
+    def has_subscribers(self, topic: str) -> bool:
+        return topic in self._topics
+
+    async def ready(self, topic: str) -> None:
+        if self._listener is not None and not self.closed:
+            await self._listener.topic_ready(topic)
 
     def subscriber_count(self) -> int:
         return sum(len(s) for s in self._topics.values())
 
     async def close(self) -> None:
+        self.closed = True
         for subscribers in list(self._topics.values()):
             for subscription in list(subscribers):
                 subscription.shut_down = True

@@ -76,6 +76,7 @@ async def await_end(
     try:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout_s
+        await subscription.ready()  # an end committed on another replica reaches it
         if before is not None:
             await before()
         run = await reread()  # it may have ended before the subscription

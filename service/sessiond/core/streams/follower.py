@@ -1,12 +1,13 @@
 """Following the cursor log: replay from the store, then live events from the bus.
 
 One follower serves WatchChat and Chat (positions are a session's cursors) and
-WatchSessions (positions are global). The subscription is opened before the backlog is
-read, so nothing committed in between is missed; positions already delivered are skipped,
-so nothing is doubled. A gap in the live sequence (a publish overtaken by another, a
-dropped or late message) is filled from the store. Every read from the store also reads
-what is still retained, in the same snapshot: events after the follower's position that
-were pruned meanwhile end the stream with `CURSOR_EXPIRED`, never a silent gap.
+WatchSessions (positions are global). The subscription is opened (and, on a bus spanning
+replicas, ready) before the backlog is read, so nothing committed in between is missed;
+positions already delivered are skipped, so nothing is doubled. A gap in the live
+sequence (a publish overtaken by another, a dropped or late message) is filled from the
+store. Every read from the store also reads what is still retained, in the same
+snapshot: events after the follower's position that were pruned meanwhile end the
+stream with `CURSOR_EXPIRED`, never a silent gap.
 
 Live messages that are not durable events (reply deltas) pass through untouched; what a
 stream does with them, and with an overflowed subscription, is its own business.
@@ -78,6 +79,7 @@ class CursorFollower:
 
     async def replay(self, until: int = 0) -> AsyncIterator[Event]:
         """Stored events after the last delivered (and before `until`, when given)."""
+        await self.subscription.ready()
         while True:
             after = self.last
             retained, batch = await self.read_after(after, BATCH)

@@ -12,6 +12,7 @@ from pathlib import Path
 import grpc
 import pytest
 from fake_openai import FakeOpenAI
+from nats_broker import nats_prefix, nats_server, nats_url  # noqa: F401 - fixtures
 from postgres_db import postgres_server, postgres_url  # noqa: F401 - fixtures
 from sessiond.config import Config
 from sessiond.server import RunningServer, start_server

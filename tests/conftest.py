@@ -14,7 +14,7 @@ import pytest
 from fake_openai import FakeOpenAI
 from nats_broker import nats_prefix, nats_server, nats_url  # noqa: F401 - fixtures
 from postgres_db import postgres_server, postgres_url  # noqa: F401 - fixtures
-from sessiond.config import Config
+from sessiond.config import BusConfig, Config
 from sessiond.server import RunningServer, start_server
 from sessiond.v1 import chat_service_pb2_grpc, session_service_pb2_grpc
 
@@ -51,9 +51,16 @@ def config(tmp_path: Path, request: pytest.FixtureRequest) -> Config:
     database_url = ""
     if os.environ.get("SESSIOND_TEST_STORE") == "postgres":
         database_url = request.getfixturevalue("postgres_url")
-    return Config(
+    config = Config(
         host="127.0.0.1", port=0, db_path=tmp_path / "sessiond.db", database_url=database_url
     )
+    if os.environ.get("SESSIOND_TEST_NATS") == "1":
+        # The whole suite on the NATS bus: `SESSIOND_TEST_NATS=1 .venv/bin/pytest`.
+        nats = BusConfig(
+            request.getfixturevalue("nats_url"), request.getfixturevalue("nats_prefix")
+        )
+        config = replace(config, bus=nats)
+    return config
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import fields, replace
@@ -20,6 +21,7 @@ from sessiond.eventloop import EVENT_LOOPS
 from sessiond.settings import (
     AgentConfig,
     AuthConfig,
+    BusConfig,
     Config,
     ModelPrice,
     TLSConfig,
@@ -30,6 +32,7 @@ from sessiond.settings import (
 __all__ = [
     "AgentConfig",
     "AuthConfig",
+    "BusConfig",
     "Config",
     "ConfigError",
     "ModelPrice",
@@ -76,13 +79,19 @@ ENV_FIELDS: dict[str, str] = {
     "SESSIOND_LOG_FORMAT": "log_format",
     "SESSIOND_LOG_LEVEL": "log_level",
     "SESSIOND_EVENT_LOOP": "event_loop",
+    "SESSIOND_NATS_URL": "bus.nats_url",
+    "SESSIOND_NATS_SUBJECT_PREFIX": "bus.subject_prefix",
     "SESSIOND_TLS_CERT": "tls.cert_file",
     "SESSIOND_TLS_KEY": "tls.key_file",
     "SESSIOND_TLS_CLIENT_CA": "tls.client_ca_file",
     "SESSIOND_TOKENS_FILE": "auth.tokens_file",
     **{f"SESSIOND_{f.name.upper()}": f"transport.{f.name}" for f in fields(TransportConfig)},
 }
-_SECTIONS: dict[str, type[Any]] = {"tls": TLSConfig, "transport": TransportConfig}
+_SECTIONS: dict[str, type[Any]] = {
+    "bus": BusConfig,
+    "tls": TLSConfig,
+    "transport": TransportConfig,
+}
 _TOP_LEVEL = {name for name in ENV_FIELDS.values() if "." not in name} | {"default_agent"}
 SCOPES = ("read", "write", "admin")
 MIN_TOKEN_CHARS = 16
@@ -90,6 +99,8 @@ POSTGRES_URL_PREFIXES = ("postgresql://", "postgres://")
 """A `database_url` with one of these selects the PostgreSQL store."""
 MEMORY_URL = "memory:"
 """The `database_url` of the in-memory store."""
+NATS_URL_SCHEMES = ("nats://", "tls://", "ws://", "wss://")
+_SUBJECT_PREFIX = re.compile(r"[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*")
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
@@ -328,6 +339,7 @@ def validate(config: Config) -> None:
     for item in fields(TransportConfig):
         if getattr(config.transport, item.name) < 0:
             raise ConfigError(f"transport.{item.name} must not be negative")
+    _validate_bus(config.bus)
     _validate_tls(config.tls)
     _validate_tokens(config.auth.tokens)
     _validate_budgets(config.agents)
@@ -367,6 +379,20 @@ def redacted_url(url: str) -> str:
         return url
     host = parts.netloc.rpartition("@")[2]
     return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))
+
+
+def _validate_bus(bus: BusConfig) -> None:
+    # A mistyped URL must not quietly leave a replica on its own in-process bus.
+    urls = [url.strip() for url in bus.nats_url.split(",")] if bus.nats_url else []
+    if any(not url.startswith(NATS_URL_SCHEMES) for url in urls):
+        raise ConfigError(
+            "bus.nats_url must be nats:// (or tls://, ws://, wss://) URLs, comma-separated"
+            " (SESSIOND_NATS_URL), or empty for the in-process bus"
+        )
+    if not _SUBJECT_PREFIX.fullmatch(bus.subject_prefix):
+        raise ConfigError(
+            "bus.subject_prefix must be dot-separated tokens of letters, digits, '-' and '_'"
+        )
 
 
 def _validate_tls(tls: TLSConfig) -> None:

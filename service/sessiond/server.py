@@ -29,6 +29,7 @@ from sessiond.api.services import CoreServices, register_services, set_serving
 from sessiond.api.wrapping import Layer
 from sessiond.bus.base import EventBus
 from sessiond.bus.memory import MemoryBus
+from sessiond.bus.nats import NatsBus
 from sessiond.config import (
     MEMORY_URL,
     POSTGRES_URL_PREFIXES,
@@ -170,10 +171,22 @@ def describe_store(config: Config) -> str:
     return redacted_url(config.database_url) if config.database_url else str(config.db_path)
 
 
+async def open_bus(config: Config) -> EventBus:
+    """The NATS bus when `bus.nats_url` is set (several replicas), else the in-process bus."""
+    if not config.bus.nats_url:
+        return MemoryBus()
+    return await NatsBus.connect(config.bus.nats_url, config.bus.subject_prefix)
+
+
 async def open_backends(config: Config) -> Backends:
     store = store_of(config)
     await store.open()
-    return Backends(store, MemoryBus(), agent_directory(config), shared=store_is_shared(config))
+    try:
+        bus = await open_bus(config)
+    except BaseException:
+        await store.close()
+        raise
+    return Backends(store, bus, agent_directory(config), shared=store_is_shared(config))
 
 
 @dataclass(frozen=True, slots=True)
@@ -390,6 +403,7 @@ async def start_server(config: Config) -> RunningServer:
             metrics = serve_metrics(prometheus, host, config.metrics_port)
     except (OSError, RuntimeError) as exc:
         await backends.agents.close()
+        await backends.bus.close()
         await backends.store.close()
         raise OSError(str(exc)) from exc
     recovered = await recover(core.committer, core.executor)
@@ -403,6 +417,7 @@ async def start_server(config: Config) -> RunningServer:
         port=grpc_server.port,
         store=type(backends.store).__name__,
         db=describe_store(config),
+        bus="nats" if config.bus.nats_url else "memory",
         tls=config.tls.enabled,
         mtls=config.tls.client_ca_file is not None,
         auth=bool(config.auth.tokens),

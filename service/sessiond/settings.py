@@ -119,6 +119,20 @@ class TransportConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class BusConfig:
+    """`[bus]`: how live events reach streams. In-process (the default: one replica), or
+    NATS, through which several replicas see each other's events."""
+
+    nats_url: str = field(default="", repr=False)
+    """`nats://host:4222` (or `tls://`, `ws://`, `wss://`; several comma-separated): the
+    NATS bus; empty = in-process (`SESSIOND_NATS_URL`). It may hold credentials: it is
+    never logged."""
+    subject_prefix: str = "sessiond"
+    """NATS subjects are `<prefix>.chat.<key, base64url>` and `<prefix>.feed`; replicas
+    that share sessions share the prefix (`SESSIOND_NATS_SUBJECT_PREFIX`)."""
+
+
+@dataclass(frozen=True, slots=True)
 class TokenConfig:
     """One bearer token and what it may do."""
 
@@ -143,8 +157,8 @@ class AuthConfig:
 
 @dataclass(frozen=True, slots=True)
 class Config:
-    """`[server]` holds the top-level settings; `[tls]`, `[transport]`, `[auth]` and
-    `[agents.<id>]` the nested ones."""
+    """`[server]` holds the top-level settings; `[bus]`, `[tls]`, `[transport]`, `[auth]`
+    and `[agents.<id>]` the nested ones."""
 
     host: str = "127.0.0.1"
     """Address to bind (`SESSIOND_HOST`, `--host`)."""
@@ -231,6 +245,8 @@ class Config:
     event_loop: str = "uvloop"
     """`uvloop` or `asyncio` (the standard loop) for `sessiond serve`
     (`SESSIOND_EVENT_LOOP`, `--event-loop`)."""
+    bus: BusConfig = field(default_factory=BusConfig)
+    """The live-event bus (NATS for several replicas)."""
     tls: TLSConfig = field(default_factory=TLSConfig)
     """TLS / mTLS."""
     transport: TransportConfig = field(default_factory=TransportConfig)

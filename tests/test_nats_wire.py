@@ -13,6 +13,8 @@ from sessiond.domain.events import (
     Final,
     LiveDelta,
     RunAborted,
+    RunCommand,
+    RunCommandAction,
     RunError,
     RunStarted,
     SessionChanged,
@@ -91,14 +93,26 @@ def test_a_live_delta_comes_back_equal(thinking: bool) -> None:
     assert decode(encode(delta)) == delta
 
 
-def test_only_events_and_deltas_are_carried() -> None:
-    with pytest.raises(TypeError, match="events and live deltas"):
+@pytest.mark.parametrize(
+    "command",
+    [
+        RunCommand("run-1", RunCommandAction.STOP, "interrupted"),
+        RunCommand("run-2", RunCommandAction.SNAPSHOT),
+    ],
+)
+def test_a_run_command_comes_back_equal(command: RunCommand) -> None:
+    assert decode(encode(command)) == command
+
+
+def test_only_events_deltas_and_commands_are_carried() -> None:
+    with pytest.raises(TypeError, match="events, live deltas and run commands"):
         encode({"text": "hi"})
 
 
 def test_every_topic_has_a_valid_subject_of_its_own() -> None:
     keys = ["agent:main:main", "agent:main:a.b", "agent:main:*", "a>b", "x y", "", "::", "ü"]
     topics = [f"chat:{key}" for key in keys] + ["feed", "chat", "Chat:x", "_:x", "_", "a.b"]
+    topics += ["control:replica-1", "control:"]
     subjects = [subject_of("sessiond", topic) for topic in topics]
     assert len(set(subjects)) == len(topics)
     for subject in subjects:

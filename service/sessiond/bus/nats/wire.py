@@ -2,9 +2,10 @@
 
 A durable event is its envelope plus the payload the store keeps
 (`domain.codec.event_payload`), so a replica decodes it exactly as it reads it from the
-store; a live delta is its fields. `"v"` is this encoding's version: a message of another
-version (from a replica of another release) is refused (ValueError) and dropped by the
-bus like a message lost in transit; the store still holds every durable event.
+store; a live delta and a run command (to the replica executing a run) are their
+fields. `"v"` is this encoding's version: a message of another version (from a replica
+of another release) is refused (ValueError) and dropped by the bus like a message lost
+in transit; the store still holds every durable event.
 """
 
 from __future__ import annotations
@@ -13,14 +14,18 @@ from typing import Any
 
 import orjson
 from sessiond.domain.codec import event_from_payload, event_payload
-from sessiond.domain.events import Event, EventKind, LiveDelta
+from sessiond.domain.events import Event, EventKind, LiveDelta, RunCommand, RunCommandAction
 from sessiond.domain.models import SessionEventReason
 
 WIRE_VERSION = 1
 
 
+Message = Event | LiveDelta | RunCommand
+
+
 def encode(message: object) -> bytes:
-    """The payload of `message`: an `Event` or a `LiveDelta` (TypeError otherwise)."""
+    """The payload of `message`: an `Event`, a `LiveDelta` or a `RunCommand` (TypeError
+    otherwise)."""
     if isinstance(message, LiveDelta):
         data: dict[str, Any] = {
             "v": WIRE_VERSION,
@@ -45,12 +50,22 @@ def encode(message: object) -> bytes:
             "reason": message.reason.value if message.reason is not None else None,
             "payload": event_payload(message.body, message.session),
         }
+    elif isinstance(message, RunCommand):
+        data = {
+            "v": WIRE_VERSION,
+            "t": "command",
+            "run": message.run_id,
+            "action": message.action.value,
+            "reason": message.stop_reason,
+        }
     else:
-        raise TypeError(f"the NATS bus carries events and live deltas, not {type(message)!r}")
+        raise TypeError(
+            f"the NATS bus carries events, live deltas and run commands, not {type(message)!r}"
+        )
     return orjson.dumps(data)
 
 
-def decode(payload: bytes) -> Event | LiveDelta:
+def decode(payload: bytes) -> Message:
     """The message of a payload; ValueError (or KeyError, TypeError) when it is not one."""
     data = orjson.loads(payload)
     if not isinstance(data, dict):
@@ -76,4 +91,6 @@ def decode(payload: bytes) -> Event | LiveDelta:
             SessionEventReason(reason) if reason is not None else None,
             session,
         )
+    if kind == "command":
+        return RunCommand(data["run"], RunCommandAction(data["action"]), data["reason"])
     raise ValueError(f"unknown bus message type {kind!r}")

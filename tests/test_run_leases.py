@@ -1,5 +1,6 @@
 """Run ownership among replicas (core/runs/ownership.py, lease_keeper.py), in process: two
-cores built by the composition root on one store and one bus are two replicas. A run
+cores built by the composition root on one store are two replicas, on one in-process bus
+or each on a NATS bus of its own (a real nats-server between them). A run
 executes where its Send committed, under a lease; a replica that stops renewing has its
 runs closed elsewhere and its late writes refused; Abort, streams and WaitRun on one
 replica reach a run executing on the other."""
@@ -13,7 +14,9 @@ from pathlib import Path
 
 import pytest
 from helpers import assert_eventually
+from sessiond.bus.base import EventBus
 from sessiond.bus.memory import MemoryBus
+from sessiond.bus.nats import NatsBus
 from sessiond.config import Config
 from sessiond.core.runs.admission import SendInput
 from sessiond.core.runs.lease_keeper import LeaseKeeper
@@ -61,8 +64,19 @@ async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
         await opened.close()
 
 
-@pytest.fixture
-async def replicas(store: SqliteStore, tmp_path: Path) -> AsyncIterator[tuple[Replica, Replica]]:
+async def buses(kind: str, request: pytest.FixtureRequest) -> list[EventBus]:
+    """One bus both replicas share (memory), or one each on the same NATS server."""
+    if kind == "memory":
+        bus = MemoryBus()
+        return [bus, bus]
+    url, prefix = request.getfixturevalue("nats_url"), request.getfixturevalue("nats_prefix")
+    return [await NatsBus.connect(url, prefix), await NatsBus.connect(url, prefix)]
+
+
+@pytest.fixture(params=["memory", "nats"])
+async def replicas(
+    store: SqliteStore, tmp_path: Path, request: pytest.FixtureRequest
+) -> AsyncIterator[tuple[Replica, Replica]]:
     config = Config(
         db_path=tmp_path / "shared.db",
         echo_delay_ms=10,
@@ -70,9 +84,9 @@ async def replicas(store: SqliteStore, tmp_path: Path) -> AsyncIterator[tuple[Re
         run_lease_ms=400,
         run_lease_renew_ms=100,
     )
-    bus = MemoryBus()
+    each = await buses(request.param, request)
     made = []
-    for _ in range(2):
+    for bus in each:
         backends = Backends(store, bus, agent_directory(config), shared=True)
         core = build_core(config, backends, NoRunObserver())
         assert core.lease_keeper is not None
@@ -85,7 +99,8 @@ async def replicas(store: SqliteStore, tmp_path: Path) -> AsyncIterator[tuple[Re
     finally:
         for replica in made:
             await replica.stop()
-        await bus.close()
+        for bus in each:
+            await bus.close()
         for replica in made:
             await replica.core.services.runs.executor.agents.close()
 

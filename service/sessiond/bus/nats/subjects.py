@@ -15,6 +15,7 @@ topic whose kind is not a plain token is encoded whole under `<prefix>._`.
 from __future__ import annotations
 
 import base64
+import functools
 import re
 
 DEFAULT_PREFIX = "sessiond"
@@ -37,6 +38,7 @@ def encode_name(name: str) -> str:
     return encoded or "="
 
 
+@functools.lru_cache(maxsize=4096)  # every publish asks, mostly for the same few topics
 def subject_of(prefix: str, topic: str) -> str:
     """The NATS subject of `topic` under `prefix` (one subject per topic, and back)."""
     kind, colon, name = topic.partition(":")

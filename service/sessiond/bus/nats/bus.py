@@ -175,8 +175,9 @@ class NatsBus:
 
     async def _maintain(self) -> None:
         """Subscribes and unsubscribes as topics gain and lose local subscribers; one task,
-        so a topic's subscribe and unsubscribe reach NATS in the order they happened."""
-        while True:
+        so a topic's subscribe and unsubscribe reach NATS in the order they happened. Ends
+        when the bus closes (nats-py swallows a cancellation that finds it flushing)."""
+        while not self.closed:
             await self._wake.wait()
             self._wake.clear()
             changed, self._changed = self._changed, set()
@@ -247,6 +248,7 @@ class NatsBus:
     async def _shut_down(self) -> None:
         self.closed = True
         await self._local.close()
+        self._wake.set()
         self._maintainer.cancel()
         if asyncio.current_task() is not self._maintainer:
             with contextlib.suppress(asyncio.CancelledError):

@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 from sessiond.bus.base import EventBus
 from sessiond.bus.memory import MemoryBus
+from sessiond.bus.nats import NatsBus
 from sessiond.store.base import Store
 from sessiond.store.memory import MemoryStore
 from sessiond.store.postgres import PostgresStore
@@ -61,12 +62,23 @@ async def memory_bus(request: pytest.FixtureRequest) -> AsyncIterator[EventBus]:
         await bus.close()
 
 
+@asynccontextmanager
+async def nats_bus(request: pytest.FixtureRequest) -> AsyncIterator[EventBus]:
+    """A NatsBus on the test session's nats-server, on subjects of the test's own."""
+    url, prefix = request.getfixturevalue("nats_url"), request.getfixturevalue("nats_prefix")
+    bus = await NatsBus.connect(url, prefix)
+    try:
+        yield bus
+    finally:
+        await bus.close()
+
+
 STORE_FACTORIES: dict[str, StoreFactory] = {
     "sqlite": sqlite_store,
     "memory": memory_store,
     "postgres": postgres_store,
 }
-BUS_FACTORIES: dict[str, BusFactory] = {"memory": memory_bus}
+BUS_FACTORIES: dict[str, BusFactory] = {"memory": memory_bus, "nats": nats_bus}
 
 
 @pytest.fixture(params=list(STORE_FACTORIES))

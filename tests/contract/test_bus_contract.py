@@ -59,6 +59,14 @@ async def test_a_subscription_gets_only_what_is_published_after_it(bus: EventBus
     assert await next_message(subscription) == event(2)
 
 
+async def test_a_ready_subscription_receives(bus: EventBus) -> None:
+    subscription = bus.subscribe(TOPIC)
+    await asyncio.wait_for(subscription.ready(), WAIT_S)
+    await bus.publish(TOPIC, event(1))
+    assert await next_message(subscription) == event(1)
+    await asyncio.wait_for(subscription.ready(), WAIT_S)  # ready again: at once
+
+
 async def test_topics_are_separate(bus: EventBus) -> None:
     first, second = bus.subscribe("chat:a"), bus.subscribe("chat:b")
     await bus.publish("chat:b", event(1, "b"))
@@ -190,3 +198,12 @@ async def test_closing_the_bus_ends_subscriptions_after_their_messages(bus: Even
     with pytest.raises(SubscriptionClosed):
         await asyncio.wait_for(waiting, WAIT_S)
     await bus.close()  # closing again is harmless
+
+
+async def test_a_subscription_made_after_the_bus_closed_ends_at_once(bus: EventBus) -> None:
+    await bus.close()
+    subscription = bus.subscribe(TOPIC)
+    await asyncio.wait_for(subscription.ready(), WAIT_S)
+    await bus.publish(TOPIC, event(1))  # harmless, and it reaches nobody
+    with pytest.raises(SubscriptionClosed):
+        await subscription.get(WAIT_S)

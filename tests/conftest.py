@@ -1,6 +1,7 @@
 """Fixtures: a real grpc.aio sessiond server on a free port with a real SQLite file, or
 with `SESSIOND_TEST_STORE=postgres` a fresh database of a real PostgreSQL (the whole
-suite then runs its servers on the PostgreSQL store)."""
+suite then runs its servers on the PostgreSQL store); with `SESSIOND_TEST_BUS=nats` the
+servers publish and receive live events through a real NATS server."""
 
 from __future__ import annotations
 
@@ -54,8 +55,7 @@ def config(tmp_path: Path, request: pytest.FixtureRequest) -> Config:
     config = Config(
         host="127.0.0.1", port=0, db_path=tmp_path / "sessiond.db", database_url=database_url
     )
-    if os.environ.get("SESSIOND_TEST_NATS") == "1":
-        # The whole suite on the NATS bus: `SESSIOND_TEST_NATS=1 .venv/bin/pytest`.
+    if os.environ.get("SESSIOND_TEST_BUS") == "nats":
         nats = BusConfig(
             request.getfixturevalue("nats_url"), request.getfixturevalue("nats_prefix")
         )

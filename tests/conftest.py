@@ -1,7 +1,12 @@
 """Fixtures: a real grpc.aio sessiond server on a free port with a real SQLite file, or
 with `SESSIOND_TEST_STORE=postgres` a fresh database of a real PostgreSQL (the whole
 suite then runs its servers on the PostgreSQL store); with `SESSIOND_TEST_BUS=nats` the
-servers publish and receive live events through a real NATS server."""
+servers publish and receive live events through a real NATS server.
+
+A module marked `replicated` runs each of its tests twice: against one server, and
+against three replicas on one PostgreSQL and one NATS with the client's calls spread over
+them (tests/cluster.py); a test marked `one_server` there runs against one server only
+(it reaches into the server's process)."""
 
 from __future__ import annotations
 
@@ -12,6 +17,7 @@ from pathlib import Path
 
 import grpc
 import pytest
+from cluster import ClusterHandle, cluster_config
 from fake_openai import FakeOpenAI
 from nats_broker import nats_prefix, nats_server, nats_url  # noqa: F401 - fixtures
 from postgres_db import postgres_server, postgres_url  # noqa: F401 - fixtures
@@ -46,6 +52,20 @@ class ServerHandle:
         await self.stop()
         await self.start()
 
+    @property
+    def channel_options(self) -> list[tuple[str, object]]:
+        return []
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    definition = metafunc.definition
+    if (
+        "server" in metafunc.fixturenames
+        and definition.get_closest_marker("replicated")
+        and not definition.get_closest_marker("one_server")
+    ):
+        metafunc.parametrize("server", ["one", "cluster"], indirect=True)
+
 
 @pytest.fixture
 def config(tmp_path: Path, request: pytest.FixtureRequest) -> Config:
@@ -64,8 +84,20 @@ def config(tmp_path: Path, request: pytest.FixtureRequest) -> Config:
 
 
 @pytest.fixture
-async def server(config: Config) -> AsyncIterator[ServerHandle]:
-    handle = ServerHandle(config)
+async def server(
+    config: Config, request: pytest.FixtureRequest
+) -> AsyncIterator[ServerHandle | ClusterHandle]:
+    handle: ServerHandle | ClusterHandle
+    if getattr(request, "param", "one") == "cluster":
+        replica = cluster_config(
+            config,
+            request.getfixturevalue("postgres_url"),
+            request.getfixturevalue("nats_url"),
+            request.getfixturevalue("nats_prefix"),
+        )
+        handle = ClusterHandle(replica)
+    else:
+        handle = ServerHandle(config)
     await handle.start()
     try:
         yield handle
@@ -74,8 +106,8 @@ async def server(config: Config) -> AsyncIterator[ServerHandle]:
 
 
 @pytest.fixture
-async def channel(server: ServerHandle) -> AsyncIterator[grpc.aio.Channel]:
-    async with grpc.aio.insecure_channel(server.target) as chan:
+async def channel(server: ServerHandle | ClusterHandle) -> AsyncIterator[grpc.aio.Channel]:
+    async with grpc.aio.insecure_channel(server.target, options=server.channel_options) as chan:
         yield chan
 
 

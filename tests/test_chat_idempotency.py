@@ -23,6 +23,8 @@ from sessiond.config import Config
 from sessiond.v1 import chat_service_pb2 as cpb
 from sessiond.v1 import chat_service_pb2_grpc, events_pb2, resources_pb2, session_service_pb2_grpc
 
+pytestmark = pytest.mark.replicated  # also against three replicas (conftest.py)
+
 Sessions = session_service_pb2_grpc.SessionServiceStub
 Chat = chat_service_pb2_grpc.ChatServiceStub
 Code = grpc.StatusCode

@@ -38,6 +38,8 @@ from sessiond.v1 import session_service_pb2 as spb
 if TYPE_CHECKING:
     from conftest import ServerHandle
 
+pytestmark = pytest.mark.replicated  # also against three replicas (conftest.py)
+
 Sessions = session_service_pb2_grpc.SessionServiceStub
 Chat = chat_service_pb2_grpc.ChatServiceStub
 Code = grpc.StatusCode

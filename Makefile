@@ -43,7 +43,7 @@ BREAKING_AGAINST ?=
 # check against the previous commit sees only the last of a push).
 API_V1 := ac5445709647f6d7f7502c07b49f2f7670dc0a23
 
-.PHONY: serve test lint typecheck proto-lint breaking generate check-generated gen-tools \
+.PHONY: serve cluster test lint typecheck proto-lint breaking generate check-generated gen-tools \
 	client-deps grpcurl kubeconform rest-gateway ghz bench bench-quick pytest clean
 
 $(STAMP): pyproject.toml clients/python/pyproject.toml
@@ -59,6 +59,11 @@ $(BUF):
 
 serve: $(STAMP)
 	$(BIN)/sessiond serve
+
+# PostgreSQL and NATS (both from pip) and three replicas on 127.0.0.1:50051-50053, to try
+# the scale-out setup on one machine (scripts/cluster.py); Ctrl-C stops everything.
+cluster: $(STAMP)
+	$(BIN)/python scripts/cluster.py
 
 test: $(STAMP) lint typecheck proto-lint breaking check-generated client-deps grpcurl kubeconform \
 	rest-gateway pytest

@@ -24,6 +24,8 @@ from sessiond.v1 import session_service_pb2 as spb
 R = resources_pb2
 LEASE_MS = 2000
 SLOW_TEXT = "a reply streamed slowly, one character at a time " * 4
+LONG_TEXT = SLOW_TEXT * 10
+"""About 5 s at the test server's echo pace (8 characters every 20 ms)."""
 
 
 @contextlib.asynccontextmanager
@@ -63,6 +65,32 @@ async def test_a_stream_on_one_replica_follows_a_run_on_another(server: ClusterH
     async with stubs(third) as (_, chat_c):
         waited = await wait_run(chat_c, sent.run_id)
     assert waited.status == R.RUN_STATUS_DONE
+
+
+@pytest.mark.parametrize("server", ["cluster"], indirect=True)
+async def test_a_stream_attached_mid_run_elsewhere_gets_the_reply_so_far(
+    server: ClusterHandle,
+) -> None:
+    first, second, _ = (f"127.0.0.1:{r.port}" for r in server.replicas)
+    async with stubs(first) as (sessions, chat_a), stubs(second) as (_, chat_b):
+        key = (await create_session(sessions, key="attached")).key
+        async with StreamReader(chat_a.WatchChat(cpb.WatchChatRequest(session_key=key))) as on_a:
+            sent = await chat_a.Send(cpb.SendRequest(session_key=key, text=LONG_TEXT))
+            for _ in range(2):  # some of the reply (a few seconds long) was streamed on a
+                await on_a.read_until(
+                    lambda r: r.event.run_id == sent.run_id and body_of(r.event) == "delta"
+                )
+        watch = chat_b.WatchChat(cpb.WatchChatRequest(session_key=key))
+        async with StreamReader(watch) as on_b:
+            events = await on_b.read_until(lambda r: ends_run(r.event, sent.run_id), 20)
+    deltas = [r.event.delta for r in events if body_of(r.event) == "delta"]
+    assert deltas[0].offset == 0, "the reply so far comes first, from offset 0"
+    assert len(deltas[0].text) >= 5
+    text = ""
+    for delta in deltas:
+        assert delta.offset <= len(text), "no hole"
+        text = text[: delta.offset] + delta.text
+    assert text == LONG_TEXT
 
 
 @pytest.fixture

@@ -257,3 +257,30 @@ class Transcript:
     session_id: str
     session_key: str
     archived: bool
+
+
+HOUR_MS = 3_600_000
+
+
+def hour_of(ts: int) -> int:
+    """The start of the UTC hour holding the time `ts`."""
+    return ts - ts % HOUR_MS
+
+
+@dataclass(frozen=True, slots=True)
+class UsageEntry:
+    """What runs used, in the usage ledger: per namespace (tenant), agent, model and hour.
+
+    Written once per run that executed, in the transaction recording its end, and summed
+    by hour: budgets and GetUsage read the sums."""
+
+    namespace: str
+    """The runs' keys' namespace (`domain/tenants.py`): "" for the default tenant."""
+    agent_id: str
+    model: str
+    """The model the runs asked for ("" when unknown)."""
+    hour: int
+    """Start of the UTC hour (`hour_of`), in milliseconds since the epoch."""
+    runs: int = 0
+    usage: Usage = field(default_factory=Usage)
+    """Summed; `context_tokens` is not kept (it is not additive)."""

@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from sessiond import tenants_config
+from sessiond.domain.tenants import DEFAULT_TENANT
 from sessiond.eventloop import EVENT_LOOPS
 from sessiond.settings import (
     AgentConfig,
@@ -24,10 +26,12 @@ from sessiond.settings import (
     BusConfig,
     Config,
     ModelPrice,
+    TenantConfig,
     TLSConfig,
     TokenConfig,
     TransportConfig,
 )
+from sessiond.tenants_config import TenantConfigError
 
 __all__ = [
     "AgentConfig",
@@ -37,6 +41,7 @@ __all__ = [
     "ConfigError",
     "ModelPrice",
     "TLSConfig",
+    "TenantConfig",
     "TokenConfig",
     "TransportConfig",
     "load",
@@ -194,21 +199,43 @@ def _prices_from_toml(agent_id: str, table: Any) -> dict[str, ModelPrice]:
     return prices
 
 
+_TOKEN_KEYS = {"token", "scopes", "scope", "name", "tenant", "all_tenants"}
+
+
 def tokens_from_toml(entries: Any, where: str) -> tuple[TokenConfig, ...]:
-    """`[[tokens]]` tables: `token`, `scopes` (list) or `scope`, optional `name`."""
+    """`[[tokens]]` tables: `token`, `scopes` (list) or `scope`, optional `name`, `tenant`
+    and `all_tenants`."""
     if not isinstance(entries, list):
         raise ConfigError(f"{where}: tokens must be a list of tables")
     tokens = []
     for index, entry in enumerate(entries):
         if not isinstance(entry, dict) or not isinstance(entry.get("token"), str):
             raise ConfigError(f"{where}: token #{index + 1} needs a string `token`")
-        unknown = set(entry) - {"token", "scopes", "scope", "name"}
+        unknown = set(entry) - _TOKEN_KEYS
         if unknown:
             raise ConfigError(f"{where}: token #{index + 1}: unknown keys {sorted(unknown)}")
+        if not isinstance(entry.get("all_tenants", False), bool):
+            raise ConfigError(f"{where}: token #{index + 1}: all_tenants must be true or false")
         scopes = entry.get("scopes", [entry["scope"]] if "scope" in entry else ["read"])
         name = str(entry.get("name") or f"token-{index + 1}")
-        tokens.append(TokenConfig(entry["token"], tuple(map(str, scopes)), name))
+        tenant = entry.get("tenant", DEFAULT_TENANT)
+        tokens.append(
+            TokenConfig(
+                entry["token"],
+                tuple(map(str, scopes)),
+                name,
+                tenant=tenant if isinstance(tenant, str) else repr(tenant),
+                all_tenants=entry.get("all_tenants", False),
+            )
+        )
     return tuple(tokens)
+
+
+def _tenants_from_toml(table: Any) -> dict[str, TenantConfig]:
+    try:
+        return tenants_config.tenants_from_toml(table)
+    except TenantConfigError as exc:
+        raise ConfigError(str(exc)) from exc
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -247,6 +274,8 @@ def from_toml(path: Path, base: Config) -> Config:
         config = replace(config, default_agent=str(server["default_agent"]).lower())
     if "agents" in data:
         config = replace(config, agents=_agents_from_toml(data["agents"]))
+    if "tenants" in data:
+        config = replace(config, tenants=_tenants_from_toml(data["tenants"]))
     tokens = data.get("auth", {}).get("tokens")
     if tokens is not None:
         auth = replace(config.auth, tokens=tokens_from_toml(tokens, f"{path} [auth]"))
@@ -343,6 +372,10 @@ def validate(config: Config) -> None:
     _validate_tls(config.tls)
     _validate_tokens(config.auth.tokens)
     _validate_budgets(config.agents)
+    try:
+        tenants_config.validate(config.tenants, config.auth.tokens, config.agents)
+    except TenantConfigError as exc:
+        raise ConfigError(str(exc)) from exc
 
 
 def _validate_budgets(agents: Mapping[str, AgentConfig]) -> None:

@@ -41,6 +41,7 @@ from sessiond.config import (
     unsupported_store_url,
 )
 from sessiond.core.committer import Committer
+from sessiond.core.limits import TenantLimits, TenantPolicy
 from sessiond.core.maintenance.checkpoints import Checkpoints
 from sessiond.core.maintenance.compaction import AutoCompaction, Compaction, Compactor
 from sessiond.core.maintenance.retention import (
@@ -126,6 +127,25 @@ def agent_directory(config: Config) -> AgentDirectory:
     )
 
 
+def tenant_limits(config: Config) -> TenantLimits:
+    return TenantLimits(
+        {
+            tenant_id: TenantPolicy(
+                max_sessions=tenant.max_sessions,
+                max_runs_per_minute=tenant.max_runs_per_minute,
+                max_concurrent_runs=tenant.max_concurrent_runs,
+                max_queued_runs=tenant.max_queued_runs,
+                daily_cost_usd=tenant.daily_cost_usd,
+                monthly_cost_usd=tenant.monthly_cost_usd,
+                daily_tokens=tenant.daily_tokens,
+                monthly_tokens=tenant.monthly_tokens,
+                abort_policy=tenant.abort_policy,
+            )
+            for tenant_id, tenant in config.tenants.items()
+        }
+    )
+
+
 def cleanup_policy(config: Config) -> CleanupPolicy:
     return CleanupPolicy(
         max_age_ms=int(config.cleanup_max_age_s * 1000),
@@ -207,6 +227,7 @@ def run_ownership(config: Config, backends: Backends) -> SoleOwner | Leases:
 
 def build_core(config: Config, backends: Backends, observer: RunObserver) -> Core:
     rules = session_rules(config, backends.agents)
+    limits = tenant_limits(config)
     committer = Committer(backends.store, backends.bus)
     registry = RunRegistry()
     ownership = run_ownership(config, backends)
@@ -233,16 +254,17 @@ def build_core(config: Config, backends: Backends, observer: RunObserver) -> Cor
         registry,
         max_queued_runs=config.max_queued_runs,
         stop_wait_s=2 * config.run_lease_ms / 1000,
+        limits=limits,
     )
     retention = Retention(committer, rules)
     maintenance = Maintenance(
         compactor=Compactor(compaction, runs, rules),
-        checkpoints=Checkpoints(committer, runs, rules),
+        checkpoints=Checkpoints(committer, runs, rules, limits),
         retention=retention,
         plugins=PluginState(committer, rules),
     )
     services = CoreServices(
-        manager=SessionManager(committer, rules, runs),
+        manager=SessionManager(committer, rules, runs, limits),
         session_queries=SessionQueries(backends.store, rules),
         runs=runs,
         run_queries=RunQueries(committer, rules),

@@ -202,6 +202,8 @@ class Run:
     """Cursor of the run's first event (its send): Chat re-attaches from here."""
     scope: str = ""
     """The `instance_id` of the session it was sent to: its idempotency key's scope."""
+    started_by: str = ""
+    """The name of the token whose Send started (or queued) it; "" without auth."""
 
     @property
     def ended(self) -> bool:

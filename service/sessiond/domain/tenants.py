@@ -50,3 +50,8 @@ def tenant_of(stored_key: str) -> str:
 def in_namespace(stored_key: str, space: str | None) -> bool:
     """Whether a stored key is in `space`; None stands for every namespace."""
     return space is None or namespace_of(stored_key) == space
+
+
+def canonical_of(stored_key: str) -> str:
+    """A stored key without its namespace: the canonical key within its tenant."""
+    return stored_key[len(namespace_of(stored_key)) :]

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 
 from sessiond.core.committer import Committer, control_topic, session_changed
+from sessiond.core.limits import TenantLimits
 from sessiond.core.rules import SessionRules
 from sessiond.core.runs.admission import (
     Admission,
@@ -23,6 +24,7 @@ from sessiond.core.runs.executor import RunExecutor, RunInputs
 from sessiond.core.runs.queries import await_end
 from sessiond.core.runs.registry import RunRegistry
 from sessiond.core.sessions.manager import require
+from sessiond.core.tenancy import Caller
 from sessiond.domain.clock import now_ms
 from sessiond.domain.errors import InvalidArgument, RunNotFound
 from sessiond.domain.events import Event, RunCommand, RunCommandAction
@@ -36,6 +38,7 @@ from sessiond.domain.models import (
     SessionStatus,
     StopReason,
 )
+from sessiond.domain.tenants import namespace_of
 from sessiond.store.base import ReadTx, WriteTx
 
 MAX_QUEUE_READ = 10_000
@@ -74,8 +77,11 @@ class RunService:
         *,
         max_queued_runs: int = 20,
         stop_wait_s: float = 30.0,
+        limits: TenantLimits | None = None,
     ) -> None:
         self.committer = committer
+        self.limits = limits or TenantLimits()
+        """Tenants' quotas, budgets and abort policies."""
         self.rules = rules
         self.executor = executor
         self.registry = registry
@@ -87,8 +93,8 @@ class RunService:
 
     # -- sending -------------------------------------------------------------------------
 
-    async def send(self, request: SendInput, *, steer: bool = False) -> SendResult:
-        send = checked(self.rules, request, steer)
+    async def send(self, caller: Caller, request: SendInput, *, steer: bool = False) -> SendResult:
+        send = checked(self.rules, caller, request, steer)
         result = await self.committer.commit(lambda tx, events: self._admit(tx, events, send))
         if isinstance(result, SendResult):
             return self._launched(result)
@@ -124,6 +130,8 @@ class RunService:
             raise admission.error
         if verdict is Verdict.INTERRUPT:
             return admission
+        starts = verdict is Verdict.START
+        self.limits.admit_run(tx, namespace_of(send.key), starts=starts, now=now_ms())
         return self._enqueue(tx, events, send, admission, interrupting=after_interrupt)
 
     def _enqueue(
@@ -166,6 +174,7 @@ class RunService:
             priority=1 if steered else 0,
             started_at=ts if starts else 0,
             scope=session.instance_id,
+            started_by=send.caller.name,
         )
         if starts:
             session = replace(
@@ -268,15 +277,22 @@ class RunService:
         ended = await await_end(self.committer, run, self.stop_wait_s, before=ask)
         return ended.ended
 
-    async def abort(self, raw_key: str, run_id: str, clear_queue: bool) -> AbortResult:
+    async def abort(
+        self, caller: Caller, raw_key: str, run_id: str, clear_queue: bool
+    ) -> AbortResult:
         if not raw_key.strip() and not run_id.strip():
             raise InvalidArgument("session_key", "session_key or run_id required")
-        key = self.rules.key(raw_key, "session_key") if raw_key.strip() else ""
+        key = (
+            self.rules.stored_key(caller, raw_key, "session_key", write=True)
+            if raw_key.strip()
+            else ""
+        )
         target: Run | None = None
         if run_id.strip():
             target = await self.committer.store.read(lambda tx: tx.get_run(run_id.strip()))
-            if target is None:
+            if target is None or not caller.sees(target.session_key):
                 raise RunNotFound(run_id)
+            caller.write_check(target.session_key)
             if key and target.session_key != key:
                 raise InvalidArgument("run_id", "run_id belongs to another session")
             key = target.session_key

@@ -7,6 +7,8 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import grpc
+from google.rpc import error_details_pb2
+from helpers import rich_status
 from sessiond.config import Config, TenantConfig, TokenConfig
 from sessiond.v1 import chat_service_pb2 as cpb
 from sessiond.v1 import chat_service_pb2_grpc, resources_pb2, session_service_pb2_grpc
@@ -17,6 +19,7 @@ TOKENS: dict[str, TokenConfig] = {
     "acme-writer": TokenConfig(
         "acme-writer-token-0123456789", ("write",), "acme-app", tenant="acme"
     ),
+    "acme-web": TokenConfig("acme-web-token-0123456789", ("write",), "acme-web", tenant="acme"),
     "beta": TokenConfig("beta-admin-token-0123456789", ("admin",), "beta-ops", tenant="beta"),
     "default": TokenConfig("default-admin-token-0123456789", ("admin",), "default-ops"),
     "operator": TokenConfig(
@@ -79,3 +82,19 @@ class As:
         done = await self.chat.WaitRun(cpb.WaitRunRequest(run_id=sent.run_id, timeout_ms=10_000))
         assert done.done, done
         return done.run  # type: ignore[no-any-return]
+
+    async def start(self, key: str, text: str, **fields: Any) -> str:
+        """Sends and returns the run id without waiting."""
+        sent = await self.chat.Send(cpb.SendRequest(session_key=key, text=text, **fields))
+        return sent.run_id  # type: ignore[no-any-return]
+
+
+def retry_delay_ms(error: grpc.aio.AioRpcError) -> int | None:
+    """The RetryInfo delay of a failed call, in milliseconds; None without one."""
+    status = rich_status(error)
+    for detail in status.details if status is not None else ():
+        info = error_details_pb2.RetryInfo()
+        if detail.Is(info.DESCRIPTOR):
+            detail.Unpack(info)
+            return int(info.retry_delay.ToMilliseconds())
+    return None

@@ -8,6 +8,7 @@ The cases are checked against the services' descriptors, so a new RPC cannot esc
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +24,7 @@ from sessiond.v1 import chat_service_pb2 as cpb
 from sessiond.v1 import session_service_pb2 as spb
 from tenant_helpers import As, with_tokens
 
+STORED_KEY = re.compile(r"tenant:[a-z0-9_-]+:")
 KEY = "acme-chat"
 LABEL = "acme label"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 16
@@ -66,6 +68,10 @@ def _no_archive(response: Any, ids: Ids) -> None:
 
 def _no_cleanup_entry(response: Any, ids: Ids) -> None:
     assert f"agent:main:{KEY}" not in {e.key for e in response.entries}
+
+
+def _no_usage(response: Any, ids: Ids) -> None:
+    assert all(row.tenant != "acme" for row in response.rows), response
 
 
 def _first_event_is_own(response: Any, ids: Ids) -> None:
@@ -113,6 +119,9 @@ CASES: dict[str, Case] = {
         )
     ),
     "WatchSessions": Case(lambda i: spb.WatchSessionsRequest(), _first_event_is_own),
+    "GetUsage": Case(
+        lambda i: spb.GetUsageRequest(group_by=[spb.USAGE_GROUPING_TENANT]), _no_usage
+    ),
     "Send": Case(lambda i: cpb.SendRequest(session_key=i.key, text="hi")),
     "Steer": Case(lambda i: cpb.SteerRequest(session_key=i.key, text="hi")),
     "Abort": Case(lambda i: cpb.AbortRequest(run_id=i.run_id)),
@@ -181,7 +190,7 @@ def assert_no_prefix(outcome: Any) -> None:
         text = f"{outcome.details()} {error_info(outcome)}"
     else:
         text = text_format.MessageToString(outcome)
-    assert "tenant:" not in text, text
+    assert not STORED_KEY.search(text), text
 
 
 @pytest.mark.parametrize("method", sorted(CASES))

@@ -44,6 +44,7 @@ _READ = (
     f"{_SESSION}WatchSessions",
     f"{_SESSION}ListCheckpoints",
     f"{_SESSION}GetCheckpoint",
+    f"{_SESSION}GetUsage",
     f"{_CHAT}WatchChat",
     f"{_CHAT}GetRun",
     f"{_CHAT}WaitRun",

@@ -161,6 +161,8 @@ def session_pb(session: Session, view: KeyView = as_stored) -> resources_pb2.Ses
         metadata=session.metadata,
         etag=session.etag,
         plugin_state=[plugin_pb(e) for e in session.plugin_state],
+        budget_cost_usd=session.budget_cost_usd,
+        budget_tokens=session.budget_tokens,
     )
 
 
@@ -215,6 +217,7 @@ def run_pb(run: Run, view: KeyView = as_stored) -> resources_pb2.Run:
         ended_at=timestamp(run.ended_at),
         usage=usage_pb(run.usage),
         message_seq=run.message_seq,
+        started_by=run.started_by,
     )
 
 

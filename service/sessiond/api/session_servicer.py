@@ -9,6 +9,7 @@ from sessiond.api import convert
 from sessiond.api.callers import current_caller
 from sessiond.api.handlers import Ctx, server_stream, unary
 from sessiond.api.maintenance import Maintenance, MaintenanceRpcs
+from sessiond.api.usage import UsageRpcs
 from sessiond.core import validation
 from sessiond.core.runs.admission import SendInput
 from sessiond.core.runs.service import RunService
@@ -16,6 +17,7 @@ from sessiond.core.sessions.manager import UPDATABLE_FIELDS, NewSession, Session
 from sessiond.core.sessions.queries import PreviewStatus, SessionQueries
 from sessiond.core.streams.sessions import SessionFeed
 from sessiond.core.tenancy import Caller
+from sessiond.core.usage import UsageQueries
 from sessiond.domain.errors import InvalidArgument
 from sessiond.domain.models import Message, Session
 from sessiond.store.base import SessionQuery
@@ -53,7 +55,7 @@ def _field_value(update: pb.SessionUpdate, path: str) -> Any:
     return getattr(update, path)
 
 
-class SessionServicer(MaintenanceRpcs, session_service_pb2_grpc.SessionServiceServicer):
+class SessionServicer(MaintenanceRpcs, UsageRpcs, session_service_pb2_grpc.SessionServiceServicer):
     def __init__(
         self,
         manager: SessionManager,
@@ -61,8 +63,10 @@ class SessionServicer(MaintenanceRpcs, session_service_pb2_grpc.SessionServiceSe
         runs: RunService,
         feed: SessionFeed,
         maintenance: Maintenance,
+        usage: UsageQueries,
     ) -> None:
-        super().__init__(maintenance)
+        MaintenanceRpcs.__init__(self, maintenance)
+        UsageRpcs.__init__(self, usage)
         self.manager = manager
         self.queries = queries
         self.runs = runs
@@ -145,6 +149,7 @@ class SessionServicer(MaintenanceRpcs, session_service_pb2_grpc.SessionServiceSe
         return pb.ListSessionsResponse(
             sessions=[convert.session_pb(s, caller.public_key) for s in rows],
             next_page_token=token,
+            tenant="" if caller.all_tenants else caller.tenant,
         )
 
     @unary

@@ -15,6 +15,9 @@ class AgentRules:
     model_provider: str = ""
     models: tuple[str, ...] = ()
     """The models the agent's backend serves; empty: any."""
+    abort_policy: str = "tenant"
+    """Who may Abort or Steer a run: `tenant` (any writer of the tenant) or `owner` (the
+    token that started it, and admin tokens)."""
 
 
 @dataclass(frozen=True, slots=True)

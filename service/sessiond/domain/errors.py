@@ -219,3 +219,15 @@ class BudgetExceeded(FailedPrecondition):
             f"the {budget} budget is spent ({spent} of {limit})",
             metadata={"budget": budget, "limit": limit, "spent": spent},
         )
+
+
+class NotRunOwner(PermissionDenied):
+    """The run's abort policy is `owner` and another token started it."""
+
+    reason = "NOT_RUN_OWNER"
+
+    def __init__(self, run_id: str) -> None:
+        super().__init__(
+            f"run {run_id} was started by another token; its abort_policy is owner",
+            metadata={"run_id": run_id},
+        )

@@ -56,6 +56,9 @@ class StopReason(enum.StrEnum):
     SHUTDOWN = "shutdown"
     ERROR = "error"
     SERVER_RESTART = "server_restart"
+    BUDGET = "budget"
+    """The run crossed its session's or tenant's budget mid-reply (or started with none
+    left); its partial reply is kept, as an abort's is."""
 
     @property
     def run_status(self) -> RunStatus:
@@ -71,6 +74,7 @@ _RUN_STATUS_OF_STOP = {
     StopReason.SHUTDOWN: RunStatus.ABORTED,
     StopReason.ERROR: RunStatus.ERROR,
     StopReason.SERVER_RESTART: RunStatus.ERROR,
+    StopReason.BUDGET: RunStatus.ABORTED,
 }
 INJECTED = "injected"
 """The stop reason of a message added by InjectMessage (no run)."""
@@ -141,6 +145,10 @@ class Session:
     compaction_count: int = 0
     metadata: dict[str, str] = field(default_factory=dict)
     plugin_state: tuple[PluginEntry, ...] = ()
+    budget_cost_usd: float = 0.0
+    """Cost the session may spend (its `usage.estimated_cost_usd`); 0: no limit."""
+    budget_tokens: int = 0
+    """Tokens the session may spend (its `usage.total_tokens`); 0: no limit."""
     instance_id: str = ""
     """This life of the key: a session deleted and created again under the same key is
     another instance (reset, compaction and restore keep it). Idempotency keys are scoped

@@ -21,7 +21,9 @@ from sessiond.agents.base import (
     UsageReport,
 )
 from sessiond.core.committer import Committer, chat_topic
+from sessiond.core.limits import TenantLimits
 from sessiond.core.runs.agents import AgentDirectory
+from sessiond.core.runs.budgets import Allowance, BudgetCrossed, Budgets, charge
 from sessiond.core.runs.context import TranscriptContext, Window
 from sessiond.core.runs.conversation import (
     Context,
@@ -62,6 +64,8 @@ class RunInputs:
     """The newest entries of the transcript, enough for the agent's budget."""
     question: Message | None = None
     """The run's question when it is older than `window` (else it is in it)."""
+    session: Session | None = None
+    """The session as the run found it (its budgets and usage)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +90,7 @@ class RunExecutor:
         ownership: RunOwnership | None = None,
         observer: RunObserver | None = None,
         after_run: AfterRun | None = None,
+        budgets: Budgets | None = None,
     ) -> None:
         self.committer = committer
         self.ownership: RunOwnership = ownership or SoleOwner()
@@ -93,6 +98,8 @@ class RunExecutor:
         self.agents = agents
         self.registry = registry
         self.settings = settings
+        self.budgets = budgets or Budgets(TenantLimits())
+        """Sessions' and tenants' budgets: a run crossing one stops (`budget`)."""
         self.observer: RunObserver = observer or NoRunObserver()
         """Told of every run's start and end (metrics)."""
         self.after_run = after_run
@@ -137,6 +144,7 @@ class RunExecutor:
             reasoning=session.reasoning_level if session else "",
             window=window,
             question=question,
+            session=session,
         )
 
     def finish_and_prepare(
@@ -209,6 +217,8 @@ class RunExecutor:
             outcome = self._stopped(active, StopReason.TIMEOUT)
         except AgentError as exc:
             outcome = self._stopped(active, StopReason.ERROR, exc.message, exc.kind)
+        except BudgetCrossed:
+            outcome = self._stopped(active, StopReason.BUDGET)
         except LeaseLost:
             log.warning("run.lease_lost", run_id=run.run_id)  # another replica closed it
         except Exception as exc:
@@ -229,6 +239,7 @@ class RunExecutor:
                     outcome.stop_reason if outcome is not None else StopReason.ERROR,
                     time.monotonic() - started,
                     outcome.usage if outcome is not None else Usage(),
+                    model=active.model,
                 )
             )
 
@@ -243,6 +254,9 @@ class RunExecutor:
         return Outcome(
             stop_reason=stop_reason,
             text=active.shaper.text,
+            # What the request and the reply so far used: a stopped run was charged too.
+            usage=active.usage_so_far(),
+            model=active.model,
             error_message=message,
             error_kind=kind or ("unknown" if stop_reason is StopReason.ERROR else ""),
             open_tools=open_calls(active),
@@ -282,7 +296,12 @@ class RunExecutor:
         if inputs is None:
             inputs = await self.committer.store.read(lambda tx: self.inputs(tx, run))
         active.reasoning_level = inputs.reasoning
-        request, spec_cost = self._request(inputs, await self._context(run, inputs))
+        context = await self._context(run, inputs)
+        request, spec_cost = self._request(inputs, context)
+        active.model, active.price = request.model, spec_cost
+        active.request_tokens = context.tokens + self.agents.get(inputs.agent_id).system_tokens
+        allowance = await self._allowance(inputs)
+        charge(allowance, active.usage_so_far())
         timeout_s = (run.timeout_ms or self.settings.default_timeout_ms) / 1000
         usage = Usage()
         async with asyncio.timeout(timeout_s):
@@ -291,8 +310,10 @@ class RunExecutor:
             async for event in paced(events, active.seconds_until_due, release):
                 if isinstance(event, UsageReport):
                     usage = replace(event.usage, estimated_cost_usd=spec_cost(event.usage))
+                    active.reported = usage
                 else:
                     await self._handle(active, run, event)
+                charge(allowance, active.usage_so_far())
         thought = active.thinking.finish() if active.streams_thinking else None
         if thought is not None:
             await self._publish(active, thought, thinking=True)
@@ -304,8 +325,18 @@ class RunExecutor:
             stop_reason=StopReason.SILENT if silent else StopReason.COMPLETED,
             text=active.shaper.text,
             usage=usage,
+            model=active.model,
             open_tools=open_calls(active),
             thinking=_kept_thinking(active),
+        )
+
+    async def _allowance(self, inputs: RunInputs) -> Allowance | None:
+        """What the run may spend, read when it starts; None when no budget applies."""
+        session = inputs.session
+        if session is None or not self.budgets.apply_to(session):
+            return None
+        return await self.committer.store.read(
+            lambda tx: self.budgets.allowance(tx, session, now_ms())
         )
 
     async def _context(self, run: Run, inputs: RunInputs) -> Context:
@@ -374,8 +405,10 @@ class RunExecutor:
         elif isinstance(event, ToolStart):
             # Text before the call goes out before its START (clients render it above).
             await self._flush_text(active)
+            active.tool_chars += len(event.name) + len(event.input)
             await self.tools.start(active, run, event)
         elif isinstance(event, ToolUpdate):
+            active.tool_chars += len(event.input)
             await self.tools.update(active, run, event)
         elif isinstance(event, ToolEnd):
             await self.tools.end(active, run, event)

@@ -19,8 +19,10 @@ from sessiond.core.runs.admission import (
     admit,
     checked,
 )
+from sessiond.core.runs.budgets import Budgets
 from sessiond.core.runs.ending import Outcome, append_run_started, finish_run, start_next
 from sessiond.core.runs.executor import RunExecutor, RunInputs
+from sessiond.core.runs.permissions import AbortPolicies
 from sessiond.core.runs.queries import await_end
 from sessiond.core.runs.registry import RunRegistry
 from sessiond.core.sessions.manager import require
@@ -82,6 +84,8 @@ class RunService:
         self.committer = committer
         self.limits = limits or TenantLimits()
         """Tenants' quotas, budgets and abort policies."""
+        self.permissions = AbortPolicies(rules, self.limits)
+        self.budgets = Budgets(self.limits)
         self.rules = rules
         self.executor = executor
         self.registry = registry
@@ -128,10 +132,15 @@ class RunService:
         if verdict is Verdict.CONFLICT:
             assert admission.error is not None
             raise admission.error
+        now = now_ms()
+        assert admission.session is not None
+        # Refused while a budget is spent: the run would start (or wait) over it.
+        self.budgets.check(tx, admission.session, now)
         if verdict is Verdict.INTERRUPT:
+            self._check_may_interrupt(tx, send, admission)
             return admission
         starts = verdict is Verdict.START
-        self.limits.admit_run(tx, namespace_of(send.key), starts=starts, now=now_ms())
+        self.limits.admit_run(tx, namespace_of(send.key), starts=starts, now=now)
         return self._enqueue(tx, events, send, admission, interrupting=after_interrupt)
 
     def _enqueue(
@@ -192,6 +201,13 @@ class RunService:
         append_run_started(tx, events, session, run, ts)
         inputs = self.executor.inputs_in_write(tx, run)
         return SendResult(run, SendStatus.STARTED, send.key, inputs=inputs)
+
+    def _check_may_interrupt(self, tx: ReadTx, send: CheckedSend, admission: Admission) -> None:
+        """A Steer (or an interrupting Send) stops the active run: the abort policy applies."""
+        session = admission.session
+        active = tx.get_run(session.active_run_id) if session is not None else None
+        if active is not None:
+            self.permissions.check(send.caller, active)
 
     async def interrupt(self, key: str) -> str:
         """Stops the session's active run (stop reason `interrupted`) without starting the
@@ -298,12 +314,18 @@ class RunService:
             key = target.session_key
         else:
             await self.committer.store.read(lambda tx: require(tx.get_session(key), key))
-        cancelled = await self._cancel_queued(key, target, clear_queue)
+        # Refused before anything changes (the active run is checked again after the queue
+        # is cancelled: another may have started meanwhile).
+        stops = target if target is not None else await self._active_run(key)
+        if stops is not None and not stops.ended:
+            self.permissions.check(caller, stops)
+        cancelled = await self._cancel_queued(caller, key, target, clear_queue)
         if target is None:
-            active = await self._active_run_id(key)
-            if active:
-                await self._stop(active, StopReason.ABORTED)
-                return AbortResult(key, active, cancelled)
+            active = await self._active_run(key)
+            if active is not None:
+                self.permissions.check(caller, active)
+                await self._stop(active.run_id, StopReason.ABORTED)
+                return AbortResult(key, active.run_id, cancelled)
         elif target.status is RunStatus.RUNNING:
             await self._stop(target.run_id, StopReason.ABORTED)
             return AbortResult(key, target.run_id, cancelled)
@@ -313,16 +335,31 @@ class RunService:
             )
         return AbortResult(key, "", cancelled)
 
+    async def _active_run(self, key: str) -> Run | None:
+        def read(tx: ReadTx) -> Run | None:
+            session = tx.get_session(key)
+            return tx.get_run(session.active_run_id) if session and session.active_run_id else None
+
+        return await self.committer.store.read(read)
+
     async def _cancel_queued(
-        self, key: str, target: Run | None, clear_queue: bool
+        self, caller: Caller, key: str, target: Run | None, clear_queue: bool
     ) -> tuple[str, ...]:
+        """Cancels the target if queued and, with `clear_queue`, the queued runs the caller
+        may stop (under the `owner` abort policy: its own)."""
+
+        def chosen(run: Run) -> bool:
+            if target is not None and run.run_id == target.run_id:
+                return True
+            return clear_queue and self.permissions.may_stop(caller, run)
+
         def write(tx: WriteTx, events: list[Event]) -> tuple[str, ...]:
             queued = tx.list_runs(key, RunStatus.QUEUED, limit=MAX_QUEUE_READ, offset=0)
-            chosen = [r for r in queued if clear_queue or (target and r.run_id == target.run_id)]
-            for run in chosen:
+            chosen_runs = [r for r in queued if chosen(r)]
+            for run in chosen_runs:
                 cancelled = Outcome(StopReason.ABORTED, advance=False)
                 finish_run(tx, events, run.run_id, cancelled, self.ownership)
-            return tuple(r.run_id for r in chosen)
+            return tuple(r.run_id for r in chosen_runs)
 
         if not clear_queue and (target is None or target.status is not RunStatus.QUEUED):
             return ()

@@ -47,6 +47,8 @@ UPDATABLE_FIELDS = frozenset(
         "send_policy",
         "queue_mode",
         "metadata",
+        "budget_cost_usd",
+        "budget_tokens",
     }
 )
 
@@ -271,6 +273,8 @@ def _check_field(name: str, value: Any, agent_id: str, models: tuple[str, ...]) 
         return SendPolicy(value)
     if name == "queue_mode":
         return QueueMode(value)
+    if name in ("budget_cost_usd", "budget_tokens"):
+        return validation.budget(value, name)
     return validation.metadata(value)
 
 

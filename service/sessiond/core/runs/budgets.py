@@ -17,10 +17,11 @@ import datetime as dt
 from dataclasses import dataclass
 
 from sessiond.core.limits import TenantLimits
+from sessiond.domain.clock import now_ms
 from sessiond.domain.errors import BudgetExceeded
 from sessiond.domain.models import Session, Usage
 from sessiond.domain.tenants import namespace_of
-from sessiond.store.base import ReadTx
+from sessiond.store.base import ReadTx, Store
 
 DAY_MS = 86_400_000
 
@@ -123,6 +124,13 @@ class Budgets:
             or session.budget_cost_usd
             or self.limits.policy(namespace_of(session.key)).has_budget
         )
+
+    async def read_allowance(self, store: Store, session: Session | None) -> Allowance | None:
+        """What a run of `session` starting now may spend, read when it starts; None when
+        no budget applies (then nothing is read)."""
+        if session is None or not self.apply_to(session):
+            return None
+        return await store.read(lambda tx: self.allowance(tx, session, now_ms()))
 
     def allowance(self, tx: ReadTx, session: Session, now: int) -> Allowance | None:
         """What a run of `session` starting now may spend; None when no budget applies."""

@@ -23,8 +23,8 @@ from sessiond.agents.base import (
 from sessiond.core.committer import Committer, chat_topic
 from sessiond.core.limits import TenantLimits
 from sessiond.core.runs.agents import AgentDirectory
-from sessiond.core.runs.budgets import Allowance, BudgetCrossed, Budgets, charge
-from sessiond.core.runs.context import TranscriptContext, Window
+from sessiond.core.runs.budgets import BudgetCrossed, Budgets, charge
+from sessiond.core.runs.context import TranscriptContext
 from sessiond.core.runs.conversation import (
     Context,
     Conversation,
@@ -33,6 +33,7 @@ from sessiond.core.runs.conversation import (
     record_omission,
 )
 from sessiond.core.runs.ending import Outcome, finish_run
+from sessiond.core.runs.inputs import RunInputs, read_inputs
 from sessiond.core.runs.observe import NoRunObserver, RunObserver, RunReport
 from sessiond.core.runs.ownership import LeaseLost, RunOwnership, SoleOwner
 from sessiond.core.runs.pacing import paced
@@ -41,31 +42,10 @@ from sessiond.core.runs.shaping import DeltaOut, DeltaShaper
 from sessiond.core.runs.tool_stream import ToolStream, open_calls
 from sessiond.domain.clock import now_ms
 from sessiond.domain.events import Event, HistoryOmitted, LiveDelta
-from sessiond.domain.models import Message, Run, RunStatus, Session, StopReason, Usage
+from sessiond.domain.models import Run, RunStatus, StopReason, Usage
 from sessiond.store.base import ReadTx, WriteTx
 
 log = structlog.get_logger(__name__)
-
-IN_WRITE_READ = 32
-"""Transcript rows a write that starts a run may read for it (`inputs_in_write`)."""
-
-
-@dataclass(frozen=True, slots=True)
-class RunInputs:
-    """What a run's agent request is built from, read in one transaction."""
-
-    session_id: str
-    agent_id: str
-    model: str
-    thinking: str
-    reasoning: str
-    """The session's `reasoning_level`: whether thinking is streamed and kept."""
-    window: Window
-    """The newest entries of the transcript, enough for the agent's budget."""
-    question: Message | None = None
-    """The run's question when it is older than `window` (else it is in it)."""
-    session: Session | None = None
-    """The session as the run found it (its budgets and usage)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,41 +91,15 @@ class RunExecutor:
 
     def inputs(self, tx: ReadTx, run: Run) -> RunInputs:
         """Reads what `run`'s request needs (on a reader, when the run starts)."""
-        session = tx.get_session(run.session_key)
-        budget = self.agents.transcript_budget(session.agent_id if session else "")
-        window = self.context.newest(tx, run.session_id, budget)
-        return self._inputs(tx, run, session, window)
+        inputs = read_inputs(tx, run, self.context, self.agents)
+        assert inputs is not None  # outside a write it always reads
+        return inputs
 
     def inputs_in_write(self, tx: ReadTx, run: Run) -> RunInputs | None:
         """The same, read by the write that starts `run`, for `launch`: saves the run a
         read. None when the transcript would need more than a few rows read (a write
         stays short); the run then reads them itself."""
-        session = tx.get_session(run.session_key)
-        budget = self.agents.transcript_budget(session.agent_id if session else "")
-        window = self.context.newest_if_cached(tx, run.session_id, budget, IN_WRITE_READ)
-        if window is None:
-            return None
-        return self._inputs(tx, run, session, window)
-
-    @staticmethod
-    def _inputs(tx: ReadTx, run: Run, session: Session | None, window: Window) -> RunInputs:
-        question = None
-        if window.earlier >= run.message_seq:
-            # Replies of earlier runs filled the window while this run was queued.
-            found = tx.list_messages(
-                run.session_id, limit=1, after_seq=run.message_seq - 1, include_silent=True
-            )
-            question = found[0] if found and found[0].seq == run.message_seq else None
-        return RunInputs(
-            session_id=run.session_id,
-            agent_id=session.agent_id if session else "",
-            model=session.model if session else "",
-            thinking=run.thinking or (session.thinking_level if session else ""),
-            reasoning=session.reasoning_level if session else "",
-            window=window,
-            question=question,
-            session=session,
-        )
+        return read_inputs(tx, run, self.context, self.agents, in_write=True)
 
     def finish_and_prepare(
         self, tx: WriteTx, events: list[Event], run_id: str, outcome: Outcome
@@ -300,7 +254,7 @@ class RunExecutor:
         request, spec_cost = self._request(inputs, context)
         active.model, active.price = request.model, spec_cost
         active.request_tokens = context.tokens + self.agents.get(inputs.agent_id).system_tokens
-        allowance = await self._allowance(inputs)
+        allowance = await self.budgets.read_allowance(self.committer.store, inputs.session)
         charge(allowance, active.usage_so_far())
         timeout_s = (run.timeout_ms or self.settings.default_timeout_ms) / 1000
         usage = Usage()
@@ -328,15 +282,6 @@ class RunExecutor:
             model=active.model,
             open_tools=open_calls(active),
             thinking=_kept_thinking(active),
-        )
-
-    async def _allowance(self, inputs: RunInputs) -> Allowance | None:
-        """What the run may spend, read when it starts; None when no budget applies."""
-        session = inputs.session
-        if session is None or not self.budgets.apply_to(session):
-            return None
-        return await self.committer.store.read(
-            lambda tx: self.budgets.allowance(tx, session, now_ms())
         )
 
     async def _context(self, run: Run, inputs: RunInputs) -> Context:

@@ -21,7 +21,8 @@ from sessiond.core.runs.admission import (
 )
 from sessiond.core.runs.budgets import Budgets
 from sessiond.core.runs.ending import Outcome, append_run_started, finish_run, start_next
-from sessiond.core.runs.executor import RunExecutor, RunInputs
+from sessiond.core.runs.executor import RunExecutor
+from sessiond.core.runs.inputs import RunInputs
 from sessiond.core.runs.permissions import AbortPolicies
 from sessiond.core.runs.queries import await_end
 from sessiond.core.runs.registry import RunRegistry

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from sessiond import tenants_config
-from sessiond.domain.tenants import DEFAULT_TENANT
+from sessiond import access_config
+from sessiond.access_config import AccessConfigError
 from sessiond.eventloop import EVENT_LOOPS
 from sessiond.settings import (
     AgentConfig,
@@ -31,7 +31,6 @@ from sessiond.settings import (
     TokenConfig,
     TransportConfig,
 )
-from sessiond.tenants_config import TenantConfigError
 
 __all__ = [
     "AgentConfig",
@@ -98,8 +97,6 @@ _SECTIONS: dict[str, type[Any]] = {
     "transport": TransportConfig,
 }
 _TOP_LEVEL = {name for name in ENV_FIELDS.values() if "." not in name} | {"default_agent"}
-SCOPES = ("read", "write", "admin")
-MIN_TOKEN_CHARS = 16
 POSTGRES_URL_PREFIXES = ("postgresql://", "postgres://")
 """A `database_url` with one of these selects the PostgreSQL store."""
 MEMORY_URL = "memory:"
@@ -199,42 +196,18 @@ def _prices_from_toml(agent_id: str, table: Any) -> dict[str, ModelPrice]:
     return prices
 
 
-_TOKEN_KEYS = {"token", "scopes", "scope", "name", "tenant", "all_tenants"}
-
-
 def tokens_from_toml(entries: Any, where: str) -> tuple[TokenConfig, ...]:
-    """`[[tokens]]` tables: `token`, `scopes` (list) or `scope`, optional `name`, `tenant`
-    and `all_tenants`."""
-    if not isinstance(entries, list):
-        raise ConfigError(f"{where}: tokens must be a list of tables")
-    tokens = []
-    for index, entry in enumerate(entries):
-        if not isinstance(entry, dict) or not isinstance(entry.get("token"), str):
-            raise ConfigError(f"{where}: token #{index + 1} needs a string `token`")
-        unknown = set(entry) - _TOKEN_KEYS
-        if unknown:
-            raise ConfigError(f"{where}: token #{index + 1}: unknown keys {sorted(unknown)}")
-        if not isinstance(entry.get("all_tenants", False), bool):
-            raise ConfigError(f"{where}: token #{index + 1}: all_tenants must be true or false")
-        scopes = entry.get("scopes", [entry["scope"]] if "scope" in entry else ["read"])
-        name = str(entry.get("name") or f"token-{index + 1}")
-        tenant = entry.get("tenant", DEFAULT_TENANT)
-        tokens.append(
-            TokenConfig(
-                entry["token"],
-                tuple(map(str, scopes)),
-                name,
-                tenant=tenant if isinstance(tenant, str) else repr(tenant),
-                all_tenants=entry.get("all_tenants", False),
-            )
-        )
-    return tuple(tokens)
+    """`[[tokens]]` tables (`access_config.tokens_from_toml`)."""
+    try:
+        return access_config.tokens_from_toml(entries, where)
+    except AccessConfigError as exc:
+        raise ConfigError(str(exc)) from exc
 
 
 def _tenants_from_toml(table: Any) -> dict[str, TenantConfig]:
     try:
-        return tenants_config.tenants_from_toml(table)
-    except TenantConfigError as exc:
+        return access_config.tenants_from_toml(table)
+    except AccessConfigError as exc:
         raise ConfigError(str(exc)) from exc
 
 
@@ -370,11 +343,10 @@ def validate(config: Config) -> None:
             raise ConfigError(f"transport.{item.name} must not be negative")
     _validate_bus(config.bus)
     _validate_tls(config.tls)
-    _validate_tokens(config.auth.tokens)
     _validate_budgets(config.agents)
     try:
-        tenants_config.validate(config.tenants, config.auth.tokens, config.agents)
-    except TenantConfigError as exc:
+        access_config.validate(config.tenants, config.auth.tokens, config.agents)
+    except AccessConfigError as exc:
         raise ConfigError(str(exc)) from exc
 
 
@@ -433,19 +405,6 @@ def _validate_tls(tls: TLSConfig) -> None:
         raise ConfigError("tls.cert_file and tls.key_file must be set together")
     if tls.client_ca_file is not None and tls.cert_file is None:
         raise ConfigError("tls.client_ca_file (mTLS) needs tls.cert_file and tls.key_file")
-
-
-def _validate_tokens(tokens: tuple[TokenConfig, ...]) -> None:
-    seen: set[str] = set()
-    for token in tokens:
-        # The message names the holder, never the secret.
-        if len(token.token) < MIN_TOKEN_CHARS:
-            raise ConfigError(f"token {token.name!r} is shorter than {MIN_TOKEN_CHARS} characters")
-        if not token.scopes or set(token.scopes) - set(SCOPES):
-            raise ConfigError(f"token {token.name!r}: scopes must be among {list(SCOPES)}")
-        if token.token in seen:
-            raise ConfigError(f"token {token.name!r} is configured twice")
-        seen.add(token.token)
 
 
 def is_loopback(host: str) -> bool:

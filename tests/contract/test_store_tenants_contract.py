@@ -120,7 +120,7 @@ async def test_runs_are_counted_per_namespace_and_status(store: Store) -> None:
     def counts() -> object:
         return store.read(
             lambda tx: [
-                tx.count_runs(space, status)
+                tx.count_namespace_runs(space, status)
                 for space in ("", ACME, BETA)
                 for status in (RunStatus.RUNNING, RunStatus.QUEUED)
             ]

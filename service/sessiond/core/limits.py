@@ -73,8 +73,12 @@ class TenantLimits:
                 wait = max(1, window.oldest_created_at + MINUTE_MS - now)
                 raise QuotaExceeded("max_runs_per_minute", per_minute, tenant, wait)
         concurrent = policy.max_concurrent_runs
-        if starts and concurrent and tx.count_runs(namespace, RunStatus.RUNNING) >= concurrent:
+        if (
+            starts
+            and concurrent
+            and tx.count_namespace_runs(namespace, RunStatus.RUNNING) >= concurrent
+        ):
             raise QuotaExceeded("max_concurrent_runs", concurrent, tenant, CONCURRENT_RETRY_MS)
         queued = policy.max_queued_runs
-        if not starts and queued and tx.count_runs(namespace, RunStatus.QUEUED) >= queued:
+        if not starts and queued and tx.count_namespace_runs(namespace, RunStatus.QUEUED) >= queued:
             raise QuotaExceeded("max_queued_runs", queued, tenant)

@@ -159,7 +159,7 @@ class ReadTx(Protocol):
         """Every QUEUED or RUNNING run, oldest first."""
         ...
 
-    def count_runs(self, namespace: str, status: RunStatus) -> int:
+    def count_namespace_runs(self, namespace: str, status: RunStatus) -> int:
         """How many runs of the namespace's keys have the status (QUEUED or RUNNING)."""
         ...
 

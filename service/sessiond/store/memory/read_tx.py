@@ -213,7 +213,7 @@ class MemoryReadTx:
         rows.sort(key=lambda r: (r.created_at, r.order))
         return [r.run for r in rows]
 
-    def count_runs(self, namespace: str, status: RunStatus) -> int:
+    def count_namespace_runs(self, namespace: str, status: RunStatus) -> int:
         return sum(
             1
             for r in self.tables.runs.values()

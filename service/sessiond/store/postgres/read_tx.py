@@ -260,7 +260,7 @@ class PostgresReadTx:
             (),
         )
 
-    def count_runs(self, namespace: str, status: RunStatus) -> int:
+    def count_namespace_runs(self, namespace: str, status: RunStatus) -> int:
         return self._count(
             "SELECT count(*) FROM runs WHERE namespace = %s AND status = %s"
             " AND status IN ('queued', 'running')",  # lets the planner use runs_namespace_open

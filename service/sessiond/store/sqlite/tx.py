@@ -245,7 +245,7 @@ class SqliteReadTx:
             (),
         )
 
-    def count_runs(self, namespace: str, status: RunStatus) -> int:
+    def count_namespace_runs(self, namespace: str, status: RunStatus) -> int:
         row = self._one(
             "SELECT count(*) FROM runs WHERE namespace = ? AND status = ?"
             " AND status IN ('queued', 'running')",  # lets SQLite use runs_namespace_open

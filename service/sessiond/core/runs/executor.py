@@ -267,7 +267,8 @@ class RunExecutor:
                     active.reported = usage
                 else:
                     await self._handle(active, run, event)
-                charge(allowance, active.usage_so_far())
+                if allowance is not None:  # most runs have no budget: no estimate at all
+                    charge(allowance, active.usage_so_far())
         thought = active.thinking.finish() if active.streams_thinking else None
         if thought is not None:
             await self._publish(active, thought, thinking=True)

@@ -21,6 +21,7 @@ from sessiond.core.runs.registry import RunRegistry
 from sessiond.core.sessions.manager import NewSession, SessionManager
 from sessiond.core.streams.chat import ChatStreams
 from sessiond.core.streams.sessions import SessionFeed
+from sessiond.core.tenancy import Caller
 from sessiond.domain.clock import now_ms
 from sessiond.domain.errors import CursorExpired
 from sessiond.domain.events import Event
@@ -28,6 +29,9 @@ from sessiond.server import agent_directory, session_rules
 from sessiond.store.sqlite.store import SqliteStore
 
 KEY = "agent:main:pruned"
+
+ANYONE = Caller()
+"""The default tenant, without auth."""
 
 
 @dataclass
@@ -43,7 +47,7 @@ class Core:
     async def change(self, times: int = 1, *, published: bool = True) -> None:
         manager = self.sessions if published else self.unpublished
         for n in range(times):
-            await manager.update(KEY, {"label": f"label {n} {published}"})
+            await manager.update(ANYONE, KEY, {"label": f"label {n} {published}"})
 
     async def prune_all(self) -> None:
         pruned = await self.committer.store.write(lambda tx: tx.prune_events(now_ms() + 1))
@@ -61,7 +65,7 @@ async def core(tmp_path: Path) -> AsyncIterator[Core]:
     rules = session_rules(config, agent_directory(config))
     committer = Committer(store, MemoryBus())
     sessions = SessionManager(committer, rules, NoRuns())
-    await sessions.create(NewSession(key="pruned"))
+    await sessions.create(ANYONE, NewSession(key="pruned"))
     feed = ChatStreams(committer, rules, RunRegistry(), heartbeat_s=30)
     unpublished = SessionManager(Committer(store, MemoryBus()), rules, NoRuns())
     try:
@@ -78,21 +82,21 @@ async def _expired(items: AsyncIterator[object]) -> CursorExpired:
 
 async def test_a_cursor_pruned_between_its_start_and_the_replay_is_expired(core: Core) -> None:
     await core.change(2)  # cursors 1 (created), 2, 3
-    start = await core.feed.start_cursor(KEY, 1, start_at_end=False)
+    start = await core.feed.start_cursor(ANYONE, KEY, 1, start_at_end=False)
     assert start == 1
     await core.prune_all()
 
-    error = await _expired(core.feed.watch(KEY, start))
+    error = await _expired(core.feed.watch(ANYONE, KEY, start))
     assert error.metadata == {"oldest_cursor": "4"}  # nothing retained: the next is 4
 
 
 async def test_a_watch_of_everything_retained_starts_at_what_is_left(core: Core) -> None:
     await core.change(2)
-    start = await core.feed.start_cursor(KEY, 0, start_at_end=False)
+    start = await core.feed.start_cursor(ANYONE, KEY, 0, start_at_end=False)
     await core.prune_all()
     await core.change()
 
-    items = core.feed.watch(KEY, start, from_oldest=True)
+    items = core.feed.watch(ANYONE, KEY, start, from_oldest=True)
     first = await anext(items)
     assert isinstance(first, Event)
     assert first.cursor == 4
@@ -103,7 +107,7 @@ async def test_events_pruned_before_a_gap_in_the_live_feed_is_filled_are_expired
     core: Core,
 ) -> None:
     await core.change(2)
-    items = core.feed.watch(KEY, 2)  # subscribed, then replays cursor 3
+    items = core.feed.watch(ANYONE, KEY, 2)  # subscribed, then replays cursor 3
     replayed = await anext(items)
     assert isinstance(replayed, Event)
     assert replayed.cursor == 3
@@ -118,7 +122,9 @@ async def test_events_pruned_before_a_gap_in_the_live_feed_is_filled_are_expired
 
 async def test_watch_sessions_fills_no_gap_with_nothing(core: Core) -> None:
     await core.change(2)  # global positions 1-3
-    events = core.session_feed.watch(after_cursor=2, start_at_end=False, agent_id="", keys=[])
+    events = core.session_feed.watch(
+        ANYONE, after_cursor=2, start_at_end=False, agent_id="", keys=[]
+    )
     replayed = await anext(events)
     assert replayed.global_seq == 3
     await core.change(2, published=False)
@@ -135,7 +141,9 @@ async def test_watch_sessions_from_zero_skips_what_was_pruned_before_it_read(
     await core.change(2)
     await core.prune_all()
     await core.change()
-    events = core.session_feed.watch(after_cursor=0, start_at_end=False, agent_id="", keys=[])
+    events = core.session_feed.watch(
+        ANYONE, after_cursor=0, start_at_end=False, agent_id="", keys=[]
+    )
     first = await anext(events)
     assert first.global_seq == 4
     await events.aclose()  # type: ignore[attr-defined]

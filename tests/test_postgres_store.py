@@ -18,6 +18,7 @@ from sessiond.domain.errors import LabelInUse
 from sessiond.domain.models import Run, RunLease, RunStatus
 from sessiond.store.base import WriteTx
 from sessiond.store.postgres import PostgresStore
+from sessiond.store.postgres.migrations import MIGRATIONS
 
 
 @pytest.fixture
@@ -224,4 +225,4 @@ async def test_replicas_starting_at_once_migrate_once(postgres_url: str) -> None
             await store.close()
     with psycopg.connect(postgres_url) as conn:
         names = [row[0] for row in conn.execute("SELECT name FROM _migrations ORDER BY name")]
-    assert names == ["0001_initial"]
+    assert names == [name for name, _ in MIGRATIONS]  # each once

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from dataclasses import replace
 
 import pytest
@@ -76,3 +77,19 @@ async def test_watch_resumes_from_its_cursor_across_a_server_restart(
     assert durable == list(range(1, len(durable) + 1))
     texts = [e.final.message.text for e in seen if e.HasField("final")]
     assert texts == ["before the restart", "after the restart"]
+
+
+async def test_usage_and_budgets(server: ServerHandle) -> None:
+    async with Client(server.target) as client:
+        session = await client.sessions.create("metered")
+        [_ async for _ in client.chat(session.key, "count me")]
+        now = dt.datetime.now(dt.UTC)
+        usage = await client.sessions.usage(now - dt.timedelta(hours=1), now, ["agent"])
+        assert [(r.agent_id, r.runs) for r in usage.rows] == [("main", 1)]
+        assert usage.rows[0].usage.total_tokens > 0
+        listed, tenant = await client.sessions.list_with_tenant()
+        assert (tenant, [s.key for s in listed]) == ("default", [session.key])
+        limited = await client.sessions.update(session.key, budget_tokens=1)
+        assert limited.budget_tokens == 1
+        with pytest.raises(ValueError, match="timezone-aware"):
+            await client.sessions.usage(dt.datetime(2026, 1, 1))

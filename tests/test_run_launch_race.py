@@ -19,6 +19,7 @@ from sessiond.core.runs.queries import RunQueries
 from sessiond.core.runs.registry import RunRegistry
 from sessiond.core.runs.service import RunService, SendResult, SendStatus
 from sessiond.core.sessions.manager import NewSession
+from sessiond.core.tenancy import Caller
 from sessiond.domain.models import RunStatus, Session, StopReason
 from sessiond.server import Backends, agent_directory, build_core
 from sessiond.store.base import ReadTx, WriteTx
@@ -26,6 +27,9 @@ from sessiond.store.sqlite.store import SqliteStore
 
 T = TypeVar("T")
 KEY = "agent:main:race"
+
+ANYONE = Caller()
+"""The default tenant, without auth."""
 
 
 class GatedStore:
@@ -61,7 +65,8 @@ class Core:
 
     async def commit_send(self, text: str) -> SendResult:
         """The first half of a Send: the run committed RUNNING, not launched."""
-        send = checked(self.runs.rules, SendInput(session_key=KEY, text=text), steer=False)
+        request = SendInput(session_key=KEY, text=text)
+        send = checked(self.runs.rules, ANYONE, request, steer=False)
         result = await self.runs.committer.commit(
             lambda tx, events: self.runs._admit(tx, events, send)
         )
@@ -83,7 +88,7 @@ async def core(tmp_path: Path) -> AsyncIterator[Core]:
     backends = Backends(store, MemoryBus(), agent_directory(config))
     core = build_core(config, backends, NoRunObserver())
     services = core.services
-    await services.manager.create(NewSession(key="race"))
+    await services.manager.create(ANYONE, NewSession(key="race"))
     try:
         yield Core(store, services.runs, services.runs.registry, services.run_queries)
     finally:
@@ -94,23 +99,23 @@ async def core(tmp_path: Path) -> AsyncIterator[Core]:
 async def test_a_run_aborted_before_its_launch_is_not_executed(core: Core) -> None:
     sent = await core.commit_send("hello")
     assert sent.status is SendStatus.STARTED
-    aborted = await core.runs.abort(KEY, "", clear_queue=False)
+    aborted = await core.runs.abort(ANYONE, KEY, "", clear_queue=False)
     assert aborted.aborted_run_id == sent.run.run_id
     assert await core.status(sent.run.run_id) is RunStatus.ABORTED
 
     assert core.runs.executor.launch(sent.run, sent.inputs) is None
     assert core.registry.get(sent.run.run_id) is None
     # The session is free for the next message, whose run does execute.
-    again = await core.runs.send(SendInput(session_key=KEY, text="again"))
+    again = await core.runs.send(ANYONE, SendInput(session_key=KEY, text="again"))
     assert again.status is SendStatus.STARTED
-    assert await core.queries.wait_run(again.run.run_id, 5) is not None
+    assert await core.queries.wait_run(ANYONE, again.run.run_id, 5) is not None
     assert await core.status(again.run.run_id) is RunStatus.DONE
 
 
 async def test_a_run_launched_while_its_abort_commits_is_stopped(core: Core) -> None:
     sent = await core.commit_send("a reply that must not be finished " * 20)
     core.store.gate.clear()  # the abort's write commits, its caller waits
-    abort = asyncio.create_task(core.runs.abort(KEY, "", clear_queue=False))
+    abort = asyncio.create_task(core.runs.abort(ANYONE, KEY, "", clear_queue=False))
     await asyncio.wait_for(core.store.held.wait(), 5)
     active = core.runs.executor.launch(sent.run, sent.inputs)
     assert active is not None  # launched before the abort finished: it must be stopped

@@ -23,6 +23,7 @@ from sessiond.core.runs.lease_keeper import LeaseKeeper
 from sessiond.core.runs.observe import NoRunObserver
 from sessiond.core.runs.ownership import Leases
 from sessiond.core.sessions.manager import NewSession
+from sessiond.core.tenancy import Caller
 from sessiond.domain.events import Event, Final, LiveDelta
 from sessiond.domain.models import Role, Run, RunLease, RunStatus, StopReason
 from sessiond.server import Backends, Core, agent_directory, build_core
@@ -30,6 +31,9 @@ from sessiond.store.sqlite.store import SqliteStore
 
 KEY = "agent:main:shared"
 LONG = "a reply that takes a while to stream " * 10
+
+ANYONE = Caller()
+"""The default tenant, without auth."""
 
 
 @dataclass
@@ -93,7 +97,7 @@ async def replicas(
         leases = core.executor.ownership
         assert isinstance(leases, Leases)
         made.append(Replica(core, core.lease_keeper, leases))
-    await made[0].core.services.manager.create(NewSession(key="shared"))
+    await made[0].core.services.manager.create(ANYONE, NewSession(key="shared"))
     try:
         yield made[0], made[1]
     finally:
@@ -116,7 +120,7 @@ async def run_of(store: SqliteStore, run_id: str) -> Run:
 
 
 async def send(replica: Replica, text: str) -> Run:
-    return (await replica.runs.send(SendInput(session_key=KEY, text=text))).run
+    return (await replica.runs.send(ANYONE, SendInput(session_key=KEY, text=text))).run
 
 
 def die(replica: Replica) -> None:
@@ -138,7 +142,7 @@ async def test_a_run_holds_a_lease_of_the_replica_that_started_it(
     renewed = await lease_of(store, run.run_id)
     assert renewed is not None
     assert renewed.expires_at >= lease.expires_at
-    done = await a.core.services.run_queries.wait_run(run.run_id, 10)
+    done = await a.core.services.run_queries.wait_run(ANYONE, run.run_id, 10)
     assert done.status is RunStatus.DONE
     assert await lease_of(store, run.run_id) is None, "released with the run's end"
 
@@ -161,7 +165,7 @@ async def test_the_runs_of_a_dead_replica_are_closed_elsewhere_and_its_queue_goe
     lease = await lease_of(store, queued.run_id)
     assert lease is not None
     assert lease.owner == b.leases.replica_id, "the queue went on on b"
-    done = await b.core.services.run_queries.wait_run(queued.run_id, 10)
+    done = await b.core.services.run_queries.wait_run(ANYONE, queued.run_id, 10)
     assert done.status is RunStatus.DONE
 
 
@@ -196,7 +200,7 @@ async def test_abort_on_one_replica_stops_the_run_executing_on_the_other(
     a.start_keeping()  # a answers commands on its control topic
     run = await send(a, LONG)
     await _first_delta_published(a, run)
-    aborted = await b.runs.abort(KEY, "", clear_queue=False)
+    aborted = await b.runs.abort(ANYONE, KEY, "", clear_queue=False)
     assert aborted.aborted_run_id == run.run_id
     ended = await run_of(store, run.run_id)
     assert (ended.status, ended.stop_reason) == (RunStatus.ABORTED, StopReason.ABORTED)
@@ -224,10 +228,10 @@ async def test_a_stream_on_one_replica_gets_the_reply_so_far_of_a_run_on_the_oth
     a.start_keeping()
     run = await send(a, LONG)
     await _first_delta_published(a, run)
-    start = await b.core.services.chat_streams.start_cursor(KEY, 0, start_at_end=True)
+    start = await b.core.services.chat_streams.start_cursor(ANYONE, KEY, 0, start_at_end=True)
     text = ""
     final: Final | None = None
-    items = b.core.services.chat_streams.watch(KEY, start)
+    items = b.core.services.chat_streams.watch(ANYONE, KEY, start)
     async with asyncio.timeout(10):
         async for item in items:
             if isinstance(item, LiveDelta) and item.run_id == run.run_id:
@@ -240,5 +244,5 @@ async def test_a_stream_on_one_replica_gets_the_reply_so_far_of_a_run_on_the_oth
     assert final is not None
     assert final.message is not None
     assert text == final.message.text == LONG
-    waited = await b.core.services.run_queries.wait_run(run.run_id, 5)
+    waited = await b.core.services.run_queries.wait_run(ANYONE, run.run_id, 5)
     assert waited.status is RunStatus.DONE

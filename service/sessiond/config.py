@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from sessiond import access_config
+from sessiond.access_config import AccessConfigError
 from sessiond.eventloop import EVENT_LOOPS
 from sessiond.settings import (
     AgentConfig,
@@ -24,6 +26,7 @@ from sessiond.settings import (
     BusConfig,
     Config,
     ModelPrice,
+    TenantConfig,
     TLSConfig,
     TokenConfig,
     TransportConfig,
@@ -37,6 +40,7 @@ __all__ = [
     "ConfigError",
     "ModelPrice",
     "TLSConfig",
+    "TenantConfig",
     "TokenConfig",
     "TransportConfig",
     "load",
@@ -93,8 +97,6 @@ _SECTIONS: dict[str, type[Any]] = {
     "transport": TransportConfig,
 }
 _TOP_LEVEL = {name for name in ENV_FIELDS.values() if "." not in name} | {"default_agent"}
-SCOPES = ("read", "write", "admin")
-MIN_TOKEN_CHARS = 16
 POSTGRES_URL_PREFIXES = ("postgresql://", "postgres://")
 """A `database_url` with one of these selects the PostgreSQL store."""
 MEMORY_URL = "memory:"
@@ -195,20 +197,18 @@ def _prices_from_toml(agent_id: str, table: Any) -> dict[str, ModelPrice]:
 
 
 def tokens_from_toml(entries: Any, where: str) -> tuple[TokenConfig, ...]:
-    """`[[tokens]]` tables: `token`, `scopes` (list) or `scope`, optional `name`."""
-    if not isinstance(entries, list):
-        raise ConfigError(f"{where}: tokens must be a list of tables")
-    tokens = []
-    for index, entry in enumerate(entries):
-        if not isinstance(entry, dict) or not isinstance(entry.get("token"), str):
-            raise ConfigError(f"{where}: token #{index + 1} needs a string `token`")
-        unknown = set(entry) - {"token", "scopes", "scope", "name"}
-        if unknown:
-            raise ConfigError(f"{where}: token #{index + 1}: unknown keys {sorted(unknown)}")
-        scopes = entry.get("scopes", [entry["scope"]] if "scope" in entry else ["read"])
-        name = str(entry.get("name") or f"token-{index + 1}")
-        tokens.append(TokenConfig(entry["token"], tuple(map(str, scopes)), name))
-    return tuple(tokens)
+    """`[[tokens]]` tables (`access_config.tokens_from_toml`)."""
+    try:
+        return access_config.tokens_from_toml(entries, where)
+    except AccessConfigError as exc:
+        raise ConfigError(str(exc)) from exc
+
+
+def _tenants_from_toml(table: Any) -> dict[str, TenantConfig]:
+    try:
+        return access_config.tenants_from_toml(table)
+    except AccessConfigError as exc:
+        raise ConfigError(str(exc)) from exc
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -247,6 +247,8 @@ def from_toml(path: Path, base: Config) -> Config:
         config = replace(config, default_agent=str(server["default_agent"]).lower())
     if "agents" in data:
         config = replace(config, agents=_agents_from_toml(data["agents"]))
+    if "tenants" in data:
+        config = replace(config, tenants=_tenants_from_toml(data["tenants"]))
     tokens = data.get("auth", {}).get("tokens")
     if tokens is not None:
         auth = replace(config.auth, tokens=tokens_from_toml(tokens, f"{path} [auth]"))
@@ -341,8 +343,11 @@ def validate(config: Config) -> None:
             raise ConfigError(f"transport.{item.name} must not be negative")
     _validate_bus(config.bus)
     _validate_tls(config.tls)
-    _validate_tokens(config.auth.tokens)
     _validate_budgets(config.agents)
+    try:
+        access_config.validate(config.tenants, config.auth.tokens, config.agents)
+    except AccessConfigError as exc:
+        raise ConfigError(str(exc)) from exc
 
 
 def _validate_budgets(agents: Mapping[str, AgentConfig]) -> None:
@@ -400,19 +405,6 @@ def _validate_tls(tls: TLSConfig) -> None:
         raise ConfigError("tls.cert_file and tls.key_file must be set together")
     if tls.client_ca_file is not None and tls.cert_file is None:
         raise ConfigError("tls.client_ca_file (mTLS) needs tls.cert_file and tls.key_file")
-
-
-def _validate_tokens(tokens: tuple[TokenConfig, ...]) -> None:
-    seen: set[str] = set()
-    for token in tokens:
-        # The message names the holder, never the secret.
-        if len(token.token) < MIN_TOKEN_CHARS:
-            raise ConfigError(f"token {token.name!r} is shorter than {MIN_TOKEN_CHARS} characters")
-        if not token.scopes or set(token.scopes) - set(SCOPES):
-            raise ConfigError(f"token {token.name!r}: scopes must be among {list(SCOPES)}")
-        if token.token in seen:
-            raise ConfigError(f"token {token.name!r} is configured twice")
-        seen.add(token.token)
 
 
 def is_loopback(host: str) -> bool:

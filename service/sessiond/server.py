@@ -44,13 +44,13 @@ from sessiond.core.committer import Committer
 from sessiond.core.maintenance.checkpoints import Checkpoints
 from sessiond.core.maintenance.compaction import AutoCompaction, Compaction, Compactor
 from sessiond.core.maintenance.retention import (
-    CleanupPolicy,
     Retention,
     prune_events_periodically,
     sweep_periodically,
 )
 from sessiond.core.rules import AgentRules, SessionRules
 from sessiond.core.runs.agents import AgentDirectory, AgentSpec, Price
+from sessiond.core.runs.budgets import Budgets
 from sessiond.core.runs.executor import RunExecutor, RunSettings
 from sessiond.core.runs.lease_keeper import LeaseKeeper
 from sessiond.core.runs.observe import RunObserver
@@ -64,7 +64,9 @@ from sessiond.core.sessions.plugins import PluginState
 from sessiond.core.sessions.queries import SessionQueries
 from sessiond.core.streams.chat import ChatStreams
 from sessiond.core.streams.sessions import SessionFeed
+from sessiond.core.usage import UsageQueries
 from sessiond.domain.models import StopReason
+from sessiond.policies import cleanup_policy, tenant_limits, usage_labels
 from sessiond.store.base import Store
 from sessiond.store.memory import MemoryStore
 from sessiond.store.sqlite import SqliteStore
@@ -87,6 +89,7 @@ def session_rules(config: Config, directory: AgentDirectory) -> SessionRules:
             model=agent.model,
             model_provider=agent.backend,
             models=directory.get(agent_id).backend.models,
+            abort_policy=agent.abort_policy,
         )
         for agent_id, agent in config.agents.items()
     }
@@ -123,14 +126,6 @@ def agent_spec(config: Config, agent: AgentConfig) -> AgentSpec:
 def agent_directory(config: Config) -> AgentDirectory:
     return AgentDirectory(
         {agent_id: agent_spec(config, agent) for agent_id, agent in config.agents.items()}
-    )
-
-
-def cleanup_policy(config: Config) -> CleanupPolicy:
-    return CleanupPolicy(
-        max_age_ms=int(config.cleanup_max_age_s * 1000),
-        max_count=config.cleanup_max_count,
-        archive_max_age_ms=int(config.cleanup_archive_max_age_s * 1000),
     )
 
 
@@ -207,6 +202,7 @@ def run_ownership(config: Config, backends: Backends) -> SoleOwner | Leases:
 
 def build_core(config: Config, backends: Backends, observer: RunObserver) -> Core:
     rules = session_rules(config, backends.agents)
+    limits = tenant_limits(config)
     committer = Committer(backends.store, backends.bus)
     registry = RunRegistry()
     ownership = run_ownership(config, backends)
@@ -225,6 +221,7 @@ def build_core(config: Config, backends: Backends, observer: RunObserver) -> Cor
         ownership=ownership,
         observer=observer,
         after_run=auto.after_run if config.auto_compact_tokens else None,
+        budgets=Budgets(limits),
     )
     runs = RunService(
         committer,
@@ -233,16 +230,17 @@ def build_core(config: Config, backends: Backends, observer: RunObserver) -> Cor
         registry,
         max_queued_runs=config.max_queued_runs,
         stop_wait_s=2 * config.run_lease_ms / 1000,
+        limits=limits,
     )
     retention = Retention(committer, rules)
     maintenance = Maintenance(
         compactor=Compactor(compaction, runs, rules),
-        checkpoints=Checkpoints(committer, runs, rules),
+        checkpoints=Checkpoints(committer, runs, rules, limits),
         retention=retention,
         plugins=PluginState(committer, rules),
     )
     services = CoreServices(
-        manager=SessionManager(committer, rules, runs),
+        manager=SessionManager(committer, rules, runs, limits),
         session_queries=SessionQueries(backends.store, rules),
         runs=runs,
         run_queries=RunQueries(committer, rules),
@@ -256,6 +254,7 @@ def build_core(config: Config, backends: Backends, observer: RunObserver) -> Cor
         ),
         session_feed=SessionFeed(committer, rules),
         maintenance=maintenance,
+        usage=UsageQueries(backends.store),
     )
     keeper = None
     if isinstance(ownership, Leases):
@@ -393,7 +392,7 @@ async def start_server(config: Config) -> RunningServer:
     check_serving_config(config)
     backends = await open_backends(config)
     prometheus = CollectorRegistry(auto_describe=True)
-    core = build_core(config, backends, RunMetrics(prometheus))
+    core = build_core(config, backends, RunMetrics(prometheus, usage_labels(config)))
     subscribers_gauge(prometheus, backends.bus.subscriber_count)
     try:
         grpc_server = build_grpc_server(config, core.services, prometheus)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sessiond.domain.tenants import DEFAULT_TENANT
 from sessiond.domain.tokens import DEFAULT_CONTEXT_TOKENS
 
 MIB = 1024 * 1024
@@ -58,12 +59,47 @@ class AgentConfig:
     reasoning_effort: bool = False
     """The `openai` backend sends the run's thinking level as `reasoning_effort` (for
     reasoning models: models without it reject the parameter)."""
+    abort_policy: str = "tenant"
+    """Who may Abort or Steer a run of the agent's sessions: `tenant` (any token of the
+    session's tenant with the write scope) or `owner` (only the token that started it,
+    and admin tokens). A tenant's own `abort_policy` overrides it."""
     api_key: str = field(default="", repr=False)
     """Resolved from `api_key_env` when the config is loaded; never logged."""
 
 
 def _default_agents() -> dict[str, AgentConfig]:
     return {"main": AgentConfig()}
+
+
+@dataclass(frozen=True, slots=True)
+class TenantConfig:
+    """One tenant, `[tenants.<id>]`: its quotas, budgets and abort policy. 0 means no limit.
+
+    Quotas hold across replicas sharing a PostgreSQL store (they are counted in the
+    transaction that admits a session or a run); budgets are checked against the usage
+    recorded when runs end."""
+
+    max_sessions: int = 0
+    """Sessions the tenant may hold; CreateSession (and BranchCheckpoint) past it is
+    RESOURCE_EXHAUSTED `QUOTA_EXCEEDED`."""
+    max_runs_per_minute: int = 0
+    """Runs (Send, Steer, Chat, CreateSession's initial message) the tenant may start or
+    queue in any 60 seconds."""
+    max_concurrent_runs: int = 0
+    """Runs of the tenant executing at once; a Send that would start one more is refused
+    (a Send that queues behind a session's active run is not)."""
+    max_queued_runs: int = 0
+    """Runs of the tenant waiting in session queues, all sessions together."""
+    daily_cost_usd: float = 0.0
+    """Estimated cost the tenant's runs may spend per UTC day (US dollars)."""
+    monthly_cost_usd: float = 0.0
+    """Estimated cost per UTC calendar month."""
+    daily_tokens: int = 0
+    """Tokens (input + output) per UTC day."""
+    monthly_tokens: int = 0
+    """Tokens per UTC calendar month."""
+    abort_policy: str = ""
+    """`owner` or `tenant` (see `AgentConfig.abort_policy`); empty: each agent's."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,7 +177,13 @@ class TokenConfig:
     scopes: tuple[str, ...] = ("read",)
     """`read`, `write` or `admin` (admin includes write includes read)."""
     name: str = ""
-    """Who holds the token; logged in its place."""
+    """Who holds the token; logged in its place, and recorded as the runs it starts'
+    `started_by`."""
+    tenant: str = DEFAULT_TENANT
+    """The tenant whose sessions the token sees and changes."""
+    all_tenants: bool = False
+    """With the admin scope: read every tenant's data, keys shown as stored
+    (`tenant:<id>:<key>`); writes stay within `tenant`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,8 +199,8 @@ class AuthConfig:
 
 @dataclass(frozen=True, slots=True)
 class Config:
-    """`[server]` holds the top-level settings; `[bus]`, `[tls]`, `[transport]`, `[auth]`
-    and `[agents.<id>]` the nested ones."""
+    """`[server]` holds the top-level settings; `[bus]`, `[tls]`, `[transport]`, `[auth]`,
+    `[agents.<id>]` and `[tenants.<id>]` the nested ones."""
 
     host: str = "127.0.0.1"
     """Address to bind (`SESSIOND_HOST`, `--host`)."""
@@ -180,6 +222,9 @@ class Config:
     """Agent of keys without an agent scope."""
     agents: dict[str, AgentConfig] = field(default_factory=_default_agents)
     """Configured agents by id."""
+    tenants: dict[str, TenantConfig] = field(default_factory=dict)
+    """Tenants with quotas, budgets or an abort policy, by id (`[tenants.<id>]`); a tenant
+    not listed (tokens may name any) has no limits."""
     delta_interval_ms: int = 150
     """Live deltas of a run are coalesced and sent at most this often."""
     heartbeat_ms: int = 15000

@@ -16,8 +16,10 @@ from dataclasses import dataclass
 import grpc
 import structlog
 from sessiond.api import wrapping
+from sessiond.api.callers import set_caller
 from sessiond.api.errors import abort_status, rich_status
 from sessiond.api.wrapping import Layer, Req, Resp
+from sessiond.core.tenancy import Caller
 from sessiond.settings import TokenConfig
 
 
@@ -42,6 +44,7 @@ _READ = (
     f"{_SESSION}WatchSessions",
     f"{_SESSION}ListCheckpoints",
     f"{_SESSION}GetCheckpoint",
+    f"{_SESSION}GetUsage",
     f"{_CHAT}WatchChat",
     f"{_CHAT}GetRun",
     f"{_CHAT}WaitRun",
@@ -90,10 +93,23 @@ def required_scope(method: str) -> Scope | None:
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """Who called: the token's name (for logs) and its scope level."""
+    """Who called: the token's name (for logs), its scope level, and as whom core sees it
+    (its tenant)."""
 
     name: str
     scope: Scope
+    caller: Caller
+
+
+def principal_of(token: TokenConfig) -> Principal:
+    scope = max(Scope[s.upper()] for s in token.scopes)
+    caller = Caller(
+        tenant=token.tenant,
+        name=token.name,
+        all_tenants=token.all_tenants and scope is Scope.ADMIN,
+        admin=scope is Scope.ADMIN,
+    )
+    return Principal(token.name, scope, caller)
 
 
 def _digest(token: str) -> bytes:
@@ -105,10 +121,7 @@ class TokenTable:
     """Configured tokens; lookups take the same time whichever token (if any) matches."""
 
     def __init__(self, tokens: Iterable[TokenConfig]) -> None:
-        self._entries = [
-            (_digest(t.token), Principal(t.name, max(Scope[s.upper()] for s in t.scopes)))
-            for t in tokens
-        ]
+        self._entries = [(_digest(t.token), principal_of(t)) for t in tokens]
 
     def __bool__(self) -> bool:
         return bool(self._entries)
@@ -188,7 +201,10 @@ class _GuardedCall:
         if principal.scope < self.guard.required:
             await self.guard.too_low[principal.scope](self.context)
             return
-        structlog.contextvars.bind_contextvars(principal=principal.name)
+        structlog.contextvars.bind_contextvars(
+            principal=principal.name, tenant=principal.caller.tenant
+        )
+        set_caller(principal.caller)
 
     def received(self) -> None:
         pass

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from google.protobuf import duration_pb2, json_format, struct_pb2, timestamp_pb2
@@ -45,6 +46,15 @@ _RUN_STATUS = {s: getattr(resources_pb2, f"RUN_STATUS_{s.name}") for s in RunSta
 _REASON = {r: getattr(events_pb2, f"SESSION_EVENT_REASON_{r.name}") for r in SessionEventReason}
 
 _TOOL_PHASE = {p: getattr(events_pb2, f"TOOL_PHASE_{p.name}") for p in ToolPhase}
+
+KeyView = Callable[[str], str]
+"""A stored key as the caller sees it (`Caller.public_key`): every key a response names
+goes through one."""
+
+
+def as_stored(key: str) -> str:
+    return key
+
 
 SEND_POLICY_FROM_PB = {v: k for k, v in _SEND_POLICY.items()}
 QUEUE_MODE_FROM_PB = {v: k for k, v in _QUEUE_MODE.items()}
@@ -121,9 +131,9 @@ def plugin_pb(entry: PluginEntry) -> resources_pb2.PluginState:
     )
 
 
-def session_pb(session: Session) -> resources_pb2.Session:
+def session_pb(session: Session, view: KeyView = as_stored) -> resources_pb2.Session:
     return resources_pb2.Session(
-        key=session.key,
+        key=view(session.key),
         session_id=session.session_id,
         agent_id=session.agent_id,
         label=session.label,
@@ -135,7 +145,7 @@ def session_pb(session: Session) -> resources_pb2.Session:
         reasoning_level=session.reasoning_level,
         send_policy=_SEND_POLICY[session.send_policy],
         queue_mode=_QUEUE_MODE[session.queue_mode],
-        parent_session_key=session.parent_session_key,
+        parent_session_key=view(session.parent_session_key),
         status=_SESSION_STATUS[session.status],
         has_active_run=session.has_active_run,
         active_run_id=session.active_run_id,
@@ -151,6 +161,8 @@ def session_pb(session: Session) -> resources_pb2.Session:
         metadata=session.metadata,
         etag=session.etag,
         plugin_state=[plugin_pb(e) for e in session.plugin_state],
+        budget_cost_usd=session.budget_cost_usd,
+        budget_tokens=session.budget_tokens,
     )
 
 
@@ -190,10 +202,10 @@ def attachment_pb(
     )
 
 
-def run_pb(run: Run) -> resources_pb2.Run:
+def run_pb(run: Run, view: KeyView = as_stored) -> resources_pb2.Run:
     return resources_pb2.Run(
         run_id=run.run_id,
-        session_key=run.session_key,
+        session_key=view(run.session_key),
         session_id=run.session_id,
         status=_RUN_STATUS[run.status],
         stop_reason=run.stop_reason,
@@ -205,43 +217,44 @@ def run_pb(run: Run) -> resources_pb2.Run:
         ended_at=timestamp(run.ended_at),
         usage=usage_pb(run.usage),
         message_seq=run.message_seq,
+        started_by=run.started_by,
     )
 
 
-def archive_pb(archive: Archive) -> resources_pb2.Archive:
+def archive_pb(archive: Archive, view: KeyView = as_stored) -> resources_pb2.Archive:
     return resources_pb2.Archive(
         session_id=archive.session_id,
-        session_key=archive.session_key,
+        session_key=view(archive.session_key),
         reason=archive.reason,
         archived_at=timestamp(archive.archived_at),
         message_count=archive.message_count,
     )
 
 
-def session_event_pb(event: Event) -> events_pb2.SessionEvent:
+def session_event_pb(event: Event, view: KeyView = as_stored) -> events_pb2.SessionEvent:
     assert event.reason is not None
     return events_pb2.SessionEvent(
         cursor=event.global_seq,
         session_cursor=event.cursor,
-        session_key=event.session_key,
+        session_key=view(event.session_key),
         reason=_REASON[event.reason],
         ts=timestamp(event.ts),
-        session=session_pb(event.session) if event.session is not None else None,
+        session=session_pb(event.session, view) if event.session is not None else None,
         run_id=event.run_id,
     )
 
 
-def chat_event_pb(event: Event) -> events_pb2.ChatEvent:
+def chat_event_pb(event: Event, view: KeyView = as_stored) -> events_pb2.ChatEvent:
     """A durable event as a ChatEvent (session_changed events carry no run id)."""
     pb = events_pb2.ChatEvent(
-        session_key=event.session_key,
+        session_key=view(event.session_key),
         cursor=event.cursor,
         ts=timestamp(event.ts),
     )
     body = event.body
     if isinstance(body, SessionChanged):
         assert event.reason is not None
-        snapshot = session_pb(event.session) if event.session is not None else None
+        snapshot = session_pb(event.session, view) if event.session is not None else None
         pb.session_changed.CopyFrom(
             events_pb2.SessionChanged(reason=_REASON[event.reason], session=snapshot)
         )
@@ -317,10 +330,10 @@ def _compaction_pb(body: Compaction) -> events_pb2.Compaction:
     )
 
 
-def live_delta_pb(delta: LiveDelta, cursor: int) -> events_pb2.ChatEvent:
+def live_delta_pb(delta: LiveDelta, cursor: int, view: KeyView = as_stored) -> events_pb2.ChatEvent:
     """A non-durable delta; it carries the cursor of the last durable event sent."""
     return events_pb2.ChatEvent(
-        session_key=delta.session_key,
+        session_key=view(delta.session_key),
         run_id=delta.run_id,
         cursor=cursor,
         ts=timestamp(delta.ts),
@@ -328,9 +341,11 @@ def live_delta_pb(delta: LiveDelta, cursor: int) -> events_pb2.ChatEvent:
     )
 
 
-def heartbeat_pb(session_key: str, ts: int, cursor: int) -> events_pb2.ChatEvent:
+def heartbeat_pb(
+    session_key: str, ts: int, cursor: int, view: KeyView = as_stored
+) -> events_pb2.ChatEvent:
     return events_pb2.ChatEvent(
-        session_key=session_key,
+        session_key=view(session_key),
         cursor=cursor,
         ts=timestamp(ts),
         heartbeat=events_pb2.Heartbeat(),

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import grpc
 import structlog
-from google.protobuf import any_pb2
+from google.protobuf import any_pb2, duration_pb2
 from google.rpc import error_details_pb2, status_pb2
+from sessiond.api.callers import current_caller
 from sessiond.domain import errors
 
 log = structlog.get_logger(__name__)
@@ -57,7 +60,12 @@ def _cut(text: str, max_bytes: int) -> str:
 
 
 def rich_status(
-    code: grpc.StatusCode, message: str, reason: str, metadata: dict[str, str], field: str = ""
+    code: grpc.StatusCode,
+    message: str,
+    reason: str,
+    metadata: dict[str, str],
+    field: str = "",
+    retry_after_ms: int = 0,
 ) -> status_pb2.Status:
     message = _cut(message, MAX_MESSAGE_BYTES)
     metadata = {k: _cut(v, MAX_METADATA_VALUE_BYTES) for k, v in metadata.items()}
@@ -67,13 +75,34 @@ def rich_status(
     if field:
         violation = error_details_pb2.BadRequest.FieldViolation(field=field, description=message)
         details.append(_pack(error_details_pb2.BadRequest(field_violations=[violation])))
+    if retry_after_ms > 0:
+        delay = duration_pb2.Duration()
+        delay.FromMilliseconds(retry_after_ms)
+        details.append(_pack(error_details_pb2.RetryInfo(retry_delay=delay)))
     return status_pb2.Status(code=code.value[0], message=message, details=details)
 
 
-def to_status(error: errors.SessiondError) -> tuple[grpc.StatusCode, status_pb2.Status]:
+def _hide_namespace(space: str) -> re.Pattern[str] | None:
+    """Matches the caller's namespace where it starts a stored key in a text: not inside
+    a longer word or key (a public key may itself contain `tenant:<id>:` after a colon)."""
+    return re.compile(rf"(?<![\w:]){re.escape(space)}") if space else None
+
+
+def to_status(
+    error: errors.SessiondError, hidden_namespace: str = ""
+) -> tuple[grpc.StatusCode, status_pb2.Status]:
+    """The status of a domain error; keys it names of `hidden_namespace` (the caller's)
+    are shown public: no stored prefix ever reaches a client."""
     code = status_code_of(error)
     field = error.field if isinstance(error, errors.InvalidArgument) else ""
-    return code, rich_status(code, error.message, error.reason, error.metadata, field)
+    message, metadata = error.message, error.metadata
+    pattern = _hide_namespace(hidden_namespace)
+    if pattern is not None:
+        message = pattern.sub("", message)
+        metadata = {k: pattern.sub("", v) for k, v in metadata.items()}
+    return code, rich_status(
+        code, message, error.reason, metadata, field, retry_after_ms=error.retry_after_ms
+    )
 
 
 def internal_status() -> status_pb2.Status:
@@ -83,7 +112,8 @@ def internal_status() -> status_pb2.Status:
 async def abort_with(context: grpc.aio.ServicerContext[object, object], exc: BaseException) -> None:
     """Ends the call with the mapped status; unexpected errors become a generic INTERNAL."""
     if isinstance(exc, errors.SessiondError):
-        code, status = to_status(exc)
+        caller = current_caller()
+        code, status = to_status(exc, "" if caller.all_tenants else caller.namespace)
     else:
         # The log line carries the request id (bound by the interceptor); the client gets
         # a generic message: exception texts may hold internals.

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from google.protobuf import json_format
 from sessiond.api import convert
+from sessiond.api.callers import current_caller
 from sessiond.api.handlers import Ctx, unary
 from sessiond.core.maintenance.checkpoints import Checkpoints
 from sessiond.core.maintenance.compaction import Compactor
@@ -38,11 +39,13 @@ class Maintenance:
 
 
 def checkpoint_pb(
-    checkpoint: Checkpoint, messages: list[Message] | None = None
+    checkpoint: Checkpoint,
+    messages: list[Message] | None = None,
+    view: convert.KeyView = convert.as_stored,
 ) -> resources_pb2.Checkpoint:
     return resources_pb2.Checkpoint(
         checkpoint_id=checkpoint.checkpoint_id,
-        session_key=checkpoint.session_key,
+        session_key=view(checkpoint.session_key),
         created_at=convert.timestamp(checkpoint.created_at),
         reason=checkpoint.reason,
         tokens_before=checkpoint.tokens_before,
@@ -61,7 +64,9 @@ class MaintenanceRpcs:
     async def CompactSession(
         self, request: pb.CompactSessionRequest, context: Ctx
     ) -> pb.CompactSessionResponse:
+        caller = current_caller()
         result = await self.maintenance.compactor.compact(
+            caller,
             request.key,
             request.max_lines if request.HasField("max_lines") else None,
             request.keep_recent if request.HasField("keep_recent") else None,
@@ -73,49 +78,58 @@ class MaintenanceRpcs:
             tokens_after=result.tokens_after,
             kept=result.kept,
             reason=result.reason,
-            session=convert.session_pb(result.session),
+            session=convert.session_pb(result.session, caller.public_key),
         )
 
     @unary
     async def ListCheckpoints(
         self, request: pb.ListCheckpointsRequest, context: Ctx
     ) -> pb.ListCheckpointsResponse:
-        found = await self.maintenance.checkpoints.list_for(request.key)
-        return pb.ListCheckpointsResponse(checkpoints=[checkpoint_pb(c) for c in found])
+        caller = current_caller()
+        found = await self.maintenance.checkpoints.list_for(caller, request.key)
+        return pb.ListCheckpointsResponse(
+            checkpoints=[checkpoint_pb(c, view=caller.public_key) for c in found]
+        )
 
     @unary
     async def GetCheckpoint(
         self, request: pb.GetCheckpointRequest, context: Ctx
     ) -> pb.GetCheckpointResponse:
+        caller = current_caller()
         checkpoint, messages = await self.maintenance.checkpoints.get(
-            request.key, request.checkpoint_id
+            caller, request.key, request.checkpoint_id
         )
-        return pb.GetCheckpointResponse(checkpoint=checkpoint_pb(checkpoint, messages))
+        return pb.GetCheckpointResponse(
+            checkpoint=checkpoint_pb(checkpoint, messages, caller.public_key)
+        )
 
     @unary
     async def BranchCheckpoint(
         self, request: pb.BranchCheckpointRequest, context: Ctx
     ) -> pb.BranchCheckpointResponse:
+        caller = current_caller()
         session = await self.maintenance.checkpoints.branch(
-            request.key, request.checkpoint_id, request.label
+            caller, request.key, request.checkpoint_id, request.label
         )
-        return pb.BranchCheckpointResponse(session=convert.session_pb(session))
+        return pb.BranchCheckpointResponse(session=convert.session_pb(session, caller.public_key))
 
     @unary
     async def RestoreCheckpoint(
         self, request: pb.RestoreCheckpointRequest, context: Ctx
     ) -> pb.RestoreCheckpointResponse:
+        caller = current_caller()
         session, previous = await self.maintenance.checkpoints.restore(
-            request.key, request.checkpoint_id
+            caller, request.key, request.checkpoint_id
         )
         return pb.RestoreCheckpointResponse(
-            session=convert.session_pb(session), previous_session_id=previous
+            session=convert.session_pb(session, caller.public_key), previous_session_id=previous
         )
 
     @unary
     async def CleanupSessions(
         self, request: pb.CleanupSessionsRequest, context: Ctx
     ) -> pb.CleanupSessionsResponse:
+        caller = current_caller()
         policy = CleanupPolicy(
             max_age_ms=(
                 convert.ms_from_duration(request.max_age, "max_age")
@@ -129,6 +143,8 @@ class MaintenanceRpcs:
                 else 0
             ),
             agent_id=request.agent_id,
+            # Within the caller's tenant (an all_tenants token reads across tenants only).
+            namespace=caller.namespace,
         )
         dry_run = request.dry_run if request.HasField("dry_run") else True
         report = await self.maintenance.retention.cleanup(policy, dry_run=dry_run)
@@ -136,7 +152,7 @@ class MaintenanceRpcs:
             dry_run=report.dry_run,
             entries=[
                 pb.CleanupEntry(
-                    key=e.key,
+                    key=caller.public_key(e.key),
                     action=_CLEANUP_ACTION[e.action],
                     updated_at=convert.timestamp(e.updated_at),
                 )
@@ -153,16 +169,22 @@ class MaintenanceRpcs:
         self, request: pb.UpdatePluginStateRequest, context: Ctx
     ) -> pb.UpdatePluginStateResponse:
         plugins = self.maintenance.plugins
+        caller = current_caller()
         if request.HasField("value"):
             try:
                 value = json_format.MessageToDict(request.value)
             except ValueError as exc:  # NaN and infinities have no JSON form
                 raise InvalidArgument("value", "value must be JSON") from exc
             session = await plugins.update(
-                request.key, request.plugin_id, request.namespace, value, unset=request.unset
+                caller,
+                request.key,
+                request.plugin_id,
+                request.namespace,
+                value,
+                unset=request.unset,
             )
         else:
             session = await plugins.update(
-                request.key, request.plugin_id, request.namespace, unset=request.unset
+                caller, request.key, request.plugin_id, request.namespace, unset=request.unset
             )
-        return pb.UpdatePluginStateResponse(session=convert.session_pb(session))
+        return pb.UpdatePluginStateResponse(session=convert.session_pb(session, caller.public_key))

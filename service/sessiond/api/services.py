@@ -20,6 +20,7 @@ from sessiond.core.sessions.manager import SessionManager
 from sessiond.core.sessions.queries import SessionQueries
 from sessiond.core.streams.chat import ChatStreams
 from sessiond.core.streams.sessions import SessionFeed
+from sessiond.core.usage import UsageQueries
 from sessiond.v1 import (
     chat_service_pb2,
     chat_service_pb2_grpc,
@@ -44,6 +45,7 @@ class CoreServices:
     chat_streams: ChatStreams
     session_feed: SessionFeed
     maintenance: Maintenance
+    usage: UsageQueries
 
 
 def register_services(
@@ -55,7 +57,12 @@ def register_services(
     registration: Any = LayeredRegistration(server, layers)
     session_service_pb2_grpc.add_SessionServiceServicer_to_server(
         SessionServicer(
-            core.manager, core.session_queries, core.runs, core.session_feed, core.maintenance
+            core.manager,
+            core.session_queries,
+            core.runs,
+            core.session_feed,
+            core.maintenance,
+            core.usage,
         ),
         registration,
     )

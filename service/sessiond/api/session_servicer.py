@@ -6,14 +6,18 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from sessiond.api import convert
+from sessiond.api.callers import current_caller
 from sessiond.api.handlers import Ctx, server_stream, unary
 from sessiond.api.maintenance import Maintenance, MaintenanceRpcs
+from sessiond.api.usage import UsageRpcs
 from sessiond.core import validation
 from sessiond.core.runs.admission import SendInput
 from sessiond.core.runs.service import RunService
 from sessiond.core.sessions.manager import UPDATABLE_FIELDS, NewSession, SessionManager
 from sessiond.core.sessions.queries import PreviewStatus, SessionQueries
 from sessiond.core.streams.sessions import SessionFeed
+from sessiond.core.tenancy import Caller
+from sessiond.core.usage import UsageQueries
 from sessiond.domain.errors import InvalidArgument
 from sessiond.domain.models import Message, Session
 from sessiond.store.base import SessionQuery
@@ -51,7 +55,7 @@ def _field_value(update: pb.SessionUpdate, path: str) -> Any:
     return getattr(update, path)
 
 
-class SessionServicer(MaintenanceRpcs, session_service_pb2_grpc.SessionServiceServicer):
+class SessionServicer(MaintenanceRpcs, UsageRpcs, session_service_pb2_grpc.SessionServiceServicer):
     def __init__(
         self,
         manager: SessionManager,
@@ -59,13 +63,15 @@ class SessionServicer(MaintenanceRpcs, session_service_pb2_grpc.SessionServiceSe
         runs: RunService,
         feed: SessionFeed,
         maintenance: Maintenance,
+        usage: UsageQueries,
     ) -> None:
-        super().__init__(maintenance)
+        MaintenanceRpcs.__init__(self, maintenance)
+        UsageRpcs.__init__(self, usage)
         self.manager = manager
         self.queries = queries
         self.runs = runs
         self.feed = feed
-        self._converted: dict[int, tuple[Session, resources_pb2.Session]] = {}
+        self._converted: dict[tuple[int, str, bool], tuple[Session, resources_pb2.Session]] = {}
 
     @unary
     async def CreateSession(
@@ -82,13 +88,18 @@ class SessionServicer(MaintenanceRpcs, session_service_pb2_grpc.SessionServiceSe
         )
         if request.initial_message:
             validation.message_text(request.initial_message, "initial_message")
-        session, created = await self.manager.create(spec)
+        caller = current_caller()
+        view = caller.public_key
+        session, created = await self.manager.create(caller, spec)
         if not (created and request.initial_message):
-            return pb.CreateSessionResponse(session=convert.session_pb(session), created=created)
-        sent = await self.runs.send(SendInput(session.key, request.initial_message))
-        session = await self.manager.get(session.key)
+            return pb.CreateSessionResponse(
+                session=convert.session_pb(session, view), created=created
+            )
+        public = view(session.key)
+        sent = await self.runs.send(caller, SendInput(public, request.initial_message))
+        session = await self.manager.get(caller, public)
         return pb.CreateSessionResponse(
-            session=convert.session_pb(session),
+            session=convert.session_pb(session, view),
             created=True,
             run_id=sent.run.run_id,
             message_seq=sent.run.message_seq,
@@ -98,19 +109,21 @@ class SessionServicer(MaintenanceRpcs, session_service_pb2_grpc.SessionServiceSe
     async def GetSession(
         self, request: pb.GetSessionRequest, context: Ctx
     ) -> pb.GetSessionResponse:
-        session = await self.manager.get(request.key)
-        return pb.GetSessionResponse(session=self._session_pb(session))
+        caller = current_caller()
+        session = await self.manager.get(caller, request.key)
+        return pb.GetSessionResponse(session=self._session_pb(session, caller))
 
-    def _session_pb(self, session: Session) -> resources_pb2.Session:
-        """`convert.session_pb`, once per session record: a session unchanged since it was
-        read is the same (immutable) record, so polling it converts it once."""
-        hit = self._converted.get(id(session))
+    def _session_pb(self, session: Session, caller: Caller) -> resources_pb2.Session:
+        """`convert.session_pb`, once per session record and view: a session unchanged
+        since it was read is the same (immutable) record, so polling it converts it once."""
+        cached = (id(session), caller.namespace, caller.all_tenants)
+        hit = self._converted.get(cached)
         if hit is not None and hit[0] is session:
             return hit[1]
-        message = convert.session_pb(session)
+        message = convert.session_pb(session, caller.public_key)
         if len(self._converted) >= CONVERTED_SESSIONS:
             self._converted.clear()
-        self._converted[id(session)] = (session, message)
+        self._converted[cached] = (session, message)
         return message
 
     @unary
@@ -122,32 +135,34 @@ class SessionServicer(MaintenanceRpcs, session_service_pb2_grpc.SessionServiceSe
             if request.HasField("updated_after")
             else 0
         )
-        rules = self.manager.rules
         query = SessionQuery(
-            agent_id=rules.agent(request.agent_id)[0] if request.agent_id.strip() else "",
+            agent_id=request.agent_id,
             label_contains=request.label_contains,
-            parent_session_key=(
-                rules.key(request.parent_session_key, "parent_session_key")
-                if request.parent_session_key.strip()
-                else ""
-            ),
+            parent_session_key=request.parent_session_key,
             active_only=request.active_only,
             updated_after=updated_after,
         )
-        rows, token = await self.queries.list_sessions(query, request.page_size, request.page_token)
+        caller = current_caller()
+        rows, token = await self.queries.list_sessions(
+            caller, query, request.page_size, request.page_token
+        )
         return pb.ListSessionsResponse(
-            sessions=[convert.session_pb(s) for s in rows], next_page_token=token
+            sessions=[convert.session_pb(s, caller.public_key) for s in rows],
+            next_page_token=token,
+            tenant="" if caller.all_tenants else caller.tenant,
         )
 
     @unary
     async def ResolveSession(
         self, request: pb.ResolveSessionRequest, context: Ctx
     ) -> pb.ResolveSessionResponse:
+        caller = current_caller()
         key, session = await self.queries.resolve(
-            request.key, request.session_id, request.label, request.agent_id
+            caller, request.key, request.session_id, request.label, request.agent_id
         )
+        view = caller.public_key
         return pb.ResolveSessionResponse(
-            key=key, session=convert.session_pb(session) if session else None
+            key=view(key), session=convert.session_pb(session, view) if session else None
         )
 
     @unary
@@ -155,17 +170,19 @@ class SessionServicer(MaintenanceRpcs, session_service_pb2_grpc.SessionServiceSe
         self, request: pb.UpdateSessionRequest, context: Ctx
     ) -> pb.UpdateSessionResponse:
         values = _update_values(request)
-        session = await self.manager.update(request.key, values, request.etag)
-        return pb.UpdateSessionResponse(session=convert.session_pb(session))
+        caller = current_caller()
+        session = await self.manager.update(caller, request.key, values, request.etag)
+        return pb.UpdateSessionResponse(session=convert.session_pb(session, caller.public_key))
 
     @unary
     async def ResetSession(
         self, request: pb.ResetSessionRequest, context: Ctx
     ) -> pb.ResetSessionResponse:
         reason = _RESET_REASON.get(request.reason, "reset")
-        session, previous = await self.manager.reset(request.key, reason)
+        caller = current_caller()
+        session, previous = await self.manager.reset(caller, request.key, reason)
         return pb.ResetSessionResponse(
-            session=convert.session_pb(session), previous_session_id=previous
+            session=convert.session_pb(session, caller.public_key), previous_session_id=previous
         )
 
     @unary
@@ -173,16 +190,20 @@ class SessionServicer(MaintenanceRpcs, session_service_pb2_grpc.SessionServiceSe
         self, request: pb.DeleteSessionRequest, context: Ctx
     ) -> pb.DeleteSessionResponse:
         archive = request.delete_transcript if request.HasField("delete_transcript") else True
+        caller = current_caller()
         key, deleted, session_id = await self.manager.delete(
-            request.key, archive=archive, allow_missing=request.allow_missing
+            caller, request.key, archive=archive, allow_missing=request.allow_missing
         )
-        return pb.DeleteSessionResponse(key=key, deleted=deleted, archived_session_id=session_id)
+        return pb.DeleteSessionResponse(
+            key=caller.public_key(key), deleted=deleted, archived_session_id=session_id
+        )
 
     @unary
     async def ListMessages(
         self, request: pb.ListMessagesRequest, context: Ctx
     ) -> pb.ListMessagesResponse:
         page = await self.queries.messages(
+            current_caller(),
             request.key,
             request.session_id,
             size=request.page_size,
@@ -203,7 +224,7 @@ class SessionServicer(MaintenanceRpcs, session_service_pb2_grpc.SessionServiceSe
         self, request: pb.GetAttachmentRequest, context: Ctx
     ) -> pb.GetAttachmentResponse:
         attachment, transcript = await self.queries.attachment(
-            request.key, request.session_id, request.seq, request.index
+            current_caller(), request.key, request.session_id, request.seq, request.index
         )
         return pb.GetAttachmentResponse(
             attachment=convert.attachment_pb(attachment, request.index, with_data=True),
@@ -214,11 +235,14 @@ class SessionServicer(MaintenanceRpcs, session_service_pb2_grpc.SessionServiceSe
     async def PreviewSessions(
         self, request: pb.PreviewSessionsRequest, context: Ctx
     ) -> pb.PreviewSessionsResponse:
-        previews = await self.queries.preview(list(request.keys), request.limit, request.max_chars)
+        caller = current_caller()
+        previews = await self.queries.preview(
+            caller, list(request.keys), request.limit, request.max_chars
+        )
         return pb.PreviewSessionsResponse(
             previews=[
                 pb.SessionPreview(
-                    key=p.key,
+                    key=caller.public_key(p.key),
                     status=_PREVIEW_STATUS[p.status],
                     items=[_preview_item(m) for m in p.items],
                 )
@@ -230,25 +254,29 @@ class SessionServicer(MaintenanceRpcs, session_service_pb2_grpc.SessionServiceSe
     async def ListArchives(
         self, request: pb.ListArchivesRequest, context: Ctx
     ) -> pb.ListArchivesResponse:
+        caller = current_caller()
         rows, token = await self.queries.archives(
-            request.key, request.page_size, request.page_token
+            caller, request.key, request.page_size, request.page_token
         )
         return pb.ListArchivesResponse(
-            archives=[convert.archive_pb(a) for a in rows], next_page_token=token
+            archives=[convert.archive_pb(a, caller.public_key) for a in rows],
+            next_page_token=token,
         )
 
     @server_stream
     async def WatchSessions(
         self, request: pb.WatchSessionsRequest, context: Ctx
     ) -> AsyncIterator[pb.WatchSessionsResponse]:
+        caller = current_caller()
         events = self.feed.watch(
+            caller,
             after_cursor=request.after_cursor,
             start_at_end=request.start_at_end,
             agent_id=request.agent_id,
             keys=list(request.keys),
         )
         async for event in events:
-            yield pb.WatchSessionsResponse(event=convert.session_event_pb(event))
+            yield pb.WatchSessionsResponse(event=convert.session_event_pb(event, caller.public_key))
 
 
 def _preview_item(message: Message) -> pb.PreviewItem:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from sessiond.core.keys import canonical_key, key_agent
+from sessiond.core.tenancy import Caller
 from sessiond.domain.errors import InvalidArgument, UnknownAgent
 
 
@@ -14,6 +15,9 @@ class AgentRules:
     model_provider: str = ""
     models: tuple[str, ...] = ()
     """The models the agent's backend serves; empty: any."""
+    abort_policy: str = "tenant"
+    """Who may Abort or Steer a run: `tenant` (any writer of the tenant) or `owner` (the
+    token that started it, and admin tokens)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +35,12 @@ class SessionRules:
 
     def key(self, raw: str, field: str = "key") -> str:
         return canonical_key(raw, self.default_agent, field)
+
+    def stored_key(
+        self, caller: Caller, raw: str, field: str = "key", *, write: bool = False
+    ) -> str:
+        """The stored key of what `caller` names (`Caller.key` over `key`)."""
+        return caller.key(raw, lambda public: self.key(public, field), field, write=write)
 
     def key_for_agent(self, raw: str, agent_id: str, field: str = "key") -> str:
         """Canonical key scoped to `agent_id`: a bare key or `main` becomes agent:<id>:<key>."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 
@@ -80,3 +81,10 @@ def message_text(value: str, field: str = "text", *, has_attachments: bool = Fal
     if not text.strip() and not has_attachments:
         raise InvalidArgument(field, f"{field} must not be empty")
     return text
+
+
+def budget(value: float, field: str) -> float:
+    """A budget: a finite, non-negative number (0: no limit)."""
+    if not math.isfinite(value) or value < 0:
+        raise InvalidArgument(field, f"{field} must be a finite number, 0 or more")
+    return value

@@ -7,6 +7,9 @@ class SessiondError(Exception):
     """Base of every error a client may see. `reason` is UPPER_SNAKE, domain `sessiond`."""
 
     reason = "INTERNAL"
+    retry_after_ms = 0
+    """When waiting this long may help (a quota's window frees), the client is told so
+    (google.rpc.RetryInfo); 0: not said."""
 
     def __init__(self, message: str, *, metadata: dict[str, str] | None = None) -> None:
         super().__init__(message)
@@ -188,4 +191,43 @@ class QueueFull(ResourceExhausted):
         super().__init__(
             f"session {key} already has {max_queued_runs} queued runs; wait for one to end",
             metadata={"key": key, "max_queued_runs": str(max_queued_runs)},
+        )
+
+
+class QuotaExceeded(ResourceExhausted):
+    """A tenant quota is used up (`quota` names it: max_sessions, max_runs_per_minute,
+    max_concurrent_runs or max_queued_runs)."""
+
+    reason = "QUOTA_EXCEEDED"
+
+    def __init__(self, quota: str, limit: int, tenant: str, retry_after_ms: int = 0) -> None:
+        super().__init__(
+            f"tenant {tenant} is at its {quota} quota ({limit})",
+            metadata={"quota": quota, "limit": str(limit), "tenant": tenant},
+        )
+        self.retry_after_ms = retry_after_ms
+
+
+class BudgetExceeded(FailedPrecondition):
+    """A budget is spent: the session's (`session_cost_usd`, `session_tokens`) or the
+    tenant's (`daily_cost_usd`, `monthly_cost_usd`, `daily_tokens`, `monthly_tokens`)."""
+
+    reason = "BUDGET_EXCEEDED"
+
+    def __init__(self, budget: str, limit: str, spent: str) -> None:
+        super().__init__(
+            f"the {budget} budget is spent ({spent} of {limit})",
+            metadata={"budget": budget, "limit": limit, "spent": spent},
+        )
+
+
+class NotRunOwner(PermissionDenied):
+    """The run's abort policy is `owner` and another token started it."""
+
+    reason = "NOT_RUN_OWNER"
+
+    def __init__(self, run_id: str) -> None:
+        super().__init__(
+            f"run {run_id} was started by another token; its abort_policy is owner",
+            metadata={"run_id": run_id},
         )

@@ -56,6 +56,9 @@ class StopReason(enum.StrEnum):
     SHUTDOWN = "shutdown"
     ERROR = "error"
     SERVER_RESTART = "server_restart"
+    BUDGET = "budget"
+    """The run crossed its session's or tenant's budget mid-reply (or started with none
+    left); its partial reply is kept, as an abort's is."""
 
     @property
     def run_status(self) -> RunStatus:
@@ -71,6 +74,7 @@ _RUN_STATUS_OF_STOP = {
     StopReason.SHUTDOWN: RunStatus.ABORTED,
     StopReason.ERROR: RunStatus.ERROR,
     StopReason.SERVER_RESTART: RunStatus.ERROR,
+    StopReason.BUDGET: RunStatus.ABORTED,
 }
 INJECTED = "injected"
 """The stop reason of a message added by InjectMessage (no run)."""
@@ -141,6 +145,10 @@ class Session:
     compaction_count: int = 0
     metadata: dict[str, str] = field(default_factory=dict)
     plugin_state: tuple[PluginEntry, ...] = ()
+    budget_cost_usd: float = 0.0
+    """Cost the session may spend (its `usage.estimated_cost_usd`); 0: no limit."""
+    budget_tokens: int = 0
+    """Tokens the session may spend (its `usage.total_tokens`); 0: no limit."""
     instance_id: str = ""
     """This life of the key: a session deleted and created again under the same key is
     another instance (reset, compaction and restore keep it). Idempotency keys are scoped
@@ -202,6 +210,8 @@ class Run:
     """Cursor of the run's first event (its send): Chat re-attaches from here."""
     scope: str = ""
     """The `instance_id` of the session it was sent to: its idempotency key's scope."""
+    started_by: str = ""
+    """The name of the token whose Send started (or queued) it; "" without auth."""
 
     @property
     def ended(self) -> bool:
@@ -257,3 +267,30 @@ class Transcript:
     session_id: str
     session_key: str
     archived: bool
+
+
+HOUR_MS = 3_600_000
+
+
+def hour_of(ts: int) -> int:
+    """The start of the UTC hour holding the time `ts`."""
+    return ts - ts % HOUR_MS
+
+
+@dataclass(frozen=True, slots=True)
+class UsageEntry:
+    """What runs used, in the usage ledger: per namespace (tenant), agent, model and hour.
+
+    Written once per run that executed, in the transaction recording its end, and summed
+    by hour: budgets and GetUsage read the sums."""
+
+    namespace: str
+    """The runs' keys' namespace (`domain/tenants.py`): "" for the default tenant."""
+    agent_id: str
+    model: str
+    """The model the runs asked for ("" when unknown)."""
+    hour: int
+    """Start of the UTC hour (`hour_of`), in milliseconds since the epoch."""
+    runs: int = 0
+    usage: Usage = field(default_factory=Usage)
+    """Summed; `context_tokens` is not kept (it is not additive)."""

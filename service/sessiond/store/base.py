@@ -19,6 +19,11 @@ so they must not have effects outside it. Records in and out are the frozen data
 `sessiond.domain`; how a store encodes them is its own business (`domain.codec` offers
 one encoding). Cursors (`append_event`) are gap-free per key and their global order is
 the commit order: a reader never sees position N+1 before N.
+
+Keys are opaque strings, with one convention a store knows (`domain/tenants.py`): a key's
+*namespace* is its `tenant:<id>:` prefix, or "" for keys without one. Labels are unique
+per namespace and agent, and the queries below that take a `namespace` keep to it, where
+None stands for every namespace and "" for the keys without a prefix.
 """
 
 from __future__ import annotations
@@ -38,6 +43,8 @@ from sessiond.domain.models import (
     Session,
     SessionEventReason,
     Transcript,
+    Usage,
+    UsageEntry,
 )
 
 T = TypeVar("T")
@@ -52,13 +59,30 @@ class SessionQuery:
     parent_session_key: str = ""
     active_only: bool = False
     updated_after: int = 0
+    namespace: str | None = None
+    """Only keys of this namespace; None: every namespace."""
+
+
+@dataclass(frozen=True, slots=True)
+class RunWindow:
+    """Runs of a namespace created since a time: how many, and the oldest one's time."""
+
+    count: int = 0
+    oldest_created_at: int = 0
+    """0 when `count` is 0."""
 
 
 class ReadTx(Protocol):
     def get_session(self, key: str) -> Session | None: ...
 
-    def find_sessions_by_label(self, label: str, agent_id: str) -> list[Session]:
-        """Sessions with exactly this label; `agent_id=""` searches every agent."""
+    def find_sessions_by_label(
+        self, label: str, agent_id: str, namespace: str | None = None
+    ) -> list[Session]:
+        """Sessions with exactly this label, by key; `agent_id=""` searches every agent."""
+        ...
+
+    def count_sessions(self, namespace: str) -> int:
+        """How many sessions the namespace holds."""
         ...
 
     def list_sessions(
@@ -83,9 +107,14 @@ class ReadTx(Protocol):
         ...
 
     def list_archives(
-        self, session_key: str, limit: int, after: tuple[int, str] | None
+        self,
+        session_key: str,
+        limit: int,
+        after: tuple[int, str] | None,
+        namespace: str | None = None,
     ) -> list[Archive]:
-        """Archived transcripts newest first; `session_key=""` lists every key."""
+        """Archived transcripts newest first; `session_key=""` lists every key (of the
+        namespace)."""
         ...
 
     def events_after(self, session_key: str, after_cursor: int, limit: int) -> list[Event]: ...
@@ -130,6 +159,14 @@ class ReadTx(Protocol):
         """Every QUEUED or RUNNING run, oldest first."""
         ...
 
+    def count_namespace_runs(self, namespace: str, status: RunStatus) -> int:
+        """How many runs of the namespace's keys have the status (QUEUED or RUNNING)."""
+        ...
+
+    def runs_created_since(self, namespace: str, since: int) -> RunWindow:
+        """Runs of the namespace's keys created at or after `since` (any status)."""
+        ...
+
     def last_seq(self, session_id: str) -> int: ...
 
     def list_checkpoints(self, session_key: str) -> list[Checkpoint]:
@@ -138,7 +175,7 @@ class ReadTx(Protocol):
 
     def get_checkpoint(self, checkpoint_id: str) -> Checkpoint | None: ...
 
-    def archives_before(self, archived_before: int) -> list[Archive]:
+    def archives_before(self, archived_before: int, namespace: str | None = None) -> list[Archive]:
         """Archived transcripts older than the time that no checkpoint preserves."""
         ...
 
@@ -146,6 +183,16 @@ class ReadTx(Protocol):
 
     def expired_leases(self, now: int, limit: int) -> list[RunLease]:
         """Leases that expired before `now`, oldest first."""
+        ...
+
+    def usage_entries(self, namespace: str | None, start: int, end: int) -> list[UsageEntry]:
+        """The usage ledger's hours that start in [start, end), ordered by (hour,
+        namespace, agent_id, model)."""
+        ...
+
+    def usage_total(self, namespace: str, since: int) -> Usage:
+        """The namespace's usage in the hours starting at or after `since`, summed
+        (input, output and total tokens, cost; `context_tokens` is 0)."""
         ...
 
 
@@ -206,6 +253,11 @@ class WriteTx(ReadTx, Protocol):
         ...
 
     def delete_lease(self, run_id: str) -> None: ...
+
+    def add_usage(self, entry: UsageEntry) -> None:
+        """Adds `entry`'s runs and usage to its hour (`hour` is a multiple of an hour
+        in milliseconds) of its namespace, agent and model."""
+        ...
 
 
 class Store(Protocol):

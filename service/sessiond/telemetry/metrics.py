@@ -132,10 +132,56 @@ class GrpcMetrics(Collector):
         yield from (started, handled, seconds, received, sent)
 
 
+OTHER = "other"
+
+
+@dataclass(frozen=True)
+class UsageLabels:
+    """The label values tenant usage series may take, from the config, so their number is
+    bounded whatever callers do: the configured tenants (and those tokens name), the
+    configured agents, and each agent's declared models (its model, allowed models and
+    priced models); anything else is `other`, and no model at all is `none`."""
+
+    tenants: frozenset[str] = frozenset({"default"})
+    models: dict[str, frozenset[str]] | None = None
+    """By agent id; the agents' ids are its keys."""
+
+    def of(self, report: RunReport) -> tuple[str, str, str]:
+        tenant = report.tenant if report.tenant in self.tenants else OTHER
+        models = (self.models or {}).get(report.agent_id)
+        if models is None:
+            return tenant, OTHER, OTHER
+        if not report.model:
+            return tenant, report.agent_id, "none"
+        return tenant, report.agent_id, report.model if report.model in models else OTHER
+
+
 class RunMetrics:
     """sessiond's run metrics (`core.observe.RunObserver`)."""
 
-    def __init__(self, registry: CollectorRegistry) -> None:
+    def __init__(self, registry: CollectorRegistry, labels: UsageLabels | None = None) -> None:
+        self.labels = labels or UsageLabels()
+        usage = ("tenant", "agent", "model")
+        self._tenant_runs = Counter(
+            "sessiond_tenant_runs_total",
+            "Runs this process executed, by tenant, agent and model (bounded label sets).",
+            usage,
+            registry=registry,
+        )
+        self._tenant_tokens = Counter(
+            "sessiond_tenant_tokens_total",
+            "Tokens of those runs (reported, or estimated for a stopped run), by tenant, "
+            "agent, model and direction (input/output).",
+            (*usage, "direction"),
+            registry=registry,
+        )
+        self._tenant_cost = Counter(
+            "sessiond_tenant_cost_usd_total",
+            "Estimated cost of those runs in US dollars, by tenant, agent and model.",
+            usage,
+            registry=registry,
+        )
+        self._by_tenant: dict[tuple[str, str, str], tuple[Any, Any, Any, Any]] = {}
         self._active = Gauge(
             "sessiond_active_runs", "Runs executing in this process.", registry=registry
         )
@@ -148,7 +194,8 @@ class RunMetrics:
         )
         self._tokens = Counter(
             "sessiond_tokens_total",
-            "Tokens the agent backends reported, by agent and direction (input/output).",
+            "Tokens the agent backends reported (estimated for a stopped run), by agent and "
+            "direction (input/output).",
             ("agent", "direction"),
             registry=registry,
         )
@@ -170,6 +217,22 @@ class RunMetrics:
         tokens_in.inc(report.usage.input_tokens)
         tokens_out.inc(report.usage.output_tokens)
         cost.inc(report.usage.estimated_cost_usd)
+        runs, tokens_in, tokens_out, cost = self._tenant_children(self.labels.of(report))
+        runs.inc()
+        tokens_in.inc(report.usage.input_tokens)
+        tokens_out.inc(report.usage.output_tokens)
+        cost.inc(report.usage.estimated_cost_usd)
+
+    def _tenant_children(self, labels: tuple[str, str, str]) -> tuple[Any, Any, Any, Any]:
+        found = self._by_tenant.get(labels)
+        if found is None:
+            found = self._by_tenant[labels] = (
+                self._tenant_runs.labels(*labels),
+                self._tenant_tokens.labels(*labels, "input"),
+                self._tenant_tokens.labels(*labels, "output"),
+                self._tenant_cost.labels(*labels),
+            )
+        return found
 
     def _children(self, agent: str, stop_reason: str) -> tuple[Any, Any, Any, Any]:
         # `labels()` takes a lock and builds its key on every call: once per agent and

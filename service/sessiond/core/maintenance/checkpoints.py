@@ -7,14 +7,17 @@ from dataclasses import replace
 from sessiond.core import validation
 from sessiond.core.committer import Committer, session_changed
 from sessiond.core.keys import dashboard_key
+from sessiond.core.limits import TenantLimits
 from sessiond.core.rules import SessionRules
 from sessiond.core.sessions.manager import RunControl, cleared, require
 from sessiond.core.sessions.transcripts import fill, new_generation, read_transcript
+from sessiond.core.tenancy import Caller
 from sessiond.domain.clock import now_ms
 from sessiond.domain.errors import CheckpointNotFound, InvalidArgument, LabelInUse
 from sessiond.domain.events import Event
 from sessiond.domain.ids import new_etag, new_id
 from sessiond.domain.models import Checkpoint, Message, Session, SessionEventReason, Usage
+from sessiond.domain.tenants import namespace_of
 from sessiond.store.base import ReadTx, WriteTx
 
 MAX_LABEL_TRIES = 100
@@ -27,30 +30,40 @@ def _checkpoint(tx: ReadTx, key: str, checkpoint_id: str) -> Checkpoint:
     return found
 
 
-def _free_label(tx: ReadTx, agent_id: str, wanted: str) -> str:
-    """`wanted`, or `wanted (2)`, `(3)`, … when another session of the agent has it."""
+def _free_label(tx: ReadTx, space: str, agent_id: str, wanted: str) -> str:
+    """`wanted`, or `wanted (2)`, `(3)`, … when another session of the agent (in the
+    namespace) has it."""
     for attempt in range(1, MAX_LABEL_TRIES + 1):
         label = wanted if attempt == 1 else f"{wanted} ({attempt})"
-        if not tx.find_sessions_by_label(label, agent_id):
+        if not tx.find_sessions_by_label(label, agent_id, space):
             return label
     raise LabelInUse(wanted)
 
 
 class Checkpoints:
-    def __init__(self, committer: Committer, runs: RunControl, rules: SessionRules) -> None:
+    def __init__(
+        self,
+        committer: Committer,
+        runs: RunControl,
+        rules: SessionRules,
+        limits: TenantLimits | None = None,
+    ) -> None:
         self.committer = committer
         self.runs = runs
         self.rules = rules
+        self.limits = limits or TenantLimits()
 
-    def _ids(self, raw_key: str, checkpoint_id: str) -> tuple[str, str]:
-        key = self.rules.key(raw_key)
+    def _ids(
+        self, caller: Caller, raw_key: str, checkpoint_id: str, *, write: bool
+    ) -> tuple[str, str]:
+        key = self.rules.stored_key(caller, raw_key, write=write)
         wanted = checkpoint_id.strip()
         if not wanted:
             raise InvalidArgument("checkpoint_id", "checkpoint_id required")
         return key, wanted
 
-    async def list_for(self, raw_key: str) -> list[Checkpoint]:
-        key = self.rules.key(raw_key)
+    async def list_for(self, caller: Caller, raw_key: str) -> list[Checkpoint]:
+        key = self.rules.stored_key(caller, raw_key)
 
         def read(tx: ReadTx) -> list[Checkpoint]:
             require(tx.get_session(key), key)
@@ -58,8 +71,10 @@ class Checkpoints:
 
         return await self.committer.store.read(read)
 
-    async def get(self, raw_key: str, checkpoint_id: str) -> tuple[Checkpoint, list[Message]]:
-        key, wanted = self._ids(raw_key, checkpoint_id)
+    async def get(
+        self, caller: Caller, raw_key: str, checkpoint_id: str
+    ) -> tuple[Checkpoint, list[Message]]:
+        key, wanted = self._ids(caller, raw_key, checkpoint_id, write=False)
 
         def read(tx: ReadTx) -> tuple[Checkpoint, list[Message]]:
             checkpoint = _checkpoint(tx, key, wanted)
@@ -67,9 +82,10 @@ class Checkpoints:
 
         return await self.committer.store.read(read)
 
-    async def branch(self, raw_key: str, checkpoint_id: str, label: str) -> Session:
+    async def branch(self, caller: Caller, raw_key: str, checkpoint_id: str, label: str) -> Session:
         """A new session holding the snapshot; the source and its run are untouched."""
-        key, wanted = self._ids(raw_key, checkpoint_id)
+        key, wanted = self._ids(caller, raw_key, checkpoint_id, write=True)
+        space = namespace_of(key)
         requested = validation.label(label)
 
         def write(tx: WriteTx, events: list[Event]) -> Session:
@@ -80,11 +96,14 @@ class Checkpoints:
                 f"{source.label} (checkpoint)" if source.label else "Checkpoint branch"
             )
             if not requested:
-                name = _free_label(tx, source.agent_id, name[: validation.MAX_LABEL_CHARS - 8])
+                name = _free_label(
+                    tx, space, source.agent_id, name[: validation.MAX_LABEL_CHARS - 8]
+                )
+            self.limits.admit_session(tx, space)
             ts = now_ms()
             branch = replace(
                 cleared(source),
-                key=dashboard_key(source.agent_id),
+                key=space + dashboard_key(source.agent_id),
                 session_id=new_id(),
                 label=name,
                 parent_session_key=source.key,
@@ -101,9 +120,11 @@ class Checkpoints:
 
         return await self.committer.commit(write)
 
-    async def restore(self, raw_key: str, checkpoint_id: str) -> tuple[Session, str]:
+    async def restore(
+        self, caller: Caller, raw_key: str, checkpoint_id: str
+    ) -> tuple[Session, str]:
         """The session goes back to the snapshot: same key, new transcript id."""
-        key, wanted = self._ids(raw_key, checkpoint_id)
+        key, wanted = self._ids(caller, raw_key, checkpoint_id, write=True)
         await self.committer.store.read(lambda tx: _checkpoint(tx, key, wanted))
         async with self.runs.paused(key):
             return await self.committer.commit(lambda tx, events: _restore(tx, events, key, wanted))

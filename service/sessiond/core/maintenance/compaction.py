@@ -15,6 +15,7 @@ from sessiond.core.sessions.transcripts import (
     new_generation,
     read_transcript,
 )
+from sessiond.core.tenancy import Caller
 from sessiond.domain.clock import now_ms
 from sessiond.domain.errors import Aborted, InvalidArgument
 from sessiond.domain.events import Compaction as Compacted
@@ -189,9 +190,13 @@ class Compactor:
         self.rules = rules
 
     async def compact(
-        self, raw_key: str, max_lines: int | None = None, keep_recent: int | None = None
+        self,
+        caller: Caller,
+        raw_key: str,
+        max_lines: int | None = None,
+        keep_recent: int | None = None,
     ) -> CompactResult:
-        key = self.rules.key(raw_key)
+        key = self.rules.stored_key(caller, raw_key, write=True)
         if max_lines is not None and max_lines < 1:
             raise InvalidArgument("max_lines", "max_lines must be at least 1")
         if keep_recent is not None and keep_recent < 0:

@@ -16,6 +16,7 @@ from sessiond.domain.clock import now_ms
 from sessiond.domain.errors import InvalidArgument
 from sessiond.domain.events import Event
 from sessiond.domain.models import Archive, Session, SessionEventReason
+from sessiond.domain.tenants import canonical_of, namespace_of
 from sessiond.store.base import ReadTx, SessionQuery, Store, WriteTx
 
 log = structlog.get_logger(__name__)
@@ -40,6 +41,8 @@ class CleanupPolicy:
     archive_max_age_ms: int = 0
     """Drop archived transcripts older than this (unless a checkpoint keeps them)."""
     agent_id: str = ""
+    namespace: str | None = None
+    """The tenant whose sessions are cleaned up (None: every tenant, each on its own)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,16 +65,17 @@ class CleanupReport:
 def plan(
     sessions: list[Session], policy: CleanupPolicy, protected: str, now: int
 ) -> list[CleanupEntry]:
-    """The action for each session; the main session and active ones are always kept and
-    do not count toward `max_count`."""
-    by_agent: defaultdict[str, list[Session]] = defaultdict(list)
+    """The action for each session; the main session (`protected`, in each tenant) and
+    active ones are always kept and do not count toward `max_count` (per tenant and
+    agent)."""
+    by_agent: defaultdict[tuple[str, str], list[Session]] = defaultdict(list)
     for session in sessions:
-        by_agent[session.agent_id].append(session)
+        by_agent[namespace_of(session.key), session.agent_id].append(session)
     entries: list[CleanupEntry] = []
     for group in by_agent.values():
         kept = 0
         for session in sorted(group, key=lambda s: (s.updated_at, s.key), reverse=True):
-            if session.key == protected or session.has_active_run:
+            if canonical_of(session.key) == protected or session.has_active_run:
                 action = KEEP
             elif policy.max_age_ms and now - session.updated_at > policy.max_age_ms:
                 action = PRUNE_STALE
@@ -98,10 +102,13 @@ class Retention:
         now = now_ms()
         protected = main_key(self.rules.default_agent)
 
+        space = policy.namespace
+
         def read(tx: ReadTx) -> tuple[list[Session], list[Archive]]:
-            sessions = tx.list_sessions(SessionQuery(agent_id=agent), ALL_SESSIONS, None)
+            query = SessionQuery(agent_id=agent, namespace=space)
+            sessions = tx.list_sessions(query, ALL_SESSIONS, None)
             old = policy.archive_max_age_ms
-            return sessions, tx.archives_before(now - old) if old else []
+            return sessions, tx.archives_before(now - old, space) if old else []
 
         sessions, archives = await self.committer.store.read(read)
         entries = plan(sessions, policy, protected, now)

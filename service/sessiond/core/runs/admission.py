@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from sessiond.core import validation
 from sessiond.core.rules import SessionRules
 from sessiond.core.sessions.manager import require
+from sessiond.core.tenancy import Caller
 from sessiond.domain.errors import (
     Aborted,
     IdempotencyConflict,
@@ -51,6 +52,7 @@ class CheckedSend:
     digest: str
     """Identifies the request for its idempotency key (`request_hash`)."""
     steer: bool
+    caller: Caller
 
 
 class Verdict(enum.Enum):
@@ -94,9 +96,9 @@ def request_hash(text: str, request: SendInput, steer: bool) -> str:
     return digest.hexdigest()
 
 
-def checked(rules: SessionRules, request: SendInput, steer: bool) -> CheckedSend:
+def checked(rules: SessionRules, caller: Caller, request: SendInput, steer: bool) -> CheckedSend:
     """The request's fields validated (INVALID_ARGUMENT naming the first bad one)."""
-    key = rules.key(request.session_key, "session_key")
+    key = rules.stored_key(caller, request.session_key, "session_key", write=True)
     text = validation.message_text(request.text, has_attachments=bool(request.attachments))
     _check_attachments(request.attachments)
     validation.level(request.thinking, "thinking", validation.THINKING_LEVELS)
@@ -106,7 +108,8 @@ def checked(rules: SessionRules, request: SendInput, steer: bool) -> CheckedSend
         raise InvalidArgument("idempotency_key", "idempotency_key longer than 256 characters")
     if request.expected_last_seq is not None and request.expected_last_seq < 0:
         raise InvalidArgument("expected_last_seq", "expected_last_seq must not be negative")
-    return CheckedSend(key, text, request, request_hash(text, request, steer), steer)
+    digest = request_hash(text, request, steer)
+    return CheckedSend(key, text, request, digest, steer, caller)
 
 
 def admit(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from sessiond.core.committer import record
+from sessiond.core.keys import key_agent
 from sessiond.core.runs.ownership import RunOwnership
 from sessiond.core.runs.tools import ToolCall, append_cancelled, record_cancelled
 from sessiond.domain.clock import now_ms
@@ -27,7 +28,10 @@ from sessiond.domain.models import (
     SessionStatus,
     StopReason,
     Usage,
+    UsageEntry,
+    hour_of,
 )
+from sessiond.domain.tenants import canonical_of, namespace_of
 from sessiond.store.base import WriteTx
 
 _SESSION_STATUS = {
@@ -42,6 +46,8 @@ class Outcome:
     stop_reason: StopReason
     text: str = ""
     usage: Usage = field(default_factory=Usage)
+    model: str = ""
+    """The model the run's request asked for ("" when it had none yet)."""
     error_message: str = ""
     error_kind: str = ""
     open_tools: tuple[ToolCall, ...] = ()
@@ -150,6 +156,8 @@ def finish_run(
         usage=outcome.usage,
     )
     tx.update_run(ended)
+    if run.status is RunStatus.RUNNING:
+        _record_usage(tx, run, session, outcome, ts)
     if session is None:
         return None
     if run.status is RunStatus.QUEUED:
@@ -165,6 +173,16 @@ def finish_run(
     body, reason = _end_body(outcome, message)
     record(tx, events, session, ts, body, run_id=run.run_id, reason=reason)
     return start_next(tx, events, session, ownership) if outcome.advance else None
+
+
+def _record_usage(
+    tx: WriteTx, run: Run, session: Session | None, outcome: Outcome, ts: int
+) -> None:
+    """Adds an executed run's usage to the ledger (budgets, GetUsage), in its end's write."""
+    agent_id = session.agent_id if session else key_agent(canonical_of(run.session_key)) or ""
+    model = outcome.model or (session.model if session else "")
+    space = namespace_of(run.session_key)
+    tx.add_usage(UsageEntry(space, agent_id, model, hour_of(ts), 1, outcome.usage))
 
 
 def start_next(

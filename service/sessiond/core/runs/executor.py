@@ -21,8 +21,10 @@ from sessiond.agents.base import (
     UsageReport,
 )
 from sessiond.core.committer import Committer, chat_topic
+from sessiond.core.limits import TenantLimits
 from sessiond.core.runs.agents import AgentDirectory
-from sessiond.core.runs.context import TranscriptContext, Window
+from sessiond.core.runs.budgets import BudgetCrossed, Budgets, charge
+from sessiond.core.runs.context import TranscriptContext
 from sessiond.core.runs.conversation import (
     Context,
     Conversation,
@@ -31,6 +33,7 @@ from sessiond.core.runs.conversation import (
     record_omission,
 )
 from sessiond.core.runs.ending import Outcome, finish_run
+from sessiond.core.runs.inputs import RunInputs, read_inputs
 from sessiond.core.runs.observe import NoRunObserver, RunObserver, RunReport
 from sessiond.core.runs.ownership import LeaseLost, RunOwnership, SoleOwner
 from sessiond.core.runs.pacing import paced
@@ -39,29 +42,10 @@ from sessiond.core.runs.shaping import DeltaOut, DeltaShaper
 from sessiond.core.runs.tool_stream import ToolStream, open_calls
 from sessiond.domain.clock import now_ms
 from sessiond.domain.events import Event, HistoryOmitted, LiveDelta
-from sessiond.domain.models import Message, Run, RunStatus, Session, StopReason, Usage
+from sessiond.domain.models import Run, RunStatus, StopReason, Usage
 from sessiond.store.base import ReadTx, WriteTx
 
 log = structlog.get_logger(__name__)
-
-IN_WRITE_READ = 32
-"""Transcript rows a write that starts a run may read for it (`inputs_in_write`)."""
-
-
-@dataclass(frozen=True, slots=True)
-class RunInputs:
-    """What a run's agent request is built from, read in one transaction."""
-
-    session_id: str
-    agent_id: str
-    model: str
-    thinking: str
-    reasoning: str
-    """The session's `reasoning_level`: whether thinking is streamed and kept."""
-    window: Window
-    """The newest entries of the transcript, enough for the agent's budget."""
-    question: Message | None = None
-    """The run's question when it is older than `window` (else it is in it)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +70,7 @@ class RunExecutor:
         ownership: RunOwnership | None = None,
         observer: RunObserver | None = None,
         after_run: AfterRun | None = None,
+        budgets: Budgets | None = None,
     ) -> None:
         self.committer = committer
         self.ownership: RunOwnership = ownership or SoleOwner()
@@ -93,6 +78,8 @@ class RunExecutor:
         self.agents = agents
         self.registry = registry
         self.settings = settings
+        self.budgets = budgets or Budgets(TenantLimits())
+        """Sessions' and tenants' budgets: a run crossing one stops (`budget`)."""
         self.observer: RunObserver = observer or NoRunObserver()
         """Told of every run's start and end (metrics)."""
         self.after_run = after_run
@@ -104,40 +91,15 @@ class RunExecutor:
 
     def inputs(self, tx: ReadTx, run: Run) -> RunInputs:
         """Reads what `run`'s request needs (on a reader, when the run starts)."""
-        session = tx.get_session(run.session_key)
-        budget = self.agents.transcript_budget(session.agent_id if session else "")
-        window = self.context.newest(tx, run.session_id, budget)
-        return self._inputs(tx, run, session, window)
+        inputs = read_inputs(tx, run, self.context, self.agents)
+        assert inputs is not None  # outside a write it always reads
+        return inputs
 
     def inputs_in_write(self, tx: ReadTx, run: Run) -> RunInputs | None:
         """The same, read by the write that starts `run`, for `launch`: saves the run a
         read. None when the transcript would need more than a few rows read (a write
         stays short); the run then reads them itself."""
-        session = tx.get_session(run.session_key)
-        budget = self.agents.transcript_budget(session.agent_id if session else "")
-        window = self.context.newest_if_cached(tx, run.session_id, budget, IN_WRITE_READ)
-        if window is None:
-            return None
-        return self._inputs(tx, run, session, window)
-
-    @staticmethod
-    def _inputs(tx: ReadTx, run: Run, session: Session | None, window: Window) -> RunInputs:
-        question = None
-        if window.earlier >= run.message_seq:
-            # Replies of earlier runs filled the window while this run was queued.
-            found = tx.list_messages(
-                run.session_id, limit=1, after_seq=run.message_seq - 1, include_silent=True
-            )
-            question = found[0] if found and found[0].seq == run.message_seq else None
-        return RunInputs(
-            session_id=run.session_id,
-            agent_id=session.agent_id if session else "",
-            model=session.model if session else "",
-            thinking=run.thinking or (session.thinking_level if session else ""),
-            reasoning=session.reasoning_level if session else "",
-            window=window,
-            question=question,
-        )
+        return read_inputs(tx, run, self.context, self.agents, in_write=True)
 
     def finish_and_prepare(
         self, tx: WriteTx, events: list[Event], run_id: str, outcome: Outcome
@@ -209,6 +171,8 @@ class RunExecutor:
             outcome = self._stopped(active, StopReason.TIMEOUT)
         except AgentError as exc:
             outcome = self._stopped(active, StopReason.ERROR, exc.message, exc.kind)
+        except BudgetCrossed:
+            outcome = self._stopped(active, StopReason.BUDGET)
         except LeaseLost:
             log.warning("run.lease_lost", run_id=run.run_id)  # another replica closed it
         except Exception as exc:
@@ -229,6 +193,7 @@ class RunExecutor:
                     outcome.stop_reason if outcome is not None else StopReason.ERROR,
                     time.monotonic() - started,
                     outcome.usage if outcome is not None else Usage(),
+                    model=active.model,
                 )
             )
 
@@ -243,6 +208,9 @@ class RunExecutor:
         return Outcome(
             stop_reason=stop_reason,
             text=active.shaper.text,
+            # What the request and the reply so far used: a stopped run was charged too.
+            usage=active.usage_so_far(),
+            model=active.model,
             error_message=message,
             error_kind=kind or ("unknown" if stop_reason is StopReason.ERROR else ""),
             open_tools=open_calls(active),
@@ -282,7 +250,12 @@ class RunExecutor:
         if inputs is None:
             inputs = await self.committer.store.read(lambda tx: self.inputs(tx, run))
         active.reasoning_level = inputs.reasoning
-        request, spec_cost = self._request(inputs, await self._context(run, inputs))
+        context = await self._context(run, inputs)
+        request, spec_cost = self._request(inputs, context)
+        active.model, active.price = request.model, spec_cost
+        active.request_tokens = context.tokens + self.agents.get(inputs.agent_id).system_tokens
+        allowance = await self.budgets.read_allowance(self.committer.store, inputs.session)
+        charge(allowance, active.usage_so_far())
         timeout_s = (run.timeout_ms or self.settings.default_timeout_ms) / 1000
         usage = Usage()
         async with asyncio.timeout(timeout_s):
@@ -291,8 +264,11 @@ class RunExecutor:
             async for event in paced(events, active.seconds_until_due, release):
                 if isinstance(event, UsageReport):
                     usage = replace(event.usage, estimated_cost_usd=spec_cost(event.usage))
+                    active.reported = usage
                 else:
                     await self._handle(active, run, event)
+                if allowance is not None:  # most runs have no budget: no estimate at all
+                    charge(allowance, active.usage_so_far())
         thought = active.thinking.finish() if active.streams_thinking else None
         if thought is not None:
             await self._publish(active, thought, thinking=True)
@@ -304,6 +280,7 @@ class RunExecutor:
             stop_reason=StopReason.SILENT if silent else StopReason.COMPLETED,
             text=active.shaper.text,
             usage=usage,
+            model=active.model,
             open_tools=open_calls(active),
             thinking=_kept_thinking(active),
         )
@@ -374,8 +351,10 @@ class RunExecutor:
         elif isinstance(event, ToolStart):
             # Text before the call goes out before its START (clients render it above).
             await self._flush_text(active)
+            active.tool_chars += len(event.name) + len(event.input)
             await self.tools.start(active, run, event)
         elif isinstance(event, ToolUpdate):
+            active.tool_chars += len(event.input)
             await self.tools.update(active, run, event)
         elif isinstance(event, ToolEnd):
             await self.tools.end(active, run, event)

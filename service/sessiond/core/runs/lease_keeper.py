@@ -21,7 +21,8 @@ import structlog
 from sessiond.bus.base import SubscriptionClosed, SubscriptionOverflow
 from sessiond.core.committer import Committer, chat_topic, control_topic
 from sessiond.core.runs.ending import Outcome, finish_run
-from sessiond.core.runs.executor import RunExecutor, RunInputs
+from sessiond.core.runs.executor import RunExecutor
+from sessiond.core.runs.inputs import RunInputs
 from sessiond.core.runs.ownership import Leases
 from sessiond.core.runs.registry import RunRegistry
 from sessiond.domain.clock import now_ms

@@ -16,6 +16,7 @@ from typing import Protocol
 
 from sessiond.core.keys import key_agent
 from sessiond.domain.models import StopReason, Usage
+from sessiond.domain.tenants import canonical_of, tenant_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,12 +29,19 @@ class RunReport:
     duration_s: float
     """From launch to the end being recorded (monotonic clock)."""
     usage: Usage = field(default_factory=Usage)
-    """Tokens and estimated cost the backend reported (empty for most stopped runs)."""
+    """Tokens and estimated cost the backend reported (for a stopped run, an estimate of
+    what its request and partial reply used)."""
+    model: str = ""
+    """The model its request asked for ("" when it stopped before building one)."""
 
     @property
     def agent_id(self) -> str:
         """The agent of the run's session key ("" for unscoped keys such as `global`)."""
-        return key_agent(self.session_key) or ""
+        return key_agent(canonical_of(self.session_key)) or ""
+
+    @property
+    def tenant(self) -> str:
+        return tenant_of(self.session_key)
 
 
 class RunObserver(Protocol):

@@ -10,6 +10,7 @@ from sessiond.core.committer import Committer, chat_topic
 from sessiond.core.paging import decode_token, encode_token, page_size
 from sessiond.core.rules import SessionRules
 from sessiond.core.sessions.manager import require
+from sessiond.core.tenancy import Caller
 from sessiond.domain.errors import InvalidArgument, RunNotFound
 from sessiond.domain.events import Event
 from sessiond.domain.models import Run, RunStatus
@@ -24,19 +25,19 @@ class RunQueries:
         self.committer = committer
         self.rules = rules
 
-    async def get_run(self, run_id: str) -> Run:
+    async def get_run(self, caller: Caller, run_id: str) -> Run:
         wanted = run_id.strip()
         if not wanted:
             raise InvalidArgument("run_id", "run_id required")
         run = await self.committer.store.read(lambda tx: tx.get_run(wanted))
-        if run is None:
+        if run is None or not caller.sees(run.session_key):
             raise RunNotFound(wanted)
         return run
 
     async def list_runs(
-        self, raw_key: str, status: RunStatus | None, size: int, token: str
+        self, caller: Caller, raw_key: str, status: RunStatus | None, size: int, token: str
     ) -> tuple[list[Run], str]:
-        key = self.rules.key(raw_key, "session_key")
+        key = self.rules.stored_key(caller, raw_key, "session_key")
         limit = page_size(size, default=50, maximum=500)
         offset = int(decode_token(token, "runs")["o"]) if token else 0
 
@@ -48,9 +49,9 @@ class RunQueries:
         more = len(rows) > limit
         return rows[:limit], encode_token("runs", o=offset + limit) if more else ""
 
-    async def wait_run(self, run_id: str, timeout_s: float) -> Run:
+    async def wait_run(self, caller: Caller, run_id: str, timeout_s: float) -> Run:
         """The run once it has ended, or as it is when `timeout_s` passes."""
-        run = await self.get_run(run_id)
+        run = await self.get_run(caller, run_id)
         if run.ended:
             return run
         return await await_end(self.committer, run, timeout_s)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sessiond.core.runs.shaping import DeltaShaper
-from sessiond.domain.models import StopReason
+from sessiond.domain.models import StopReason, Usage
+from sessiond.domain.tokens import tokens_of_length
 
 
 @dataclass
@@ -35,6 +37,28 @@ class ActiveRun:
     reasoning_level: str = ""
     """The session's, once the run read it: `stream` streams thinking deltas; `on` and
     `stream` keep the thinking in the transcript; `off` (or unset) neither."""
+    model: str = ""
+    """The model its request asked for (known once the request is built)."""
+    request_tokens: int = 0
+    """Estimate of the request (transcript and system prompt): its input tokens."""
+    tool_chars: int = 0
+    """Characters of tool-call arguments the agent streamed."""
+    reported: Usage | None = None
+    """The usage the backend reported, once it did."""
+    price: Callable[[Usage], float] | None = None
+    """What a usage of its model costs."""
+
+    def usage_so_far(self) -> Usage:
+        """The usage reported, or until then an estimate: the request, and the reply,
+        thinking and tool arguments streamed so far (`domain.tokens`)."""
+        if self.reported is not None:
+            return self.reported
+        chars = len(self.shaper.text) + len(self.thinking.text) + self.tool_chars
+        output = tokens_of_length(chars)
+        usage = Usage(self.request_tokens, output, self.request_tokens + output)
+        if self.price is None:
+            return usage
+        return Usage(usage.input_tokens, output, usage.total_tokens, 0, self.price(usage))
 
     @property
     def streams_thinking(self) -> bool:

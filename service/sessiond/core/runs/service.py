@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 
 from sessiond.core.committer import Committer, control_topic, session_changed
+from sessiond.core.limits import TenantLimits
 from sessiond.core.rules import SessionRules
 from sessiond.core.runs.admission import (
     Admission,
@@ -18,11 +19,15 @@ from sessiond.core.runs.admission import (
     admit,
     checked,
 )
+from sessiond.core.runs.budgets import Budgets
 from sessiond.core.runs.ending import Outcome, append_run_started, finish_run, start_next
-from sessiond.core.runs.executor import RunExecutor, RunInputs
+from sessiond.core.runs.executor import RunExecutor
+from sessiond.core.runs.inputs import RunInputs
+from sessiond.core.runs.permissions import AbortPolicies
 from sessiond.core.runs.queries import await_end
 from sessiond.core.runs.registry import RunRegistry
 from sessiond.core.sessions.manager import require
+from sessiond.core.tenancy import Caller
 from sessiond.domain.clock import now_ms
 from sessiond.domain.errors import InvalidArgument, RunNotFound
 from sessiond.domain.events import Event, RunCommand, RunCommandAction
@@ -36,6 +41,7 @@ from sessiond.domain.models import (
     SessionStatus,
     StopReason,
 )
+from sessiond.domain.tenants import namespace_of
 from sessiond.store.base import ReadTx, WriteTx
 
 MAX_QUEUE_READ = 10_000
@@ -74,8 +80,13 @@ class RunService:
         *,
         max_queued_runs: int = 20,
         stop_wait_s: float = 30.0,
+        limits: TenantLimits | None = None,
     ) -> None:
         self.committer = committer
+        self.limits = limits or TenantLimits()
+        """Tenants' quotas, budgets and abort policies."""
+        self.permissions = AbortPolicies(rules, self.limits)
+        self.budgets = Budgets(self.limits)
         self.rules = rules
         self.executor = executor
         self.registry = registry
@@ -87,8 +98,8 @@ class RunService:
 
     # -- sending -------------------------------------------------------------------------
 
-    async def send(self, request: SendInput, *, steer: bool = False) -> SendResult:
-        send = checked(self.rules, request, steer)
+    async def send(self, caller: Caller, request: SendInput, *, steer: bool = False) -> SendResult:
+        send = checked(self.rules, caller, request, steer)
         result = await self.committer.commit(lambda tx, events: self._admit(tx, events, send))
         if isinstance(result, SendResult):
             return self._launched(result)
@@ -122,8 +133,15 @@ class RunService:
         if verdict is Verdict.CONFLICT:
             assert admission.error is not None
             raise admission.error
+        now = now_ms()
+        assert admission.session is not None
+        # Refused while a budget is spent: the run would start (or wait) over it.
+        self.budgets.check(tx, admission.session, now)
         if verdict is Verdict.INTERRUPT:
+            self._check_may_interrupt(tx, send, admission)
             return admission
+        starts = verdict is Verdict.START
+        self.limits.admit_run(tx, namespace_of(send.key), starts=starts, now=now)
         return self._enqueue(tx, events, send, admission, interrupting=after_interrupt)
 
     def _enqueue(
@@ -166,6 +184,7 @@ class RunService:
             priority=1 if steered else 0,
             started_at=ts if starts else 0,
             scope=session.instance_id,
+            started_by=send.caller.name,
         )
         if starts:
             session = replace(
@@ -183,6 +202,13 @@ class RunService:
         append_run_started(tx, events, session, run, ts)
         inputs = self.executor.inputs_in_write(tx, run)
         return SendResult(run, SendStatus.STARTED, send.key, inputs=inputs)
+
+    def _check_may_interrupt(self, tx: ReadTx, send: CheckedSend, admission: Admission) -> None:
+        """A Steer (or an interrupting Send) stops the active run: the abort policy applies."""
+        session = admission.session
+        active = tx.get_run(session.active_run_id) if session is not None else None
+        if active is not None:
+            self.permissions.check(send.caller, active)
 
     async def interrupt(self, key: str) -> str:
         """Stops the session's active run (stop reason `interrupted`) without starting the
@@ -268,26 +294,39 @@ class RunService:
         ended = await await_end(self.committer, run, self.stop_wait_s, before=ask)
         return ended.ended
 
-    async def abort(self, raw_key: str, run_id: str, clear_queue: bool) -> AbortResult:
+    async def abort(
+        self, caller: Caller, raw_key: str, run_id: str, clear_queue: bool
+    ) -> AbortResult:
         if not raw_key.strip() and not run_id.strip():
             raise InvalidArgument("session_key", "session_key or run_id required")
-        key = self.rules.key(raw_key, "session_key") if raw_key.strip() else ""
+        key = (
+            self.rules.stored_key(caller, raw_key, "session_key", write=True)
+            if raw_key.strip()
+            else ""
+        )
         target: Run | None = None
         if run_id.strip():
             target = await self.committer.store.read(lambda tx: tx.get_run(run_id.strip()))
-            if target is None:
+            if target is None or not caller.sees(target.session_key):
                 raise RunNotFound(run_id)
+            caller.write_check(target.session_key)
             if key and target.session_key != key:
                 raise InvalidArgument("run_id", "run_id belongs to another session")
             key = target.session_key
         else:
             await self.committer.store.read(lambda tx: require(tx.get_session(key), key))
-        cancelled = await self._cancel_queued(key, target, clear_queue)
+        # Refused before anything changes (the active run is checked again after the queue
+        # is cancelled: another may have started meanwhile).
+        stops = target if target is not None else await self._active_run(key)
+        if stops is not None and not stops.ended:
+            self.permissions.check(caller, stops)
+        cancelled = await self._cancel_queued(caller, key, target, clear_queue)
         if target is None:
-            active = await self._active_run_id(key)
-            if active:
-                await self._stop(active, StopReason.ABORTED)
-                return AbortResult(key, active, cancelled)
+            active = await self._active_run(key)
+            if active is not None:
+                self.permissions.check(caller, active)
+                await self._stop(active.run_id, StopReason.ABORTED)
+                return AbortResult(key, active.run_id, cancelled)
         elif target.status is RunStatus.RUNNING:
             await self._stop(target.run_id, StopReason.ABORTED)
             return AbortResult(key, target.run_id, cancelled)
@@ -297,16 +336,31 @@ class RunService:
             )
         return AbortResult(key, "", cancelled)
 
+    async def _active_run(self, key: str) -> Run | None:
+        def read(tx: ReadTx) -> Run | None:
+            session = tx.get_session(key)
+            return tx.get_run(session.active_run_id) if session and session.active_run_id else None
+
+        return await self.committer.store.read(read)
+
     async def _cancel_queued(
-        self, key: str, target: Run | None, clear_queue: bool
+        self, caller: Caller, key: str, target: Run | None, clear_queue: bool
     ) -> tuple[str, ...]:
+        """Cancels the target if queued and, with `clear_queue`, the queued runs the caller
+        may stop (under the `owner` abort policy: its own)."""
+
+        def chosen(run: Run) -> bool:
+            if target is not None and run.run_id == target.run_id:
+                return True
+            return clear_queue and self.permissions.may_stop(caller, run)
+
         def write(tx: WriteTx, events: list[Event]) -> tuple[str, ...]:
             queued = tx.list_runs(key, RunStatus.QUEUED, limit=MAX_QUEUE_READ, offset=0)
-            chosen = [r for r in queued if clear_queue or (target and r.run_id == target.run_id)]
-            for run in chosen:
+            chosen_runs = [r for r in queued if chosen(r)]
+            for run in chosen_runs:
                 cancelled = Outcome(StopReason.ABORTED, advance=False)
                 finish_run(tx, events, run.run_id, cancelled, self.ownership)
-            return tuple(r.run_id for r in chosen)
+            return tuple(r.run_id for r in chosen_runs)
 
         if not clear_queue and (target is None or target.status is not RunStatus.QUEUED):
             return ()

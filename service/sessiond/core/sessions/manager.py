@@ -9,8 +9,10 @@ from typing import Any, Protocol
 from sessiond.core import validation
 from sessiond.core.committer import Committer, record, session_changed
 from sessiond.core.keys import dashboard_key, key_agent, main_key
+from sessiond.core.limits import TenantLimits
 from sessiond.core.rules import SessionRules
 from sessiond.core.sessions.transcripts import new_generation
+from sessiond.core.tenancy import Caller
 from sessiond.domain.clock import now_ms
 from sessiond.domain.errors import (
     EtagMismatch,
@@ -31,6 +33,7 @@ from sessiond.domain.models import (
     SessionStatus,
     Usage,
 )
+from sessiond.domain.tenants import canonical_of, namespace_of
 from sessiond.store.base import WriteTx
 
 UPDATABLE_FIELDS = frozenset(
@@ -44,6 +47,8 @@ UPDATABLE_FIELDS = frozenset(
         "send_policy",
         "queue_mode",
         "metadata",
+        "budget_cost_usd",
+        "budget_tokens",
     }
 )
 
@@ -94,37 +99,48 @@ class RunControl(Protocol):
 
 
 class SessionManager:
-    def __init__(self, committer: Committer, rules: SessionRules, runs: RunControl) -> None:
+    def __init__(
+        self,
+        committer: Committer,
+        rules: SessionRules,
+        runs: RunControl,
+        limits: TenantLimits | None = None,
+    ) -> None:
         self.committer = committer
         self.rules = rules
         self.runs = runs
+        self.limits = limits or TenantLimits()
 
-    async def get(self, raw_key: str) -> Session:
-        key = self.rules.key(raw_key)
+    async def get(self, caller: Caller, raw_key: str) -> Session:
+        key = self.rules.stored_key(caller, raw_key)
         return require(await self.committer.store.session(key), key)
 
-    def _resolve_agent_and_key(self, spec: NewSession) -> tuple[str, str]:
+    def _resolve_agent_and_key(self, caller: Caller, spec: NewSession) -> tuple[str, str]:
         # Only an empty key means "make one up"; a blank one is a mistake ("key required").
         if spec.agent_id.strip():
             agent_id, _ = self.rules.agent(spec.agent_id)
             if not spec.key:
-                return agent_id, dashboard_key(agent_id)
-            return agent_id, self.rules.key_for_agent(spec.key, agent_id)
+                return agent_id, caller.stored_key(dashboard_key(agent_id))
+            key = caller.key(spec.key, lambda k: self.rules.key_for_agent(k, agent_id), write=True)
+            return agent_id, key
         if not spec.key:
             agent_id = self.rules.default_agent
-            return agent_id, dashboard_key(agent_id)
-        key = self.rules.key(spec.key)
-        agent_id, _ = self.rules.agent(key_agent(key) or self.rules.default_agent, "key")
+            return agent_id, caller.stored_key(dashboard_key(agent_id))
+        key = self.rules.stored_key(caller, spec.key, write=True)
+        owner = key_agent(canonical_of(key))
+        agent_id, _ = self.rules.agent(owner or self.rules.default_agent, "key")
         return agent_id, key
 
-    def _build(self, spec: NewSession) -> Session:
-        agent_id, key = self._resolve_agent_and_key(spec)
+    def _build(self, caller: Caller, spec: NewSession) -> Session:
+        agent_id, key = self._resolve_agent_and_key(caller, spec)
         _, agent = self.rules.agent(agent_id)
         parent = (
-            self.rules.key(spec.parent_session_key, "parent_session_key")
+            self.rules.stored_key(caller, spec.parent_session_key, "parent_session_key")
             if (spec.parent_session_key.strip())
             else ""
         )
+        if parent and namespace_of(parent) != namespace_of(key):
+            raise SessionNotFound(parent, what="parent session")
         ts = now_ms()
         return Session(
             key=key,
@@ -144,9 +160,9 @@ class SessionManager:
             instance_id=new_id(),
         )
 
-    async def create(self, spec: NewSession) -> tuple[Session, bool]:
+    async def create(self, caller: Caller, spec: NewSession) -> tuple[Session, bool]:
         """Creates the session; an existing key is returned unchanged with created=False."""
-        session = self._build(spec)
+        session = self._build(caller, spec)
 
         def write(tx: WriteTx, events: list[Event]) -> tuple[Session, bool]:
             existing = tx.get_session(session.key)
@@ -154,6 +170,7 @@ class SessionManager:
                 return existing, False
             if session.parent_session_key and tx.get_session(session.parent_session_key) is None:
                 raise SessionNotFound(session.parent_session_key, what="parent session")
+            self.limits.admit_session(tx, namespace_of(session.key))
             tx.insert_session(session)
             session_changed(tx, events, session, SessionEventReason.CREATE, session.created_at)
             return session, True
@@ -169,8 +186,10 @@ class SessionManager:
             checked[name] = _check_field(name, value, agent_id, agent.models)
         return checked
 
-    async def update(self, raw_key: str, values: dict[str, Any], etag: str = "") -> Session:
-        key = self.rules.key(raw_key)
+    async def update(
+        self, caller: Caller, raw_key: str, values: dict[str, Any], etag: str = ""
+    ) -> Session:
+        key = self.rules.stored_key(caller, raw_key, write=True)
 
         def write(tx: WriteTx, events: list[Event]) -> Session:
             current = require(tx.get_session(key), key)
@@ -184,13 +203,15 @@ class SessionManager:
 
         return await self.committer.commit(write)
 
-    async def reset(self, raw_key: str, reason: str = "reset") -> tuple[Session, str]:
+    async def reset(
+        self, caller: Caller, raw_key: str, reason: str = "reset"
+    ) -> tuple[Session, str]:
         """New transcript, counters zeroed, settings kept; the old transcript is archived.
 
         The active run is stopped first and queued runs are aborted: their questions stay
         in the archived transcript, not carried into the new one.
         """
-        key = self.rules.key(raw_key)
+        key = self.rules.stored_key(caller, raw_key, write=True)
         await self.committer.store.read(lambda tx: require(tx.get_session(key), key))
 
         def write(tx: WriteTx, events: list[Event]) -> tuple[Session, str]:
@@ -208,12 +229,11 @@ class SessionManager:
             return await self.committer.commit(write)
 
     async def delete(
-        self, raw_key: str, *, archive: bool = True, allow_missing: bool = False
+        self, caller: Caller, raw_key: str, *, archive: bool = True, allow_missing: bool = False
     ) -> tuple[str, bool, str]:
         """Removes the session; returns (key, deleted, transcript id)."""
-        key = self.rules.key(raw_key)
-        agent = key_agent(key)
-        if agent is not None and key == main_key(self.rules.default_agent):
+        key = self.rules.stored_key(caller, raw_key, write=True)
+        if canonical_of(key) == main_key(self.rules.default_agent):
             raise MainSessionProtected(key)
 
         def write(tx: WriteTx, events: list[Event]) -> tuple[str, bool, str]:
@@ -253,12 +273,16 @@ def _check_field(name: str, value: Any, agent_id: str, models: tuple[str, ...]) 
         return SendPolicy(value)
     if name == "queue_mode":
         return QueueMode(value)
+    if name in ("budget_cost_usd", "budget_tokens"):
+        return validation.budget(value, name)
     return validation.metadata(value)
 
 
-async def inject_message(manager: SessionManager, raw_key: str, text: str, label: str) -> Message:
+async def inject_message(
+    manager: SessionManager, caller: Caller, raw_key: str, text: str, label: str
+) -> Message:
     """Appends an assistant message without a run and emits its `final` event."""
-    key = manager.rules.key(raw_key, "session_key")
+    key = manager.rules.stored_key(caller, raw_key, "session_key", write=True)
     body = validation.message_text(text)
     tag = validation.label(label)
 

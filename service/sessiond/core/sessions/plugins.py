@@ -10,6 +10,7 @@ from sessiond.core import validation
 from sessiond.core.committer import Committer, session_changed
 from sessiond.core.rules import SessionRules
 from sessiond.core.sessions.manager import require
+from sessiond.core.tenancy import Caller
 from sessiond.domain.clock import now_ms
 from sessiond.domain.errors import InvalidArgument
 from sessiond.domain.events import Event
@@ -45,10 +46,17 @@ class PluginState:
         self.rules = rules
 
     async def update(
-        self, raw_key: str, plugin_id: str, namespace: str, value: Any = _UNSET, *, unset: bool
+        self,
+        caller: Caller,
+        raw_key: str,
+        plugin_id: str,
+        namespace: str,
+        value: Any = _UNSET,
+        *,
+        unset: bool,
     ) -> Session:
         """Sets `value` (JSON) or, with `unset`, removes the entry; exactly one of the two."""
-        key = self.rules.key(raw_key)
+        key = self.rules.stored_key(caller, raw_key, write=True)
         plugin, space = _identifier(plugin_id, "plugin_id"), _identifier(namespace, "namespace")
         if unset == (value is not _UNSET):
             raise InvalidArgument("value", "set exactly one of value or unset")

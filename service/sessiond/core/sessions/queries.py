@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 
 from sessiond.core.paging import decode_token, encode_token, page_size
 from sessiond.core.rules import SessionRules
+from sessiond.core.tenancy import Caller
 from sessiond.domain.errors import (
     AttachmentNotFound,
     InvalidArgument,
@@ -51,9 +52,22 @@ class SessionQueries:
         self.rules = rules
 
     async def list_sessions(
-        self, query: SessionQuery, size: int, token: str
+        self, caller: Caller, query: SessionQuery, size: int, token: str
     ) -> tuple[list[Session], str]:
+        """A page of the caller's sessions; `query.parent_session_key` as the client wrote
+        it."""
         limit = page_size(size, default=50, maximum=500)
+        parent = query.parent_session_key
+        query = replace(
+            query,
+            agent_id=self.rules.agent(query.agent_id)[0] if query.agent_id.strip() else "",
+            parent_session_key=(
+                self.rules.stored_key(caller, parent, "parent_session_key")
+                if parent.strip()
+                else ""
+            ),
+            namespace=caller.scope,
+        )
         after = None
         if token:
             state = decode_token(token, "sessions")
@@ -67,7 +81,7 @@ class SessionQueries:
         return page, next_token
 
     async def resolve(
-        self, raw_key: str, session_id: str, label: str, agent_id: str
+        self, caller: Caller, raw_key: str, session_id: str, label: str, agent_id: str
     ) -> tuple[str, Session | None]:
         given = [
             name
@@ -77,24 +91,26 @@ class SessionQueries:
         if len(given) != 1:
             raise InvalidArgument("key", "set exactly one of key, session_id or label")
         if raw_key.strip():
-            key = self.rules.key(raw_key)
+            key = self.rules.stored_key(caller, raw_key)
             session = await self.store.read(lambda tx: tx.get_session(key))
             return key, _found(session, key)
         if session_id.strip():
-            return await self._resolve_session_id(session_id.strip())
+            return await self._resolve_session_id(caller, session_id.strip())
         agent = self.rules.agent(agent_id)[0] if agent_id.strip() else ""
-        wanted = label.strip()
-        matches = await self.store.read(lambda tx: tx.find_sessions_by_label(wanted, agent))
+        wanted, scope = label.strip(), caller.scope
+        matches = await self.store.read(lambda tx: tx.find_sessions_by_label(wanted, agent, scope))
         if not matches:
             raise SessionNotFound(wanted, what="session with label")
         if len(matches) > 1:
             raise LabelAmbiguous(wanted, [s.key for s in matches])
         return matches[0].key, matches[0]
 
-    async def _resolve_session_id(self, session_id: str) -> tuple[str, Session | None]:
+    async def _resolve_session_id(
+        self, caller: Caller, session_id: str
+    ) -> tuple[str, Session | None]:
         def read(tx: ReadTx) -> tuple[Transcript | None, Session | None]:
             transcript = tx.get_transcript(session_id)
-            if transcript is None:
+            if transcript is None or not caller.sees(transcript.session_key):
                 return None, None
             return transcript, tx.get_session(transcript.session_key)
 
@@ -105,6 +121,7 @@ class SessionQueries:
 
     async def messages(
         self,
+        caller: Caller,
         raw_key: str,
         session_id: str,
         *,
@@ -123,7 +140,7 @@ class SessionQueries:
             state = decode_token(token, "messages")
             before_seq, after_seq = int(state["b"]), int(state["a"])
             session_id, raw_key = str(state["sid"]), ""
-        transcript = await self._transcript(raw_key, session_id)
+        transcript = await self._transcript(caller, raw_key, session_id)
         forward = bool(after_seq) and not before_seq
 
         def read(tx: ReadTx) -> list[Message]:
@@ -146,7 +163,7 @@ class SessionQueries:
         return MessagePage(rows, next_token, transcript)
 
     async def attachment(
-        self, raw_key: str, session_id: str, seq: int, index: int
+        self, caller: Caller, raw_key: str, session_id: str, seq: int, index: int
     ) -> tuple[Attachment, Transcript]:
         """Attachment `index` of entry `seq` with its content, from any transcript (the
         current one of a key, or any by id: archived, or a checkpoint's)."""
@@ -154,7 +171,7 @@ class SessionQueries:
             raise InvalidArgument("seq", "seq must be at least 1")
         if index < 0:
             raise InvalidArgument("index", "index must not be negative")
-        transcript = await self._transcript(raw_key, session_id)
+        transcript = await self._transcript(caller, raw_key, session_id)
 
         def read(tx: ReadTx) -> Message | None:
             # Seqs have no gaps: the one entry after seq - 1 is seq, if it exists.
@@ -172,20 +189,22 @@ class SessionQueries:
             )
         return message.attachments[index], transcript
 
-    async def _transcript(self, raw_key: str, session_id: str) -> Transcript:
+    async def _transcript(self, caller: Caller, raw_key: str, session_id: str) -> Transcript:
         if session_id.strip():
             sid = session_id.strip()
             found = await self.store.read(lambda tx: tx.get_transcript(sid))
-            if found is None:
+            if found is None or not caller.sees(found.session_key):
                 raise TranscriptNotFound(sid)
             return found
         if not raw_key.strip():
             raise InvalidArgument("key", "key required (or session_id)")
-        key = self.rules.key(raw_key)
+        key = self.rules.stored_key(caller, raw_key)
         session = _found(await self.store.read(lambda tx: tx.get_session(key)), key)
         return Transcript(session.session_id, key, archived=False)
 
-    async def preview(self, raw_keys: list[str], limit: int, max_chars: int) -> list[Preview]:
+    async def preview(
+        self, caller: Caller, raw_keys: list[str], limit: int, max_chars: int
+    ) -> list[Preview]:
         """One preview per key, in request order (a blank or malformed key is an ERROR
         preview). Too many keys or entries is INVALID_ARGUMENT: a bound, never a cut."""
         if len(raw_keys) > MAX_PREVIEW_KEYS:
@@ -198,11 +217,13 @@ class SessionQueries:
             raise InvalidArgument("max_chars", "max_chars must not be negative")
         per_key = limit or DEFAULT_PREVIEW_LIMIT
         chars = max(MIN_PREVIEW_CHARS, max_chars) if max_chars else DEFAULT_PREVIEW_CHARS
-        return [await self._preview_one(raw, per_key, chars) for raw in raw_keys]
+        return [await self._preview_one(caller, raw, per_key, chars) for raw in raw_keys]
 
-    async def _preview_one(self, raw_key: str, limit: int, max_chars: int) -> Preview:
+    async def _preview_one(
+        self, caller: Caller, raw_key: str, limit: int, max_chars: int
+    ) -> Preview:
         try:
-            key = self.rules.key(raw_key)
+            key = self.rules.stored_key(caller, raw_key)
         except InvalidArgument:
             return Preview(raw_key, PreviewStatus.ERROR, [])
 
@@ -218,14 +239,17 @@ class SessionQueries:
         items = [_clip(m, max_chars) for m in reversed(rows)]
         return Preview(key, PreviewStatus.OK if items else PreviewStatus.EMPTY, items)
 
-    async def archives(self, raw_key: str, size: int, token: str) -> tuple[list[Archive], str]:
+    async def archives(
+        self, caller: Caller, raw_key: str, size: int, token: str
+    ) -> tuple[list[Archive], str]:
         limit = page_size(size, default=50, maximum=500)
-        key = self.rules.key(raw_key) if raw_key.strip() else ""
+        key = self.rules.stored_key(caller, raw_key) if raw_key.strip() else ""
         after = None
         if token:
             state = decode_token(token, "archives")
             after = (int(state["t"]), str(state["sid"]))
-        rows = await self.store.read(lambda tx: tx.list_archives(key, limit + 1, after))
+        scope = caller.scope
+        rows = await self.store.read(lambda tx: tx.list_archives(key, limit + 1, after, scope))
         page = rows[:limit]
         more = len(rows) > limit
         next_token = (

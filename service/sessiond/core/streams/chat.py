@@ -20,6 +20,7 @@ from sessiond.core.rules import SessionRules
 from sessiond.core.runs.ownership import RunOwnership, SoleOwner
 from sessiond.core.runs.registry import RunRegistry
 from sessiond.core.streams.follower import CursorFollower, retained_from, session_cursor
+from sessiond.core.tenancy import Caller
 from sessiond.domain.clock import now_ms
 from sessiond.domain.errors import (
     InvalidArgument,
@@ -105,9 +106,12 @@ class ChatStreams:
         self.heartbeat_s = heartbeat_s
         self.max_pending = max_pending
 
-    def subscribe(self, raw_key: str) -> Subscription:
+    def subscribe(self, caller: Caller, raw_key: str) -> Subscription:
         """Opens a live subscription before a Send, so `follow_run` misses nothing."""
-        key = self.rules.key(raw_key, "session_key")
+        key = self.rules.stored_key(caller, raw_key, "session_key")
+        return self._subscribe(key)
+
+    def _subscribe(self, key: str) -> Subscription:
         return self.committer.bus.subscribe(chat_topic(key), self.max_pending)
 
     def _stream(
@@ -130,13 +134,13 @@ class ChatStreams:
         return _Stream(follower, run_id=run_id)
 
     async def watch(
-        self, raw_key: str, start: int, *, from_oldest: bool = False
+        self, caller: Caller, raw_key: str, start: int, *, from_oldest: bool = False
     ) -> AsyncIterator[FeedItem]:
         """Replay after `start` (resolved by `start_cursor`; `from_oldest` when the client
         asked for everything retained), the reply in flight, then live events. What was
         committed after `start` was read is in the replay: the subscription opens first."""
-        key = self.rules.key(raw_key, "session_key")
-        stream = self._stream(key, self.subscribe(key), start, from_oldest=from_oldest)
+        key = self.rules.stored_key(caller, raw_key, "session_key")
+        stream = self._stream(key, self._subscribe(key), start, from_oldest=from_oldest)
         try:
             async for item in self._replay_then_live(key, stream):
                 yield item
@@ -178,10 +182,12 @@ class ChatStreams:
             if stream.finished:
                 return
 
-    async def start_cursor(self, raw_key: str, after_cursor: int, start_at_end: bool) -> int:
+    async def start_cursor(
+        self, caller: Caller, raw_key: str, after_cursor: int, start_at_end: bool
+    ) -> int:
         """The cursor a watch replays after: the head with `start_at_end`, just before the
         oldest retained event for 0. Expiry is checked by the replay's own read."""
-        key = self.rules.key(raw_key, "session_key")
+        key = self.rules.stored_key(caller, raw_key, "session_key")
         if after_cursor < 0:
             raise InvalidArgument("after_cursor", "after_cursor must not be negative")
 

@@ -9,8 +9,10 @@ from sessiond.bus.base import SubscriptionClosed, SubscriptionOverflow
 from sessiond.core.committer import FEED_TOPIC, Committer
 from sessiond.core.rules import SessionRules
 from sessiond.core.streams.follower import CursorFollower, global_position, retained_from
+from sessiond.core.tenancy import Caller
 from sessiond.domain.errors import InvalidArgument, Unavailable
 from sessiond.domain.events import Event
+from sessiond.domain.tenants import in_namespace
 from sessiond.store.base import ReadTx
 
 FEED_PENDING = 1024
@@ -20,9 +22,11 @@ FEED_PENDING = 1024
 class FeedFilter:
     agent_id: str = ""
     keys: frozenset[str] = frozenset()
+    namespace: str | None = None
+    """The caller's tenant's (None: every tenant's): the feed carries all of them."""
 
     def accepts(self, event: Event) -> bool:
-        if event.reason is None:
+        if event.reason is None or not in_namespace(event.session_key, self.namespace):
             return False
         if self.keys and event.session_key not in self.keys:
             return False
@@ -37,7 +41,13 @@ class SessionFeed:
         self.rules = rules
 
     async def watch(
-        self, *, after_cursor: int, start_at_end: bool, agent_id: str, keys: list[str]
+        self,
+        caller: Caller,
+        *,
+        after_cursor: int,
+        start_at_end: bool,
+        agent_id: str,
+        keys: list[str],
     ) -> AsyncIterator[Event]:
         """Session changes after `after_cursor` (or from now, `start_at_end`), filtered.
         An overflowed subscription is replaced and the feed catches up from the store."""
@@ -45,7 +55,8 @@ class SessionFeed:
             raise InvalidArgument("after_cursor", "after_cursor must not be negative")
         wanted = FeedFilter(
             agent_id=self.rules.agent(agent_id)[0] if agent_id.strip() else "",
-            keys=frozenset(self.rules.key(k, "keys") for k in keys),
+            keys=frozenset(self.rules.stored_key(caller, k, "keys") for k in keys),
+            namespace=caller.scope,
         )
         store, bus = self.committer.store, self.committer.bus
         # An expired cursor is found by the follower's first read, with what it replays.

@@ -21,9 +21,19 @@ from sessiond.domain.models import (
     RunStatus,
     Session,
     Transcript,
+    Usage,
+    UsageEntry,
 )
-from sessiond.store.base import SessionQuery
-from sessiond.store.memory.tables import RunRow, Tables, TranscriptRow, detached, detached_event
+from sessiond.domain.tenants import in_namespace, namespace_of
+from sessiond.store.base import RunWindow, SessionQuery
+from sessiond.store.memory.tables import (
+    RunRow,
+    Tables,
+    TranscriptRow,
+    add_usages,
+    detached,
+    detached_event,
+)
 
 # SQLite's lower() folds ASCII letters only.
 _ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
@@ -51,6 +61,7 @@ def _matches(session: Session, query: SessionQuery) -> bool:
         and (not query.parent_session_key or session.parent_session_key == query.parent_session_key)
         and (not query.active_only or session.active_run_id != "")
         and (not query.updated_after or session.updated_at > query.updated_after)
+        and in_namespace(session.key, query.namespace)
     )
 
 
@@ -75,13 +86,20 @@ class MemoryReadTx:
         session = self.tables.sessions.get(key)
         return self._session(session) if session is not None else None
 
-    def find_sessions_by_label(self, label: str, agent_id: str) -> list[Session]:
+    def find_sessions_by_label(
+        self, label: str, agent_id: str, namespace: str | None = None
+    ) -> list[Session]:
         found = [
             s
             for s in self.tables.sessions.values()
-            if s.label == label and (not agent_id or s.agent_id == agent_id)
+            if s.label == label
+            and (not agent_id or s.agent_id == agent_id)
+            and in_namespace(s.key, namespace)
         ]
         return [self._session(s) for s in sorted(found, key=lambda s: s.key)]
+
+    def count_sessions(self, namespace: str) -> int:
+        return sum(1 for key in self.tables.sessions if namespace_of(key) == namespace)
 
     def list_sessions(
         self, query: SessionQuery, limit: int, after: tuple[int, str] | None
@@ -120,13 +138,18 @@ class MemoryReadTx:
         return _first(ordered, limit)
 
     def list_archives(
-        self, session_key: str, limit: int, after: tuple[int, str] | None
+        self,
+        session_key: str,
+        limit: int,
+        after: tuple[int, str] | None,
+        namespace: str | None = None,
     ) -> list[Archive]:
         rows = [
             r
             for r in self.tables.transcripts.values()
             if r.archived_at is not None
             and (not session_key or r.session_key == session_key)
+            and in_namespace(r.session_key, namespace)
             and (after is None or (r.archived_at, r.session_id) < after)
         ]
         rows.sort(key=lambda r: (r.archived_at or 0, r.session_id), reverse=True)
@@ -190,6 +213,21 @@ class MemoryReadTx:
         rows.sort(key=lambda r: (r.created_at, r.order))
         return [r.run for r in rows]
 
+    def count_namespace_runs(self, namespace: str, status: RunStatus) -> int:
+        return sum(
+            1
+            for r in self.tables.runs.values()
+            if r.run.status is status and namespace_of(r.session_key) == namespace
+        )
+
+    def runs_created_since(self, namespace: str, since: int) -> RunWindow:
+        times = [
+            r.created_at
+            for r in self.tables.runs.values()
+            if r.created_at >= since and namespace_of(r.session_key) == namespace
+        ]
+        return RunWindow(len(times), min(times, default=0))
+
     def last_seq(self, session_id: str) -> int:
         row = self.tables.transcripts.get(session_id)
         return row.message_count if row is not None else 0
@@ -205,7 +243,7 @@ class MemoryReadTx:
         row = self.tables.checkpoints.get(checkpoint_id)
         return row.checkpoint if row is not None else None
 
-    def archives_before(self, archived_before: int) -> list[Archive]:
+    def archives_before(self, archived_before: int, namespace: str | None = None) -> list[Archive]:
         """Archived transcripts older than the time and not preserved by a checkpoint."""
         preserved = {r.checkpoint.session_id for r in self.tables.checkpoints.values()}
         rows = [
@@ -214,6 +252,7 @@ class MemoryReadTx:
             if r.archived_at is not None
             and r.archived_at < archived_before
             and r.session_id not in preserved
+            and in_namespace(r.session_key, namespace)
         ]
         rows.sort(key=lambda r: (r.archived_at or 0, r.session_id))
         return [_archive(r) for r in rows]
@@ -225,3 +264,19 @@ class MemoryReadTx:
         expired = [lease for lease in self.tables.leases.values() if lease.expires_at < now]
         expired.sort(key=lambda lease: lease.expires_at)
         return expired[:limit]
+
+    def usage_entries(self, namespace: str | None, start: int, end: int) -> list[UsageEntry]:
+        found = [
+            e
+            for e in self.tables.usage.values()
+            if start <= e.hour < end and (namespace is None or e.namespace == namespace)
+        ]
+        found.sort(key=lambda e: (e.hour, e.namespace, e.agent_id, e.model))
+        return found
+
+    def usage_total(self, namespace: str, since: int) -> Usage:
+        total = Usage()
+        for entry in self.tables.usage.values():
+            if entry.namespace == namespace and entry.hour >= since:
+                total = add_usages(total, entry.usage)
+        return total

@@ -13,7 +13,16 @@ import copy
 from dataclasses import dataclass, field, replace
 
 from sessiond.domain.events import Event
-from sessiond.domain.models import Checkpoint, Message, PluginEntry, Run, RunLease, Session
+from sessiond.domain.models import (
+    Checkpoint,
+    Message,
+    PluginEntry,
+    Run,
+    RunLease,
+    Session,
+    Usage,
+    UsageEntry,
+)
 
 
 class IntegrityError(Exception):
@@ -52,8 +61,8 @@ class CheckpointRow:
 class Tables:
     sessions: dict[str, Session] = field(default_factory=dict)
     """By key; `message_count` is the transcript's (see `TranscriptRow`), not this copy's."""
-    labels: dict[tuple[str, str], str] = field(default_factory=dict)
-    """(agent_id, label) -> key of every labelled session: the unique index."""
+    labels: dict[tuple[str, str, str], str] = field(default_factory=dict)
+    """(namespace, agent_id, label) -> key of every labelled session: the unique index."""
     transcripts: dict[str, TranscriptRow] = field(default_factory=dict)
     messages: dict[str, list[Message]] = field(default_factory=dict)
     """By transcript id, in seq order."""
@@ -76,6 +85,8 @@ class Tables:
     """Like SQLite's AUTOINCREMENT counter: it stays put when old events are pruned."""
     last_order: int = 0
     """The last insertion number given to a run or a checkpoint."""
+    usage: dict[tuple[str, int, str, str], UsageEntry] = field(default_factory=dict)
+    """The usage ledger by (namespace, hour, agent_id, model)."""
 
 
 def detached(session: Session, message_count: int | None = None) -> Session:
@@ -96,3 +107,22 @@ def detached_event(event: Event) -> Event:
     if event.session is None:
         return event
     return replace(event, session=detached(event.session))
+
+
+def without_context(usage: Usage) -> Usage:
+    """What the ledger keeps of a usage: `context_tokens` is not additive."""
+    return replace(usage, context_tokens=0) if usage.context_tokens else usage
+
+
+def add_usages(a: Usage, b: Usage) -> Usage:
+    return Usage(
+        a.input_tokens + b.input_tokens,
+        a.output_tokens + b.output_tokens,
+        a.total_tokens + b.total_tokens,
+        0,
+        a.estimated_cost_usd + b.estimated_cost_usd,
+    )
+
+
+def add_entries(a: UsageEntry, b: UsageEntry) -> UsageEntry:
+    return replace(a, runs=a.runs + b.runs, usage=add_usages(a.usage, b.usage))

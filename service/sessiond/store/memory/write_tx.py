@@ -21,7 +21,9 @@ from sessiond.domain.models import (
     RunLease,
     Session,
     SessionEventReason,
+    UsageEntry,
 )
+from sessiond.domain.tenants import namespace_of
 from sessiond.store.memory.read_tx import MemoryReadTx
 from sessiond.store.memory.tables import (
     CheckpointRow,
@@ -29,8 +31,10 @@ from sessiond.store.memory.tables import (
     RunRow,
     Tables,
     TranscriptRow,
+    add_entries,
     detached,
     detached_event,
+    without_context,
 )
 
 K = TypeVar("K")
@@ -86,11 +90,11 @@ class MemoryWriteTx(MemoryReadTx):
         current = self.tables.sessions.get(session.key)
         if current is not None and not upsert:
             raise IntegrityError(f"session {session.key} exists")
-        label = (session.agent_id, session.label)
+        label = (namespace_of(session.key), session.agent_id, session.label)
         if session.label and self.tables.labels.get(label, session.key) != session.key:
             raise LabelInUse(session.label)
         if current is not None and current.label:
-            self._drop(self.tables.labels, (current.agent_id, current.label))
+            self._drop(self.tables.labels, _label_of(current))
         if session.label:
             self._put(self.tables.labels, label, session.key)
         self._put(self.tables.sessions, session.key, detached(session))
@@ -106,7 +110,7 @@ class MemoryWriteTx(MemoryReadTx):
         if current is None:
             return
         if current.label:
-            self._drop(self.tables.labels, (current.agent_id, current.label))
+            self._drop(self.tables.labels, _label_of(current))
         self._drop(self.tables.sessions, key)
 
     def append_message(self, message: Message) -> Message:
@@ -227,6 +231,18 @@ class MemoryWriteTx(MemoryReadTx):
 
     def delete_lease(self, run_id: str) -> None:
         self._drop(self.tables.leases, run_id)
+
+    # -- the usage ledger ------------------------------------------------------------------
+
+    def add_usage(self, entry: UsageEntry) -> None:
+        at = (entry.namespace, entry.hour, entry.agent_id, entry.model)
+        current = self.tables.usage.get(at)
+        summed = entry if current is None else add_entries(current, entry)
+        self._put(self.tables.usage, at, replace(summed, usage=without_context(summed.usage)))
+
+
+def _label_of(session: Session) -> tuple[str, str, str]:
+    return namespace_of(session.key), session.agent_id, session.label
 
 
 def _restore(table: dict[Any, Any], key: Any, old: Any) -> None:

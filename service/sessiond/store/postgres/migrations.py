@@ -127,6 +127,46 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE INDEX run_leases_expiry ON run_leases (expires_at);
         """,
     ),
+    (
+        # Tenants (domain/tenants.py): each row's key namespace in a column, so labels are
+        # unique per tenant and quotas count a tenant's rows by index; and the usage ledger.
+        # Rows written before tenants are the default tenant's ('').
+        "0002_tenants",
+        """
+        ALTER TABLE sessions ADD COLUMN namespace TEXT COLLATE "C" NOT NULL DEFAULT '';
+        UPDATE sessions SET namespace = substring(key from '^tenant:[^:]+:')
+            WHERE key ~ '^tenant:[^:]+:';
+        DROP INDEX sessions_label;
+        CREATE UNIQUE INDEX sessions_label ON sessions (namespace, agent_id, label)
+            WHERE label <> '';
+        CREATE INDEX sessions_namespace ON sessions (namespace, updated_at DESC, key DESC);
+
+        ALTER TABLE runs ADD COLUMN namespace TEXT COLLATE "C" NOT NULL DEFAULT '';
+        UPDATE runs SET namespace = substring(session_key from '^tenant:[^:]+:')
+            WHERE session_key ~ '^tenant:[^:]+:';
+        CREATE INDEX runs_created ON runs (namespace, created_at);
+        CREATE INDEX runs_namespace_open ON runs (namespace, status)
+            WHERE status IN ('queued', 'running');
+
+        ALTER TABLE transcripts ADD COLUMN namespace TEXT COLLATE "C" NOT NULL DEFAULT '';
+        UPDATE transcripts SET namespace = substring(session_key from '^tenant:[^:]+:')
+            WHERE session_key ~ '^tenant:[^:]+:';
+
+        CREATE TABLE usage (
+            namespace TEXT COLLATE "C" NOT NULL,
+            hour BIGINT NOT NULL,
+            agent_id TEXT COLLATE "C" NOT NULL,
+            model TEXT COLLATE "C" NOT NULL,
+            runs BIGINT NOT NULL DEFAULT 0,
+            input_tokens BIGINT NOT NULL DEFAULT 0,
+            output_tokens BIGINT NOT NULL DEFAULT 0,
+            total_tokens BIGINT NOT NULL DEFAULT 0,
+            cost_usd DOUBLE PRECISION NOT NULL DEFAULT 0,
+            PRIMARY KEY (namespace, hour, agent_id, model)
+        );
+        CREATE INDEX usage_hour ON usage (hour);
+        """,
+    ),
 ]
 
 

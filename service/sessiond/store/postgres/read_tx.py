@@ -25,8 +25,10 @@ from sessiond.domain.models import (
     Session,
     SessionEventReason,
     Transcript,
+    Usage,
+    UsageEntry,
 )
-from sessiond.store.base import SessionQuery
+from sessiond.store.base import RunWindow, SessionQuery
 
 Connection: TypeAlias = psycopg.Connection[TupleRow]
 
@@ -34,6 +36,7 @@ _SESSION_COLUMNS = "s.data, t.message_count FROM sessions s JOIN transcripts t U
 _EVENT_COLUMNS = "global_seq, session_key, cursor, kind, ts, run_id, reason, payload FROM events"
 _LEASE_COLUMNS = "run_id, session_key, owner, epoch, expires_at FROM run_leases"
 _ARCHIVE_COLUMNS = "session_id, session_key, archive_reason, archived_at, message_count"
+_USAGE_SUMS = "sum(input_tokens), sum(output_tokens), sum(total_tokens), sum(cost_usd)"
 
 
 def json_text(data: Any) -> str:
@@ -89,13 +92,21 @@ class PostgresReadTx:
         row = self._one(f"SELECT {_SESSION_COLUMNS} WHERE s.key = %s", (key,))
         return _session(row) if row else None
 
-    def find_sessions_by_label(self, label: str, agent_id: str) -> list[Session]:
+    def find_sessions_by_label(
+        self, label: str, agent_id: str, namespace: str | None = None
+    ) -> list[Session]:
         sql = f"SELECT {_SESSION_COLUMNS} WHERE s.label = %s"
         params: tuple[Any, ...] = (label,)
         if agent_id:
             sql += " AND s.agent_id = %s"
             params += (agent_id,)
+        if namespace is not None:
+            sql += " AND s.namespace = %s"
+            params += (namespace,)
         return [_session(r) for r in self._all(sql + " ORDER BY s.key", params)]
+
+    def count_sessions(self, namespace: str) -> int:
+        return self._count("SELECT count(*) FROM sessions WHERE namespace = %s", (namespace,))
 
     def list_sessions(
         self, query: SessionQuery, limit: int, after: tuple[int, str] | None
@@ -119,6 +130,9 @@ class PostgresReadTx:
         if query.updated_after:
             clauses.append("s.updated_at > %s")
             params.append(query.updated_after)
+        if query.namespace is not None:
+            clauses.append("s.namespace = %s")
+            params.append(query.namespace)
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         sql = f"SELECT {_SESSION_COLUMNS} {where} ORDER BY s.updated_at DESC, s.key DESC LIMIT %s"
         return [_session(r) for r in self._all(sql, [*params, limit])]
@@ -151,13 +165,20 @@ class PostgresReadTx:
         return [_message(r) for r in self._all(sql, [*params, limit])]
 
     def list_archives(
-        self, session_key: str, limit: int, after: tuple[int, str] | None
+        self,
+        session_key: str,
+        limit: int,
+        after: tuple[int, str] | None,
+        namespace: str | None = None,
     ) -> list[Archive]:
         sql = f"SELECT {_ARCHIVE_COLUMNS} FROM transcripts WHERE archived_at IS NOT NULL"
         params: list[Any] = []
         if session_key:
             sql += " AND session_key = %s"
             params.append(session_key)
+        if namespace is not None:
+            sql += " AND namespace = %s"
+            params.append(namespace)
         if after is not None:
             sql += " AND (archived_at, session_id) < (%s, %s)"
             params += list(after)
@@ -239,6 +260,21 @@ class PostgresReadTx:
             (),
         )
 
+    def count_namespace_runs(self, namespace: str, status: RunStatus) -> int:
+        return self._count(
+            "SELECT count(*) FROM runs WHERE namespace = %s AND status = %s"
+            " AND status IN ('queued', 'running')",  # lets the planner use runs_namespace_open
+            (namespace, status.value),
+        )
+
+    def runs_created_since(self, namespace: str, since: int) -> RunWindow:
+        row = self._one(
+            "SELECT count(*), min(created_at) FROM runs WHERE namespace = %s AND created_at >= %s",
+            (namespace, since),
+        )
+        assert row is not None  # an aggregate always yields a row
+        return RunWindow(int(row[0]), int(row[1] or 0))
+
     def last_seq(self, session_id: str) -> int:
         return self._count(
             "SELECT message_count FROM transcripts WHERE session_id = %s", (session_id,)
@@ -256,15 +292,18 @@ class PostgresReadTx:
         row = self._one("SELECT data FROM checkpoints WHERE checkpoint_id = %s", (checkpoint_id,))
         return codec.checkpoint_from_dict(row[0]) if row else None
 
-    def archives_before(self, archived_before: int) -> list[Archive]:
+    def archives_before(self, archived_before: int, namespace: str | None = None) -> list[Archive]:
         """Archived transcripts older than the time and not preserved by a checkpoint."""
         sql = (
             f"SELECT {_ARCHIVE_COLUMNS} FROM transcripts t"
             " WHERE archived_at IS NOT NULL AND archived_at < %s"
             " AND NOT EXISTS (SELECT 1 FROM checkpoints c WHERE c.session_id = t.session_id)"
-            " ORDER BY archived_at"
         )
-        return [_archive(r) for r in self._all(sql, (archived_before,))]
+        params: tuple[Any, ...] = (archived_before,)
+        if namespace is not None:
+            sql += " AND namespace = %s"
+            params += (namespace,)
+        return [_archive(r) for r in self._all(sql + " ORDER BY archived_at", params)]
 
     def get_lease(self, run_id: str) -> RunLease | None:
         row = self._one(f"SELECT {_LEASE_COLUMNS} WHERE run_id = %s", (run_id,))
@@ -273,3 +312,26 @@ class PostgresReadTx:
     def expired_leases(self, now: int, limit: int) -> list[RunLease]:
         sql = f"SELECT {_LEASE_COLUMNS} WHERE expires_at < %s ORDER BY expires_at LIMIT %s"
         return [RunLease(*r) for r in self._all(sql, (now, limit))]
+
+    def usage_entries(self, namespace: str | None, start: int, end: int) -> list[UsageEntry]:
+        sql = (
+            "SELECT namespace, agent_id, model, hour, runs, input_tokens, output_tokens,"
+            " total_tokens, cost_usd FROM usage WHERE hour >= %s AND hour < %s"
+        )
+        params: tuple[Any, ...] = (start, end)
+        if namespace is not None:
+            sql += " AND namespace = %s"
+            params += (namespace,)
+        sql += " ORDER BY hour, namespace, agent_id, model"
+        return [
+            UsageEntry(r[0], r[1], r[2], r[3], r[4], Usage(r[5], r[6], r[7], 0, r[8]))
+            for r in self._all(sql, params)
+        ]
+
+    def usage_total(self, namespace: str, since: int) -> Usage:
+        row = self._one(
+            f"SELECT {_USAGE_SUMS} FROM usage WHERE namespace = %s AND hour >= %s",
+            (namespace, since),
+        )
+        assert row is not None  # an aggregate always yields a row
+        return Usage(int(row[0] or 0), int(row[1] or 0), int(row[2] or 0), 0, float(row[3] or 0))

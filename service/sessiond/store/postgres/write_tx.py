@@ -22,28 +22,32 @@ from sessiond.domain.models import (
     RunLease,
     Session,
     SessionEventReason,
+    UsageEntry,
 )
+from sessiond.domain.tenants import namespace_of
 from sessiond.store.postgres.read_tx import Connection, PostgresReadTx, json_text
 
 LABEL_INDEX = "sessions_label"
 
 # The transcript first (a new session id registers a new one), then the session. The
-# label check is in the statement (a session whose label another session of its agent
-# holds is not written: no row, LabelInUse), so a clash leaves the transaction usable; the
-# unique index stays the rule the database enforces.
+# label check is in the statement (a session whose label another session of its agent and
+# namespace holds is not written: no row, LabelInUse), so a clash leaves the transaction
+# usable; the unique index stays the rule the database enforces.
 _WRITE_SESSION = """
 WITH transcript AS (
-    INSERT INTO transcripts (session_id, session_key, created_at)
-    VALUES (%(session_id)s, %(key)s, %(updated_at)s)
+    INSERT INTO transcripts (session_id, session_key, namespace, created_at)
+    VALUES (%(session_id)s, %(key)s, %(namespace)s, %(updated_at)s)
     ON CONFLICT (session_id) DO NOTHING
 )
 INSERT INTO sessions (key, session_id, agent_id, label, parent_session_key, active_run_id,
-                      updated_at, data)
+                      updated_at, data, namespace)
 SELECT %(key)s::text, %(session_id)s::text, %(agent_id)s::text, %(label)s::text,
-       %(parent)s::text, %(active_run_id)s::text, %(updated_at)s::bigint, %(data)s::json
+       %(parent)s::text, %(active_run_id)s::text, %(updated_at)s::bigint, %(data)s::json,
+       %(namespace)s::text
 WHERE %(label)s::text = '' OR NOT EXISTS (
     SELECT 1 FROM sessions
-    WHERE agent_id = %(agent_id)s::text AND label = %(label)s::text AND key <> %(key)s::text)
+    WHERE namespace = %(namespace)s::text AND agent_id = %(agent_id)s::text
+      AND label = %(label)s::text AND key <> %(key)s::text)
 """
 _UPSERT = """
 ON CONFLICT (key) DO UPDATE SET session_id = excluded.session_id,
@@ -127,6 +131,7 @@ class PostgresWriteTx(PostgresReadTx):
             "active_run_id": session.active_run_id,
             "updated_at": session.updated_at,
             "data": json_text(session),
+            "namespace": namespace_of(session.key),
         }
         try:
             written = self.conn.execute(
@@ -200,7 +205,7 @@ class PostgresWriteTx(PostgresReadTx):
     def insert_run(self, run: Run) -> None:
         self.conn.execute(
             "INSERT INTO runs (run_id, session_key, status, scope, idempotency_key, priority,"
-            " created_at, data) VALUES (%s, %s, %s, %s, %s, %s, %s, %s::json)",
+            " created_at, data, namespace) VALUES (%s, %s, %s, %s, %s, %s, %s, %s::json, %s)",
             (
                 run.run_id,
                 run.session_key,
@@ -210,6 +215,7 @@ class PostgresWriteTx(PostgresReadTx):
                 run.priority,
                 run.created_at,
                 json_text(run),
+                namespace_of(run.session_key),
             ),
         )
 
@@ -263,3 +269,26 @@ class PostgresWriteTx(PostgresReadTx):
 
     def delete_lease(self, run_id: str) -> None:
         self.conn.execute("DELETE FROM run_leases WHERE run_id = %s", (run_id,))
+
+    def add_usage(self, entry: UsageEntry) -> None:
+        usage = entry.usage
+        self.conn.execute(
+            "INSERT INTO usage AS u (namespace, hour, agent_id, model, runs, input_tokens,"
+            " output_tokens, total_tokens, cost_usd) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
+            " ON CONFLICT (namespace, hour, agent_id, model) DO UPDATE SET"
+            " runs = u.runs + excluded.runs, input_tokens = u.input_tokens + excluded.input_tokens,"
+            " output_tokens = u.output_tokens + excluded.output_tokens,"
+            " total_tokens = u.total_tokens + excluded.total_tokens,"
+            " cost_usd = u.cost_usd + excluded.cost_usd",
+            (
+                entry.namespace,
+                entry.hour,
+                entry.agent_id,
+                entry.model,
+                entry.runs,
+                usage.input_tokens,
+                usage.output_tokens,
+                usage.total_tokens,
+                usage.estimated_cost_usd,
+            ),
+        )

@@ -118,6 +118,47 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE INDEX run_leases_expiry ON run_leases (expires_at);
         """,
     ),
+    (
+        # Tenants (domain/tenants.py): each row's key namespace in a column, so labels are
+        # unique per tenant and quotas count a tenant's rows by index; and the usage ledger.
+        # Rows written before tenants are the default tenant's ('').
+        "0005_tenants",
+        """
+        ALTER TABLE sessions ADD COLUMN namespace TEXT NOT NULL DEFAULT '';
+        UPDATE sessions SET namespace = substr(key, 1, 7 + instr(substr(key, 8), ':'))
+            WHERE substr(key, 1, 7) = 'tenant:' AND instr(substr(key, 8), ':') > 1;
+        DROP INDEX sessions_label;
+        CREATE UNIQUE INDEX sessions_label ON sessions (namespace, agent_id, label)
+            WHERE label != '';
+        CREATE INDEX sessions_namespace ON sessions (namespace, updated_at DESC, key DESC);
+
+        ALTER TABLE runs ADD COLUMN namespace TEXT NOT NULL DEFAULT '';
+        UPDATE runs SET namespace = substr(session_key, 1, 7 + instr(substr(session_key, 8), ':'))
+            WHERE substr(session_key, 1, 7) = 'tenant:' AND instr(substr(session_key, 8), ':') > 1;
+        CREATE INDEX runs_created ON runs (namespace, created_at);
+        CREATE INDEX runs_namespace_open ON runs (namespace, status)
+            WHERE status IN ('queued', 'running');
+
+        ALTER TABLE transcripts ADD COLUMN namespace TEXT NOT NULL DEFAULT '';
+        UPDATE transcripts
+            SET namespace = substr(session_key, 1, 7 + instr(substr(session_key, 8), ':'))
+            WHERE substr(session_key, 1, 7) = 'tenant:' AND instr(substr(session_key, 8), ':') > 1;
+
+        CREATE TABLE usage (
+            namespace TEXT NOT NULL,
+            hour INTEGER NOT NULL,
+            agent_id TEXT NOT NULL,
+            model TEXT NOT NULL,
+            runs INTEGER NOT NULL DEFAULT 0,
+            input_tokens INTEGER NOT NULL DEFAULT 0,
+            output_tokens INTEGER NOT NULL DEFAULT 0,
+            total_tokens INTEGER NOT NULL DEFAULT 0,
+            cost_usd REAL NOT NULL DEFAULT 0,
+            PRIMARY KEY (namespace, hour, agent_id, model)
+        ) WITHOUT ROWID;
+        CREATE INDEX usage_hour ON usage (hour);
+        """,
+    ),
 ]
 
 

@@ -18,12 +18,16 @@ from sessiond.domain.models import (
     Session,
     SessionEventReason,
     Transcript,
+    Usage,
+    UsageEntry,
 )
-from sessiond.store.base import SessionQuery
+from sessiond.store.base import RunWindow, SessionQuery
 
 _SESSION_COLUMNS = "s.data, t.message_count FROM sessions s JOIN transcripts t USING (session_id)"
 _LEASE_COLUMNS = "run_id, session_key, owner, epoch, expires_at FROM run_leases"
 _EVENT_COLUMNS = "global_seq, session_key, cursor, kind, ts, run_id, reason, payload FROM events"
+_ARCHIVE_COLUMNS = "session_id, session_key, archive_reason, archived_at, message_count"
+_USAGE_SUMS = "sum(input_tokens), sum(output_tokens), sum(total_tokens), sum(cost_usd)"
 
 
 def dumps(data: Any) -> str:
@@ -70,13 +74,22 @@ class SqliteReadTx:
         row = self._one(f"SELECT {_SESSION_COLUMNS} WHERE s.key = ?", (key,))
         return _session(row) if row else None
 
-    def find_sessions_by_label(self, label: str, agent_id: str) -> list[Session]:
+    def find_sessions_by_label(
+        self, label: str, agent_id: str, namespace: str | None = None
+    ) -> list[Session]:
         sql = f"SELECT {_SESSION_COLUMNS} WHERE s.label = ?"
         params: tuple[Any, ...] = (label,)
         if agent_id:
             sql += " AND s.agent_id = ?"
             params += (agent_id,)
+        if namespace is not None:
+            sql += " AND s.namespace = ?"
+            params += (namespace,)
         return [_session(r) for r in self.conn.execute(sql + " ORDER BY s.key", params)]
+
+    def count_sessions(self, namespace: str) -> int:
+        row = self._one("SELECT count(*) FROM sessions WHERE namespace = ?", (namespace,))
+        return int(row[0])
 
     def list_sessions(
         self, query: SessionQuery, limit: int, after: tuple[int, str] | None
@@ -100,6 +113,9 @@ class SqliteReadTx:
         if query.updated_after:
             clauses.append("s.updated_at > ?")
             params.append(query.updated_after)
+        if query.namespace is not None:
+            clauses.append("s.namespace = ?")
+            params.append(query.namespace)
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         sql = f"SELECT {_SESSION_COLUMNS} {where} ORDER BY s.updated_at DESC, s.key DESC LIMIT ?"
         return [_session(r) for r in self.conn.execute(sql, (*params, limit))]
@@ -133,16 +149,20 @@ class SqliteReadTx:
         return [codec.message_from_dict(loads(r[0])) for r in rows]
 
     def list_archives(
-        self, session_key: str, limit: int, after: tuple[int, str] | None
+        self,
+        session_key: str,
+        limit: int,
+        after: tuple[int, str] | None,
+        namespace: str | None = None,
     ) -> list[Archive]:
-        sql = (
-            "SELECT session_id, session_key, archive_reason, archived_at, message_count"
-            " FROM transcripts WHERE archived_at IS NOT NULL"
-        )
+        sql = f"SELECT {_ARCHIVE_COLUMNS} FROM transcripts WHERE archived_at IS NOT NULL"
         params: list[Any] = []
         if session_key:
             sql += " AND session_key = ?"
             params.append(session_key)
+        if namespace is not None:
+            sql += " AND namespace = ?"
+            params.append(namespace)
         if after is not None:
             sql += " AND (archived_at, session_id) < (?, ?)"
             params += list(after)
@@ -225,6 +245,21 @@ class SqliteReadTx:
             (),
         )
 
+    def count_namespace_runs(self, namespace: str, status: RunStatus) -> int:
+        row = self._one(
+            "SELECT count(*) FROM runs WHERE namespace = ? AND status = ?"
+            " AND status IN ('queued', 'running')",  # lets SQLite use runs_namespace_open
+            (namespace, status.value),
+        )
+        return int(row[0])
+
+    def runs_created_since(self, namespace: str, since: int) -> RunWindow:
+        row = self._one(
+            "SELECT count(*), min(created_at) FROM runs WHERE namespace = ? AND created_at >= ?",
+            (namespace, since),
+        )
+        return RunWindow(int(row[0]), int(row[1] or 0))
+
     def last_seq(self, session_id: str) -> int:
         row = self._one("SELECT message_count FROM transcripts WHERE session_id = ?", (session_id,))
         return int(row[0]) if row else 0
@@ -241,15 +276,18 @@ class SqliteReadTx:
         row = self._one("SELECT data FROM checkpoints WHERE checkpoint_id = ?", (checkpoint_id,))
         return codec.checkpoint_from_dict(loads(row[0])) if row else None
 
-    def archives_before(self, archived_before: int) -> list[Archive]:
+    def archives_before(self, archived_before: int, namespace: str | None = None) -> list[Archive]:
         """Archived transcripts older than the time and not preserved by a checkpoint."""
         sql = (
-            "SELECT session_id, session_key, archive_reason, archived_at, message_count"
-            " FROM transcripts t WHERE archived_at IS NOT NULL AND archived_at < ?"
+            f"SELECT {_ARCHIVE_COLUMNS} FROM transcripts t"
+            " WHERE archived_at IS NOT NULL AND archived_at < ?"
             " AND NOT EXISTS (SELECT 1 FROM checkpoints c WHERE c.session_id = t.session_id)"
-            " ORDER BY archived_at"
         )
-        return [Archive(*r) for r in self.conn.execute(sql, (archived_before,))]
+        params: tuple[Any, ...] = (archived_before,)
+        if namespace is not None:
+            sql += " AND namespace = ?"
+            params += (namespace,)
+        return [Archive(*r) for r in self.conn.execute(sql + " ORDER BY archived_at", params)]
 
     def get_lease(self, run_id: str) -> RunLease | None:
         row = self._one(f"SELECT {_LEASE_COLUMNS} WHERE run_id = ?", (run_id,))
@@ -258,3 +296,25 @@ class SqliteReadTx:
     def expired_leases(self, now: int, limit: int) -> list[RunLease]:
         sql = f"SELECT {_LEASE_COLUMNS} WHERE expires_at < ? ORDER BY expires_at LIMIT ?"
         return [RunLease(*r) for r in self.conn.execute(sql, (now, limit))]
+
+    def usage_entries(self, namespace: str | None, start: int, end: int) -> list[UsageEntry]:
+        sql = (
+            "SELECT namespace, agent_id, model, hour, runs, input_tokens, output_tokens,"
+            " total_tokens, cost_usd FROM usage WHERE hour >= ? AND hour < ?"
+        )
+        params: tuple[Any, ...] = (start, end)
+        if namespace is not None:
+            sql += " AND namespace = ?"
+            params += (namespace,)
+        sql += " ORDER BY hour, namespace, agent_id, model"
+        return [
+            UsageEntry(r[0], r[1], r[2], r[3], r[4], Usage(r[5], r[6], r[7], 0, r[8]))
+            for r in self.conn.execute(sql, params)
+        ]
+
+    def usage_total(self, namespace: str, since: int) -> Usage:
+        row = self._one(
+            f"SELECT {_USAGE_SUMS} FROM usage WHERE namespace = ? AND hour >= ?",
+            (namespace, since),
+        )
+        return Usage(int(row[0] or 0), int(row[1] or 0), int(row[2] or 0), 0, float(row[3] or 0))

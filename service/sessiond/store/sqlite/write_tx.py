@@ -15,7 +15,9 @@ from sessiond.domain.models import (
     RunLease,
     Session,
     SessionEventReason,
+    UsageEntry,
 )
+from sessiond.domain.tenants import namespace_of
 from sessiond.store.sqlite.cache import WriterCache
 from sessiond.store.sqlite.tx import SqliteReadTx, dumps, session_data
 
@@ -52,9 +54,9 @@ class SqliteWriteTx(SqliteReadTx):
         if session.session_id in self.cache.counts:
             return  # known, so it exists
         created = self.conn.execute(
-            "INSERT OR IGNORE INTO transcripts (session_id, session_key, created_at)"
-            " VALUES (?, ?, ?)",
-            (session.session_id, session.key, session.updated_at),
+            "INSERT OR IGNORE INTO transcripts (session_id, session_key, namespace, created_at)"
+            " VALUES (?, ?, ?, ?)",
+            (session.session_id, session.key, namespace_of(session.key), session.updated_at),
         ).rowcount
         if created:
             self.cache.put(self.cache.counts, session.session_id, 0)
@@ -74,7 +76,8 @@ class SqliteWriteTx(SqliteReadTx):
         try:
             self.conn.execute(
                 "INSERT INTO sessions (key, session_id, agent_id, label, parent_session_key,"
-                " active_run_id, updated_at, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)" + conflict,
+                " active_run_id, updated_at, data, namespace) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                + conflict,
                 (
                     session.key,
                     session.session_id,
@@ -84,6 +87,7 @@ class SqliteWriteTx(SqliteReadTx):
                     session.active_run_id,
                     session.updated_at,
                     session_data(session),
+                    namespace_of(session.key),
                 ),
             )
         except sqlite3.IntegrityError as exc:
@@ -202,8 +206,8 @@ class SqliteWriteTx(SqliteReadTx):
     def insert_run(self, run: Run) -> None:
         self.conn.execute(
             "INSERT INTO runs"
-            " (run_id, session_key, status, scope, idempotency_key, created_at, data)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            " (run_id, session_key, status, scope, idempotency_key, created_at, data, namespace)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 run.run_id,
                 run.session_key,
@@ -212,6 +216,7 @@ class SqliteWriteTx(SqliteReadTx):
                 run.idempotency_key,
                 run.created_at,
                 dumps(run),
+                namespace_of(run.session_key),
             ),
         )
         self.cache.put(self.cache.runs, run.run_id, run)
@@ -266,3 +271,26 @@ class SqliteWriteTx(SqliteReadTx):
 
     def delete_lease(self, run_id: str) -> None:
         self.conn.execute("DELETE FROM run_leases WHERE run_id = ?", (run_id,))
+
+    def add_usage(self, entry: UsageEntry) -> None:
+        usage = entry.usage
+        self.conn.execute(
+            "INSERT INTO usage (namespace, hour, agent_id, model, runs, input_tokens,"
+            " output_tokens, total_tokens, cost_usd) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (namespace, hour, agent_id, model) DO UPDATE SET"
+            " runs = runs + excluded.runs, input_tokens = input_tokens + excluded.input_tokens,"
+            " output_tokens = output_tokens + excluded.output_tokens,"
+            " total_tokens = total_tokens + excluded.total_tokens,"
+            " cost_usd = cost_usd + excluded.cost_usd",
+            (
+                entry.namespace,
+                entry.hour,
+                entry.agent_id,
+                entry.model,
+                entry.runs,
+                usage.input_tokens,
+                usage.output_tokens,
+                usage.total_tokens,
+                usage.estimated_cost_usd,
+            ),
+        )

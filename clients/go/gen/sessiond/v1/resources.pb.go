@@ -282,7 +282,7 @@ const (
 	RunStatus_RUN_STATUS_DONE RunStatus = 3
 	// Ended with an error (stop reason `error` or `server_restart`).
 	RunStatus_RUN_STATUS_ERROR RunStatus = 4
-	// Stopped early (stop reason `aborted`, `interrupted`, `timeout` or `shutdown`).
+	// Stopped early (stop reason `aborted`, `interrupted`, `timeout`, `shutdown` or `budget`).
 	RunStatus_RUN_STATUS_ABORTED RunStatus = 5
 )
 
@@ -539,7 +539,14 @@ type Session struct {
 	// Opaque version; pass it to UpdateSession to update only this version.
 	Etag string `protobuf:"bytes,27,opt,name=etag,proto3" json:"etag,omitempty"`
 	// State kept by plugins.
-	PluginState   []*PluginState `protobuf:"bytes,28,rep,name=plugin_state,json=pluginState,proto3" json:"plugin_state,omitempty"`
+	PluginState []*PluginState `protobuf:"bytes,28,rep,name=plugin_state,json=pluginState,proto3" json:"plugin_state,omitempty"`
+	// Cost in US dollars the session may spend (its `usage.estimated_cost_usd`); 0: no limit.
+	// A Send when it is spent is refused (FAILED_PRECONDITION `BUDGET_EXCEEDED`); a run that
+	// crosses it is stopped with stop reason `budget`. Set with UpdateSession.
+	BudgetCostUsd float64 `protobuf:"fixed64,29,opt,name=budget_cost_usd,json=budgetCostUsd,proto3" json:"budget_cost_usd,omitempty"`
+	// Tokens the session may spend (its `usage.total_tokens`); 0: no limit. As
+	// budget_cost_usd.
+	BudgetTokens  int64 `protobuf:"varint,30,opt,name=budget_tokens,json=budgetTokens,proto3" json:"budget_tokens,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -768,6 +775,20 @@ func (x *Session) GetPluginState() []*PluginState {
 		return x.PluginState
 	}
 	return nil
+}
+
+func (x *Session) GetBudgetCostUsd() float64 {
+	if x != nil {
+		return x.BudgetCostUsd
+	}
+	return 0
+}
+
+func (x *Session) GetBudgetTokens() int64 {
+	if x != nil {
+		return x.BudgetTokens
+	}
+	return 0
 }
 
 // An image or file attached to a message. Sent with Send, Steer and Chat as mime_type, data
@@ -1048,7 +1069,8 @@ type Run struct {
 	SessionId string `protobuf:"bytes,3,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
 	// Current state.
 	Status RunStatus `protobuf:"varint,4,opt,name=status,proto3,enum=sessiond.v1.RunStatus" json:"status,omitempty"`
-	// Why the run stopped: completed, aborted, interrupted, timeout, shutdown, server_restart, error or silent.
+	// Why the run stopped: completed, aborted, interrupted, timeout, shutdown, server_restart,
+	// error, silent or budget (it crossed its session's or tenant's budget).
 	StopReason string `protobuf:"bytes,5,opt,name=stop_reason,json=stopReason,proto3" json:"stop_reason,omitempty"`
 	// Error text, when status is ERROR.
 	ErrorMessage string `protobuf:"bytes,6,opt,name=error_message,json=errorMessage,proto3" json:"error_message,omitempty"`
@@ -1065,7 +1087,10 @@ type Run struct {
 	// Usage of the run.
 	Usage *Usage `protobuf:"bytes,12,opt,name=usage,proto3" json:"usage,omitempty"`
 	// Seq of the user message that started the run.
-	MessageSeq    int64 `protobuf:"varint,13,opt,name=message_seq,json=messageSeq,proto3" json:"message_seq,omitempty"`
+	MessageSeq int64 `protobuf:"varint,13,opt,name=message_seq,json=messageSeq,proto3" json:"message_seq,omitempty"`
+	// Name of the token whose Send started (or queued) the run; empty without auth. With
+	// `abort_policy = "owner"` only that token (or an admin token) may Abort or Steer it.
+	StartedBy     string `protobuf:"bytes,14,opt,name=started_by,json=startedBy,proto3" json:"started_by,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1189,6 +1214,13 @@ func (x *Run) GetMessageSeq() int64 {
 		return x.MessageSeq
 	}
 	return 0
+}
+
+func (x *Run) GetStartedBy() string {
+	if x != nil {
+		return x.StartedBy
+	}
+	return ""
 }
 
 // A snapshot of a transcript taken before compaction.
@@ -1405,7 +1437,8 @@ const file_sessiond_v1_resources_proto_rawDesc = "" +
 	"\vPluginState\x12\x1b\n" +
 	"\tplugin_id\x18\x01 \x01(\tR\bpluginId\x12\x1c\n" +
 	"\tnamespace\x18\x02 \x01(\tR\tnamespace\x12,\n" +
-	"\x05value\x18\x03 \x01(\v2\x16.google.protobuf.ValueR\x05value\"\xd6\t\n" +
+	"\x05value\x18\x03 \x01(\v2\x16.google.protobuf.ValueR\x05value\"\xa3\n" +
+	"\n" +
 	"\aSession\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x1d\n" +
 	"\n" +
@@ -1442,7 +1475,9 @@ const file_sessiond_v1_resources_proto_rawDesc = "" +
 	"\x10compaction_count\x18\x19 \x01(\x03R\x0fcompactionCount\x12>\n" +
 	"\bmetadata\x18\x1a \x03(\v2\".sessiond.v1.Session.MetadataEntryR\bmetadata\x12\x12\n" +
 	"\x04etag\x18\x1b \x01(\tR\x04etag\x12;\n" +
-	"\fplugin_state\x18\x1c \x03(\v2\x18.sessiond.v1.PluginStateR\vpluginState\x1a;\n" +
+	"\fplugin_state\x18\x1c \x03(\v2\x18.sessiond.v1.PluginStateR\vpluginState\x12&\n" +
+	"\x0fbudget_cost_usd\x18\x1d \x01(\x01R\rbudgetCostUsd\x12#\n" +
+	"\rbudget_tokens\x18\x1e \x01(\x03R\fbudgetTokens\x1a;\n" +
 	"\rMetadataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xa9\x01\n" +
@@ -1476,7 +1511,7 @@ const file_sessiond_v1_resources_proto_rawDesc = "" +
 	"\x06silent\x18\f \x01(\bR\x06silent\x12\x1c\n" +
 	"\tcancelled\x18\r \x01(\bR\tcancelled\x12\x14\n" +
 	"\x05label\x18\x0e \x01(\tR\x05label\x129\n" +
-	"\vattachments\x18\x0f \x03(\v2\x17.sessiond.v1.AttachmentR\vattachments\"\x92\x04\n" +
+	"\vattachments\x18\x0f \x03(\v2\x17.sessiond.v1.AttachmentR\vattachments\"\xb1\x04\n" +
 	"\x03Run\x12\x15\n" +
 	"\x06run_id\x18\x01 \x01(\tR\x05runId\x12\x1f\n" +
 	"\vsession_key\x18\x02 \x01(\tR\n" +
@@ -1498,7 +1533,9 @@ const file_sessiond_v1_resources_proto_rawDesc = "" +
 	"\bended_at\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\aendedAt\x12(\n" +
 	"\x05usage\x18\f \x01(\v2\x12.sessiond.v1.UsageR\x05usage\x12\x1f\n" +
 	"\vmessage_seq\x18\r \x01(\x03R\n" +
-	"messageSeq\"\xf0\x02\n" +
+	"messageSeq\x12\x1d\n" +
+	"\n" +
+	"started_by\x18\x0e \x01(\tR\tstartedBy\"\xf0\x02\n" +
 	"\n" +
 	"Checkpoint\x12#\n" +
 	"\rcheckpoint_id\x18\x01 \x01(\tR\fcheckpointId\x12\x1f\n" +

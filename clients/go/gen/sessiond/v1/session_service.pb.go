@@ -197,6 +197,67 @@ func (CleanupAction) EnumDescriptor() ([]byte, []int) {
 	return file_sessiond_v1_session_service_proto_rawDescGZIP(), []int{2}
 }
 
+// What GetUsage groups its rows by.
+type UsageGrouping int32
+
+const (
+	// Not set; not a valid grouping.
+	UsageGrouping_USAGE_GROUPING_UNSPECIFIED UsageGrouping = 0
+	// One row per tenant (only a token reading across tenants sees more than its own).
+	UsageGrouping_USAGE_GROUPING_TENANT UsageGrouping = 1
+	// One row per agent.
+	UsageGrouping_USAGE_GROUPING_AGENT UsageGrouping = 2
+	// One row per model the runs asked for.
+	UsageGrouping_USAGE_GROUPING_MODEL UsageGrouping = 3
+	// One row per UTC day.
+	UsageGrouping_USAGE_GROUPING_DAY UsageGrouping = 4
+)
+
+// Enum value maps for UsageGrouping.
+var (
+	UsageGrouping_name = map[int32]string{
+		0: "USAGE_GROUPING_UNSPECIFIED",
+		1: "USAGE_GROUPING_TENANT",
+		2: "USAGE_GROUPING_AGENT",
+		3: "USAGE_GROUPING_MODEL",
+		4: "USAGE_GROUPING_DAY",
+	}
+	UsageGrouping_value = map[string]int32{
+		"USAGE_GROUPING_UNSPECIFIED": 0,
+		"USAGE_GROUPING_TENANT":      1,
+		"USAGE_GROUPING_AGENT":       2,
+		"USAGE_GROUPING_MODEL":       3,
+		"USAGE_GROUPING_DAY":         4,
+	}
+)
+
+func (x UsageGrouping) Enum() *UsageGrouping {
+	p := new(UsageGrouping)
+	*p = x
+	return p
+}
+
+func (x UsageGrouping) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (UsageGrouping) Descriptor() protoreflect.EnumDescriptor {
+	return file_sessiond_v1_session_service_proto_enumTypes[3].Descriptor()
+}
+
+func (UsageGrouping) Type() protoreflect.EnumType {
+	return &file_sessiond_v1_session_service_proto_enumTypes[3]
+}
+
+func (x UsageGrouping) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use UsageGrouping.Descriptor instead.
+func (UsageGrouping) EnumDescriptor() ([]byte, []int) {
+	return file_sessiond_v1_session_service_proto_rawDescGZIP(), []int{3}
+}
+
 // Request of CreateSession.
 type CreateSessionRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -578,6 +639,10 @@ type ListSessionsResponse struct {
 	Sessions []*Session `protobuf:"bytes,1,rep,name=sessions,proto3" json:"sessions,omitempty"`
 	// Token for the next page; empty on the last page.
 	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	// The tenant whose sessions these are (the caller's); empty for a token reading across
+	// tenants (`all_tenants`), whose keys show their tenant as stored: `tenant:<id>:<key>`,
+	// or no prefix for the default tenant.
+	Tenant        string `protobuf:"bytes,3,opt,name=tenant,proto3" json:"tenant,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -622,6 +687,13 @@ func (x *ListSessionsResponse) GetSessions() []*Session {
 func (x *ListSessionsResponse) GetNextPageToken() string {
 	if x != nil {
 		return x.NextPageToken
+	}
+	return ""
+}
+
+func (x *ListSessionsResponse) GetTenant() string {
+	if x != nil {
+		return x.Tenant
 	}
 	return ""
 }
@@ -774,7 +846,11 @@ type SessionUpdate struct {
 	// New queue mode.
 	QueueMode QueueMode `protobuf:"varint,8,opt,name=queue_mode,json=queueMode,proto3,enum=sessiond.v1.QueueMode" json:"queue_mode,omitempty"`
 	// New metadata; replaces the whole map.
-	Metadata      map[string]string `protobuf:"bytes,9,rep,name=metadata,proto3" json:"metadata,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	Metadata map[string]string `protobuf:"bytes,9,rep,name=metadata,proto3" json:"metadata,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// New cost budget in US dollars; 0 removes it.
+	BudgetCostUsd float64 `protobuf:"fixed64,10,opt,name=budget_cost_usd,json=budgetCostUsd,proto3" json:"budget_cost_usd,omitempty"`
+	// New token budget; 0 removes it.
+	BudgetTokens  int64 `protobuf:"varint,11,opt,name=budget_tokens,json=budgetTokens,proto3" json:"budget_tokens,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -870,6 +946,20 @@ func (x *SessionUpdate) GetMetadata() map[string]string {
 		return x.Metadata
 	}
 	return nil
+}
+
+func (x *SessionUpdate) GetBudgetCostUsd() float64 {
+	if x != nil {
+		return x.BudgetCostUsd
+	}
+	return 0
+}
+
+func (x *SessionUpdate) GetBudgetTokens() int64 {
+	if x != nil {
+		return x.BudgetTokens
+	}
+	return 0
 }
 
 // Request of UpdateSession.
@@ -2948,6 +3038,226 @@ func (x *WatchSessionsResponse) GetEvent() *SessionEvent {
 	return nil
 }
 
+// Request of GetUsage.
+type GetUsageRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Start of the range, inclusive. Usage is kept per UTC hour: the range starts at the
+	// start of this time's hour. Unset: the start of the current UTC day.
+	StartTime *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
+	// End of the range, exclusive; the hour holding it is included. Unset: now.
+	EndTime *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
+	// Fields the rows are grouped by, any of them; none: one row of totals.
+	GroupBy       []UsageGrouping `protobuf:"varint,3,rep,packed,name=group_by,json=groupBy,proto3,enum=sessiond.v1.UsageGrouping" json:"group_by,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetUsageRequest) Reset() {
+	*x = GetUsageRequest{}
+	mi := &file_sessiond_v1_session_service_proto_msgTypes[42]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetUsageRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetUsageRequest) ProtoMessage() {}
+
+func (x *GetUsageRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_sessiond_v1_session_service_proto_msgTypes[42]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetUsageRequest.ProtoReflect.Descriptor instead.
+func (*GetUsageRequest) Descriptor() ([]byte, []int) {
+	return file_sessiond_v1_session_service_proto_rawDescGZIP(), []int{42}
+}
+
+func (x *GetUsageRequest) GetStartTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StartTime
+	}
+	return nil
+}
+
+func (x *GetUsageRequest) GetEndTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EndTime
+	}
+	return nil
+}
+
+func (x *GetUsageRequest) GetGroupBy() []UsageGrouping {
+	if x != nil {
+		return x.GroupBy
+	}
+	return nil
+}
+
+// Usage of one group of runs.
+type UsageRow struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The tenant, when grouped by tenant.
+	Tenant string `protobuf:"bytes,1,opt,name=tenant,proto3" json:"tenant,omitempty"`
+	// The agent, when grouped by agent.
+	AgentId string `protobuf:"bytes,2,opt,name=agent_id,json=agentId,proto3" json:"agent_id,omitempty"`
+	// The model the runs asked for, when grouped by model.
+	Model string `protobuf:"bytes,3,opt,name=model,proto3" json:"model,omitempty"`
+	// Start of the UTC day, when grouped by day.
+	Day *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=day,proto3" json:"day,omitempty"`
+	// Tokens and estimated cost of the runs (`context_tokens` is not summed: 0).
+	Usage *Usage `protobuf:"bytes,5,opt,name=usage,proto3" json:"usage,omitempty"`
+	// Runs that ended in the range, having executed.
+	Runs          int64 `protobuf:"varint,6,opt,name=runs,proto3" json:"runs,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UsageRow) Reset() {
+	*x = UsageRow{}
+	mi := &file_sessiond_v1_session_service_proto_msgTypes[43]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UsageRow) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UsageRow) ProtoMessage() {}
+
+func (x *UsageRow) ProtoReflect() protoreflect.Message {
+	mi := &file_sessiond_v1_session_service_proto_msgTypes[43]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UsageRow.ProtoReflect.Descriptor instead.
+func (*UsageRow) Descriptor() ([]byte, []int) {
+	return file_sessiond_v1_session_service_proto_rawDescGZIP(), []int{43}
+}
+
+func (x *UsageRow) GetTenant() string {
+	if x != nil {
+		return x.Tenant
+	}
+	return ""
+}
+
+func (x *UsageRow) GetAgentId() string {
+	if x != nil {
+		return x.AgentId
+	}
+	return ""
+}
+
+func (x *UsageRow) GetModel() string {
+	if x != nil {
+		return x.Model
+	}
+	return ""
+}
+
+func (x *UsageRow) GetDay() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Day
+	}
+	return nil
+}
+
+func (x *UsageRow) GetUsage() *Usage {
+	if x != nil {
+		return x.Usage
+	}
+	return nil
+}
+
+func (x *UsageRow) GetRuns() int64 {
+	if x != nil {
+		return x.Runs
+	}
+	return 0
+}
+
+// Response of GetUsage.
+type GetUsageResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The groups, ordered by day, tenant, agent and model; none when nothing ran.
+	Rows []*UsageRow `protobuf:"bytes,1,rep,name=rows,proto3" json:"rows,omitempty"`
+	// The start of the range the rows cover (the requested start's hour).
+	StartTime *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
+	// The end of the range the rows cover (the end of the requested end's hour).
+	EndTime       *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetUsageResponse) Reset() {
+	*x = GetUsageResponse{}
+	mi := &file_sessiond_v1_session_service_proto_msgTypes[44]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetUsageResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetUsageResponse) ProtoMessage() {}
+
+func (x *GetUsageResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_sessiond_v1_session_service_proto_msgTypes[44]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetUsageResponse.ProtoReflect.Descriptor instead.
+func (*GetUsageResponse) Descriptor() ([]byte, []int) {
+	return file_sessiond_v1_session_service_proto_rawDescGZIP(), []int{44}
+}
+
+func (x *GetUsageResponse) GetRows() []*UsageRow {
+	if x != nil {
+		return x.Rows
+	}
+	return nil
+}
+
+func (x *GetUsageResponse) GetStartTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StartTime
+	}
+	return nil
+}
+
+func (x *GetUsageResponse) GetEndTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EndTime
+	}
+	return nil
+}
+
 var File_sessiond_v1_session_service_proto protoreflect.FileDescriptor
 
 const file_sessiond_v1_session_service_proto_rawDesc = "" +
@@ -2984,10 +3294,11 @@ const file_sessiond_v1_session_service_proto_rawDesc = "" +
 	"\x12parent_session_key\x18\x05 \x01(\tR\x10parentSessionKey\x12\x1f\n" +
 	"\vactive_only\x18\x06 \x01(\bR\n" +
 	"activeOnly\x12?\n" +
-	"\rupdated_after\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\fupdatedAfter\"p\n" +
+	"\rupdated_after\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\fupdatedAfter\"\x88\x01\n" +
 	"\x14ListSessionsResponse\x120\n" +
 	"\bsessions\x18\x01 \x03(\v2\x14.sessiond.v1.SessionR\bsessions\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"y\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12\x16\n" +
+	"\x06tenant\x18\x03 \x01(\tR\x06tenant\"y\n" +
 	"\x15ResolveSessionRequest\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x1d\n" +
 	"\n" +
@@ -2996,7 +3307,7 @@ const file_sessiond_v1_session_service_proto_rawDesc = "" +
 	"\bagent_id\x18\x04 \x01(\tR\aagentId\"Z\n" +
 	"\x16ResolveSessionResponse\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12.\n" +
-	"\asession\x18\x02 \x01(\v2\x14.sessiond.v1.SessionR\asession\"\xc7\x03\n" +
+	"\asession\x18\x02 \x01(\v2\x14.sessiond.v1.SessionR\asession\"\x94\x04\n" +
 	"\rSessionUpdate\x12\x14\n" +
 	"\x05label\x18\x01 \x01(\tR\x05label\x12!\n" +
 	"\fdisplay_name\x18\x02 \x01(\tR\vdisplayName\x12\x14\n" +
@@ -3008,7 +3319,10 @@ const file_sessiond_v1_session_service_proto_rawDesc = "" +
 	"sendPolicy\x125\n" +
 	"\n" +
 	"queue_mode\x18\b \x01(\x0e2\x16.sessiond.v1.QueueModeR\tqueueMode\x12D\n" +
-	"\bmetadata\x18\t \x03(\v2(.sessiond.v1.SessionUpdate.MetadataEntryR\bmetadata\x1a;\n" +
+	"\bmetadata\x18\t \x03(\v2(.sessiond.v1.SessionUpdate.MetadataEntryR\bmetadata\x12&\n" +
+	"\x0fbudget_cost_usd\x18\n" +
+	" \x01(\x01R\rbudgetCostUsd\x12#\n" +
+	"\rbudget_tokens\x18\v \x01(\x03R\fbudgetTokens\x1a;\n" +
 	"\rMetadataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xad\x01\n" +
@@ -3160,7 +3474,24 @@ const file_sessiond_v1_session_service_proto_rawDesc = "" +
 	"\bagent_id\x18\x03 \x01(\tR\aagentId\x12\x12\n" +
 	"\x04keys\x18\x04 \x03(\tR\x04keys\"H\n" +
 	"\x15WatchSessionsResponse\x12/\n" +
-	"\x05event\x18\x01 \x01(\v2\x19.sessiond.v1.SessionEventR\x05event*Y\n" +
+	"\x05event\x18\x01 \x01(\v2\x19.sessiond.v1.SessionEventR\x05event\"\xba\x01\n" +
+	"\x0fGetUsageRequest\x129\n" +
+	"\n" +
+	"start_time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x125\n" +
+	"\bend_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\aendTime\x125\n" +
+	"\bgroup_by\x18\x03 \x03(\x0e2\x1a.sessiond.v1.UsageGroupingR\agroupBy\"\xbf\x01\n" +
+	"\bUsageRow\x12\x16\n" +
+	"\x06tenant\x18\x01 \x01(\tR\x06tenant\x12\x19\n" +
+	"\bagent_id\x18\x02 \x01(\tR\aagentId\x12\x14\n" +
+	"\x05model\x18\x03 \x01(\tR\x05model\x12,\n" +
+	"\x03day\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x03day\x12(\n" +
+	"\x05usage\x18\x05 \x01(\v2\x12.sessiond.v1.UsageR\x05usage\x12\x12\n" +
+	"\x04runs\x18\x06 \x01(\x03R\x04runs\"\xaf\x01\n" +
+	"\x10GetUsageResponse\x12)\n" +
+	"\x04rows\x18\x01 \x03(\v2\x15.sessiond.v1.UsageRowR\x04rows\x129\n" +
+	"\n" +
+	"start_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x125\n" +
+	"\bend_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\aendTime*Y\n" +
 	"\vResetReason\x12\x1c\n" +
 	"\x18RESET_REASON_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10RESET_REASON_NEW\x10\x01\x12\x16\n" +
@@ -3175,7 +3506,13 @@ const file_sessiond_v1_session_service_proto_rawDesc = "" +
 	"\x1aCLEANUP_ACTION_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13CLEANUP_ACTION_KEEP\x10\x01\x12\x1e\n" +
 	"\x1aCLEANUP_ACTION_PRUNE_STALE\x10\x02\x12\x1f\n" +
-	"\x1bCLEANUP_ACTION_CAP_OVERFLOW\x10\x032\xa1\x14\n" +
+	"\x1bCLEANUP_ACTION_CAP_OVERFLOW\x10\x03*\x96\x01\n" +
+	"\rUsageGrouping\x12\x1e\n" +
+	"\x1aUSAGE_GROUPING_UNSPECIFIED\x10\x00\x12\x19\n" +
+	"\x15USAGE_GROUPING_TENANT\x10\x01\x12\x18\n" +
+	"\x14USAGE_GROUPING_AGENT\x10\x02\x12\x18\n" +
+	"\x14USAGE_GROUPING_MODEL\x10\x03\x12\x16\n" +
+	"\x12USAGE_GROUPING_DAY\x10\x042\xfd\x14\n" +
 	"\x0eSessionService\x12o\n" +
 	"\rCreateSession\x12!.sessiond.v1.CreateSessionRequest\x1a\".sessiond.v1.CreateSessionResponse\"\x17\x82\xd3\xe4\x93\x02\x11:\x01*\"\f/v1/sessions\x12i\n" +
 	"\n" +
@@ -3196,7 +3533,8 @@ const file_sessiond_v1_session_service_proto_rawDesc = "" +
 	"\x10BranchCheckpoint\x12$.sessiond.v1.BranchCheckpointRequest\x1a%.sessiond.v1.BranchCheckpointResponse\"@\x82\xd3\xe4\x93\x02::\x01*\"5/v1/sessions/{key}/checkpoints/{checkpoint_id}:branch\x12\xa5\x01\n" +
 	"\x11RestoreCheckpoint\x12%.sessiond.v1.RestoreCheckpointRequest\x1a&.sessiond.v1.RestoreCheckpointResponse\"A\x82\xd3\xe4\x93\x02;:\x01*\"6/v1/sessions/{key}/checkpoints/{checkpoint_id}:restore\x12\xac\x01\n" +
 	"\x11UpdatePluginState\x12%.sessiond.v1.UpdatePluginStateRequest\x1a&.sessiond.v1.UpdatePluginStateResponse\"H\x82\xd3\xe4\x93\x02B:\x01*2=/v1/sessions/{key}/plugins/{plugin_id}/namespaces/{namespace}\x12w\n" +
-	"\rWatchSessions\x12!.sessiond.v1.WatchSessionsRequest\x1a\".sessiond.v1.WatchSessionsResponse\"\x1d\x82\xd3\xe4\x93\x02\x17:\x01*\"\x12/v1/sessions:watch0\x01B\xb7\x01\n" +
+	"\rWatchSessions\x12!.sessiond.v1.WatchSessionsRequest\x1a\".sessiond.v1.WatchSessionsResponse\"\x1d\x82\xd3\xe4\x93\x02\x17:\x01*\"\x12/v1/sessions:watch0\x01\x12Z\n" +
+	"\bGetUsage\x12\x1c.sessiond.v1.GetUsageRequest\x1a\x1d.sessiond.v1.GetUsageResponse\"\x11\x82\xd3\xe4\x93\x02\v\x12\t/v1/usageB\xb7\x01\n" +
 	"\x0fdev.sessiond.v1B\x13SessionServiceProtoP\x01ZBgithub.com/sessiond/sessiond/clients/go/gen/sessiond/v1;sessiondv1\xa2\x02\x03SXX\xaa\x02\vSessiond.V1\xca\x02\vSessiond\\V1\xe2\x02\x17Sessiond\\V1\\GPBMetadata\xea\x02\fSessiond::V1b\x06proto3"
 
 var (
@@ -3211,148 +3549,163 @@ func file_sessiond_v1_session_service_proto_rawDescGZIP() []byte {
 	return file_sessiond_v1_session_service_proto_rawDescData
 }
 
-var file_sessiond_v1_session_service_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_sessiond_v1_session_service_proto_msgTypes = make([]protoimpl.MessageInfo, 44)
+var file_sessiond_v1_session_service_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
+var file_sessiond_v1_session_service_proto_msgTypes = make([]protoimpl.MessageInfo, 47)
 var file_sessiond_v1_session_service_proto_goTypes = []any{
 	(ResetReason)(0),                  // 0: sessiond.v1.ResetReason
 	(PreviewStatus)(0),                // 1: sessiond.v1.PreviewStatus
 	(CleanupAction)(0),                // 2: sessiond.v1.CleanupAction
-	(*CreateSessionRequest)(nil),      // 3: sessiond.v1.CreateSessionRequest
-	(*CreateSessionResponse)(nil),     // 4: sessiond.v1.CreateSessionResponse
-	(*GetSessionRequest)(nil),         // 5: sessiond.v1.GetSessionRequest
-	(*GetSessionResponse)(nil),        // 6: sessiond.v1.GetSessionResponse
-	(*ListSessionsRequest)(nil),       // 7: sessiond.v1.ListSessionsRequest
-	(*ListSessionsResponse)(nil),      // 8: sessiond.v1.ListSessionsResponse
-	(*ResolveSessionRequest)(nil),     // 9: sessiond.v1.ResolveSessionRequest
-	(*ResolveSessionResponse)(nil),    // 10: sessiond.v1.ResolveSessionResponse
-	(*SessionUpdate)(nil),             // 11: sessiond.v1.SessionUpdate
-	(*UpdateSessionRequest)(nil),      // 12: sessiond.v1.UpdateSessionRequest
-	(*UpdateSessionResponse)(nil),     // 13: sessiond.v1.UpdateSessionResponse
-	(*ResetSessionRequest)(nil),       // 14: sessiond.v1.ResetSessionRequest
-	(*ResetSessionResponse)(nil),      // 15: sessiond.v1.ResetSessionResponse
-	(*DeleteSessionRequest)(nil),      // 16: sessiond.v1.DeleteSessionRequest
-	(*DeleteSessionResponse)(nil),     // 17: sessiond.v1.DeleteSessionResponse
-	(*ListMessagesRequest)(nil),       // 18: sessiond.v1.ListMessagesRequest
-	(*ListMessagesResponse)(nil),      // 19: sessiond.v1.ListMessagesResponse
-	(*GetAttachmentRequest)(nil),      // 20: sessiond.v1.GetAttachmentRequest
-	(*GetAttachmentResponse)(nil),     // 21: sessiond.v1.GetAttachmentResponse
-	(*PreviewSessionsRequest)(nil),    // 22: sessiond.v1.PreviewSessionsRequest
-	(*PreviewItem)(nil),               // 23: sessiond.v1.PreviewItem
-	(*SessionPreview)(nil),            // 24: sessiond.v1.SessionPreview
-	(*PreviewSessionsResponse)(nil),   // 25: sessiond.v1.PreviewSessionsResponse
-	(*ListArchivesRequest)(nil),       // 26: sessiond.v1.ListArchivesRequest
-	(*ListArchivesResponse)(nil),      // 27: sessiond.v1.ListArchivesResponse
-	(*CleanupSessionsRequest)(nil),    // 28: sessiond.v1.CleanupSessionsRequest
-	(*CleanupEntry)(nil),              // 29: sessiond.v1.CleanupEntry
-	(*CleanupSessionsResponse)(nil),   // 30: sessiond.v1.CleanupSessionsResponse
-	(*CompactSessionRequest)(nil),     // 31: sessiond.v1.CompactSessionRequest
-	(*CompactSessionResponse)(nil),    // 32: sessiond.v1.CompactSessionResponse
-	(*ListCheckpointsRequest)(nil),    // 33: sessiond.v1.ListCheckpointsRequest
-	(*ListCheckpointsResponse)(nil),   // 34: sessiond.v1.ListCheckpointsResponse
-	(*GetCheckpointRequest)(nil),      // 35: sessiond.v1.GetCheckpointRequest
-	(*GetCheckpointResponse)(nil),     // 36: sessiond.v1.GetCheckpointResponse
-	(*BranchCheckpointRequest)(nil),   // 37: sessiond.v1.BranchCheckpointRequest
-	(*BranchCheckpointResponse)(nil),  // 38: sessiond.v1.BranchCheckpointResponse
-	(*RestoreCheckpointRequest)(nil),  // 39: sessiond.v1.RestoreCheckpointRequest
-	(*RestoreCheckpointResponse)(nil), // 40: sessiond.v1.RestoreCheckpointResponse
-	(*UpdatePluginStateRequest)(nil),  // 41: sessiond.v1.UpdatePluginStateRequest
-	(*UpdatePluginStateResponse)(nil), // 42: sessiond.v1.UpdatePluginStateResponse
-	(*WatchSessionsRequest)(nil),      // 43: sessiond.v1.WatchSessionsRequest
-	(*WatchSessionsResponse)(nil),     // 44: sessiond.v1.WatchSessionsResponse
-	nil,                               // 45: sessiond.v1.CreateSessionRequest.MetadataEntry
-	nil,                               // 46: sessiond.v1.SessionUpdate.MetadataEntry
-	(*Session)(nil),                   // 47: sessiond.v1.Session
-	(*timestamppb.Timestamp)(nil),     // 48: google.protobuf.Timestamp
-	(SendPolicy)(0),                   // 49: sessiond.v1.SendPolicy
-	(QueueMode)(0),                    // 50: sessiond.v1.QueueMode
-	(*fieldmaskpb.FieldMask)(nil),     // 51: google.protobuf.FieldMask
-	(*Message)(nil),                   // 52: sessiond.v1.Message
-	(*Attachment)(nil),                // 53: sessiond.v1.Attachment
-	(Role)(0),                         // 54: sessiond.v1.Role
-	(*Archive)(nil),                   // 55: sessiond.v1.Archive
-	(*durationpb.Duration)(nil),       // 56: google.protobuf.Duration
-	(*Checkpoint)(nil),                // 57: sessiond.v1.Checkpoint
-	(*structpb.Value)(nil),            // 58: google.protobuf.Value
-	(*SessionEvent)(nil),              // 59: sessiond.v1.SessionEvent
+	(UsageGrouping)(0),                // 3: sessiond.v1.UsageGrouping
+	(*CreateSessionRequest)(nil),      // 4: sessiond.v1.CreateSessionRequest
+	(*CreateSessionResponse)(nil),     // 5: sessiond.v1.CreateSessionResponse
+	(*GetSessionRequest)(nil),         // 6: sessiond.v1.GetSessionRequest
+	(*GetSessionResponse)(nil),        // 7: sessiond.v1.GetSessionResponse
+	(*ListSessionsRequest)(nil),       // 8: sessiond.v1.ListSessionsRequest
+	(*ListSessionsResponse)(nil),      // 9: sessiond.v1.ListSessionsResponse
+	(*ResolveSessionRequest)(nil),     // 10: sessiond.v1.ResolveSessionRequest
+	(*ResolveSessionResponse)(nil),    // 11: sessiond.v1.ResolveSessionResponse
+	(*SessionUpdate)(nil),             // 12: sessiond.v1.SessionUpdate
+	(*UpdateSessionRequest)(nil),      // 13: sessiond.v1.UpdateSessionRequest
+	(*UpdateSessionResponse)(nil),     // 14: sessiond.v1.UpdateSessionResponse
+	(*ResetSessionRequest)(nil),       // 15: sessiond.v1.ResetSessionRequest
+	(*ResetSessionResponse)(nil),      // 16: sessiond.v1.ResetSessionResponse
+	(*DeleteSessionRequest)(nil),      // 17: sessiond.v1.DeleteSessionRequest
+	(*DeleteSessionResponse)(nil),     // 18: sessiond.v1.DeleteSessionResponse
+	(*ListMessagesRequest)(nil),       // 19: sessiond.v1.ListMessagesRequest
+	(*ListMessagesResponse)(nil),      // 20: sessiond.v1.ListMessagesResponse
+	(*GetAttachmentRequest)(nil),      // 21: sessiond.v1.GetAttachmentRequest
+	(*GetAttachmentResponse)(nil),     // 22: sessiond.v1.GetAttachmentResponse
+	(*PreviewSessionsRequest)(nil),    // 23: sessiond.v1.PreviewSessionsRequest
+	(*PreviewItem)(nil),               // 24: sessiond.v1.PreviewItem
+	(*SessionPreview)(nil),            // 25: sessiond.v1.SessionPreview
+	(*PreviewSessionsResponse)(nil),   // 26: sessiond.v1.PreviewSessionsResponse
+	(*ListArchivesRequest)(nil),       // 27: sessiond.v1.ListArchivesRequest
+	(*ListArchivesResponse)(nil),      // 28: sessiond.v1.ListArchivesResponse
+	(*CleanupSessionsRequest)(nil),    // 29: sessiond.v1.CleanupSessionsRequest
+	(*CleanupEntry)(nil),              // 30: sessiond.v1.CleanupEntry
+	(*CleanupSessionsResponse)(nil),   // 31: sessiond.v1.CleanupSessionsResponse
+	(*CompactSessionRequest)(nil),     // 32: sessiond.v1.CompactSessionRequest
+	(*CompactSessionResponse)(nil),    // 33: sessiond.v1.CompactSessionResponse
+	(*ListCheckpointsRequest)(nil),    // 34: sessiond.v1.ListCheckpointsRequest
+	(*ListCheckpointsResponse)(nil),   // 35: sessiond.v1.ListCheckpointsResponse
+	(*GetCheckpointRequest)(nil),      // 36: sessiond.v1.GetCheckpointRequest
+	(*GetCheckpointResponse)(nil),     // 37: sessiond.v1.GetCheckpointResponse
+	(*BranchCheckpointRequest)(nil),   // 38: sessiond.v1.BranchCheckpointRequest
+	(*BranchCheckpointResponse)(nil),  // 39: sessiond.v1.BranchCheckpointResponse
+	(*RestoreCheckpointRequest)(nil),  // 40: sessiond.v1.RestoreCheckpointRequest
+	(*RestoreCheckpointResponse)(nil), // 41: sessiond.v1.RestoreCheckpointResponse
+	(*UpdatePluginStateRequest)(nil),  // 42: sessiond.v1.UpdatePluginStateRequest
+	(*UpdatePluginStateResponse)(nil), // 43: sessiond.v1.UpdatePluginStateResponse
+	(*WatchSessionsRequest)(nil),      // 44: sessiond.v1.WatchSessionsRequest
+	(*WatchSessionsResponse)(nil),     // 45: sessiond.v1.WatchSessionsResponse
+	(*GetUsageRequest)(nil),           // 46: sessiond.v1.GetUsageRequest
+	(*UsageRow)(nil),                  // 47: sessiond.v1.UsageRow
+	(*GetUsageResponse)(nil),          // 48: sessiond.v1.GetUsageResponse
+	nil,                               // 49: sessiond.v1.CreateSessionRequest.MetadataEntry
+	nil,                               // 50: sessiond.v1.SessionUpdate.MetadataEntry
+	(*Session)(nil),                   // 51: sessiond.v1.Session
+	(*timestamppb.Timestamp)(nil),     // 52: google.protobuf.Timestamp
+	(SendPolicy)(0),                   // 53: sessiond.v1.SendPolicy
+	(QueueMode)(0),                    // 54: sessiond.v1.QueueMode
+	(*fieldmaskpb.FieldMask)(nil),     // 55: google.protobuf.FieldMask
+	(*Message)(nil),                   // 56: sessiond.v1.Message
+	(*Attachment)(nil),                // 57: sessiond.v1.Attachment
+	(Role)(0),                         // 58: sessiond.v1.Role
+	(*Archive)(nil),                   // 59: sessiond.v1.Archive
+	(*durationpb.Duration)(nil),       // 60: google.protobuf.Duration
+	(*Checkpoint)(nil),                // 61: sessiond.v1.Checkpoint
+	(*structpb.Value)(nil),            // 62: google.protobuf.Value
+	(*SessionEvent)(nil),              // 63: sessiond.v1.SessionEvent
+	(*Usage)(nil),                     // 64: sessiond.v1.Usage
 }
 var file_sessiond_v1_session_service_proto_depIdxs = []int32{
-	45, // 0: sessiond.v1.CreateSessionRequest.metadata:type_name -> sessiond.v1.CreateSessionRequest.MetadataEntry
-	47, // 1: sessiond.v1.CreateSessionResponse.session:type_name -> sessiond.v1.Session
-	47, // 2: sessiond.v1.GetSessionResponse.session:type_name -> sessiond.v1.Session
-	48, // 3: sessiond.v1.ListSessionsRequest.updated_after:type_name -> google.protobuf.Timestamp
-	47, // 4: sessiond.v1.ListSessionsResponse.sessions:type_name -> sessiond.v1.Session
-	47, // 5: sessiond.v1.ResolveSessionResponse.session:type_name -> sessiond.v1.Session
-	49, // 6: sessiond.v1.SessionUpdate.send_policy:type_name -> sessiond.v1.SendPolicy
-	50, // 7: sessiond.v1.SessionUpdate.queue_mode:type_name -> sessiond.v1.QueueMode
-	46, // 8: sessiond.v1.SessionUpdate.metadata:type_name -> sessiond.v1.SessionUpdate.MetadataEntry
-	11, // 9: sessiond.v1.UpdateSessionRequest.update:type_name -> sessiond.v1.SessionUpdate
-	51, // 10: sessiond.v1.UpdateSessionRequest.update_mask:type_name -> google.protobuf.FieldMask
-	47, // 11: sessiond.v1.UpdateSessionResponse.session:type_name -> sessiond.v1.Session
+	49, // 0: sessiond.v1.CreateSessionRequest.metadata:type_name -> sessiond.v1.CreateSessionRequest.MetadataEntry
+	51, // 1: sessiond.v1.CreateSessionResponse.session:type_name -> sessiond.v1.Session
+	51, // 2: sessiond.v1.GetSessionResponse.session:type_name -> sessiond.v1.Session
+	52, // 3: sessiond.v1.ListSessionsRequest.updated_after:type_name -> google.protobuf.Timestamp
+	51, // 4: sessiond.v1.ListSessionsResponse.sessions:type_name -> sessiond.v1.Session
+	51, // 5: sessiond.v1.ResolveSessionResponse.session:type_name -> sessiond.v1.Session
+	53, // 6: sessiond.v1.SessionUpdate.send_policy:type_name -> sessiond.v1.SendPolicy
+	54, // 7: sessiond.v1.SessionUpdate.queue_mode:type_name -> sessiond.v1.QueueMode
+	50, // 8: sessiond.v1.SessionUpdate.metadata:type_name -> sessiond.v1.SessionUpdate.MetadataEntry
+	12, // 9: sessiond.v1.UpdateSessionRequest.update:type_name -> sessiond.v1.SessionUpdate
+	55, // 10: sessiond.v1.UpdateSessionRequest.update_mask:type_name -> google.protobuf.FieldMask
+	51, // 11: sessiond.v1.UpdateSessionResponse.session:type_name -> sessiond.v1.Session
 	0,  // 12: sessiond.v1.ResetSessionRequest.reason:type_name -> sessiond.v1.ResetReason
-	47, // 13: sessiond.v1.ResetSessionResponse.session:type_name -> sessiond.v1.Session
-	52, // 14: sessiond.v1.ListMessagesResponse.messages:type_name -> sessiond.v1.Message
-	53, // 15: sessiond.v1.GetAttachmentResponse.attachment:type_name -> sessiond.v1.Attachment
-	54, // 16: sessiond.v1.PreviewItem.role:type_name -> sessiond.v1.Role
+	51, // 13: sessiond.v1.ResetSessionResponse.session:type_name -> sessiond.v1.Session
+	56, // 14: sessiond.v1.ListMessagesResponse.messages:type_name -> sessiond.v1.Message
+	57, // 15: sessiond.v1.GetAttachmentResponse.attachment:type_name -> sessiond.v1.Attachment
+	58, // 16: sessiond.v1.PreviewItem.role:type_name -> sessiond.v1.Role
 	1,  // 17: sessiond.v1.SessionPreview.status:type_name -> sessiond.v1.PreviewStatus
-	23, // 18: sessiond.v1.SessionPreview.items:type_name -> sessiond.v1.PreviewItem
-	24, // 19: sessiond.v1.PreviewSessionsResponse.previews:type_name -> sessiond.v1.SessionPreview
-	55, // 20: sessiond.v1.ListArchivesResponse.archives:type_name -> sessiond.v1.Archive
-	56, // 21: sessiond.v1.CleanupSessionsRequest.max_age:type_name -> google.protobuf.Duration
-	56, // 22: sessiond.v1.CleanupSessionsRequest.archive_max_age:type_name -> google.protobuf.Duration
+	24, // 18: sessiond.v1.SessionPreview.items:type_name -> sessiond.v1.PreviewItem
+	25, // 19: sessiond.v1.PreviewSessionsResponse.previews:type_name -> sessiond.v1.SessionPreview
+	59, // 20: sessiond.v1.ListArchivesResponse.archives:type_name -> sessiond.v1.Archive
+	60, // 21: sessiond.v1.CleanupSessionsRequest.max_age:type_name -> google.protobuf.Duration
+	60, // 22: sessiond.v1.CleanupSessionsRequest.archive_max_age:type_name -> google.protobuf.Duration
 	2,  // 23: sessiond.v1.CleanupEntry.action:type_name -> sessiond.v1.CleanupAction
-	48, // 24: sessiond.v1.CleanupEntry.updated_at:type_name -> google.protobuf.Timestamp
-	29, // 25: sessiond.v1.CleanupSessionsResponse.entries:type_name -> sessiond.v1.CleanupEntry
-	47, // 26: sessiond.v1.CompactSessionResponse.session:type_name -> sessiond.v1.Session
-	57, // 27: sessiond.v1.ListCheckpointsResponse.checkpoints:type_name -> sessiond.v1.Checkpoint
-	57, // 28: sessiond.v1.GetCheckpointResponse.checkpoint:type_name -> sessiond.v1.Checkpoint
-	47, // 29: sessiond.v1.BranchCheckpointResponse.session:type_name -> sessiond.v1.Session
-	47, // 30: sessiond.v1.RestoreCheckpointResponse.session:type_name -> sessiond.v1.Session
-	58, // 31: sessiond.v1.UpdatePluginStateRequest.value:type_name -> google.protobuf.Value
-	47, // 32: sessiond.v1.UpdatePluginStateResponse.session:type_name -> sessiond.v1.Session
-	59, // 33: sessiond.v1.WatchSessionsResponse.event:type_name -> sessiond.v1.SessionEvent
-	3,  // 34: sessiond.v1.SessionService.CreateSession:input_type -> sessiond.v1.CreateSessionRequest
-	5,  // 35: sessiond.v1.SessionService.GetSession:input_type -> sessiond.v1.GetSessionRequest
-	7,  // 36: sessiond.v1.SessionService.ListSessions:input_type -> sessiond.v1.ListSessionsRequest
-	9,  // 37: sessiond.v1.SessionService.ResolveSession:input_type -> sessiond.v1.ResolveSessionRequest
-	12, // 38: sessiond.v1.SessionService.UpdateSession:input_type -> sessiond.v1.UpdateSessionRequest
-	14, // 39: sessiond.v1.SessionService.ResetSession:input_type -> sessiond.v1.ResetSessionRequest
-	16, // 40: sessiond.v1.SessionService.DeleteSession:input_type -> sessiond.v1.DeleteSessionRequest
-	18, // 41: sessiond.v1.SessionService.ListMessages:input_type -> sessiond.v1.ListMessagesRequest
-	20, // 42: sessiond.v1.SessionService.GetAttachment:input_type -> sessiond.v1.GetAttachmentRequest
-	22, // 43: sessiond.v1.SessionService.PreviewSessions:input_type -> sessiond.v1.PreviewSessionsRequest
-	26, // 44: sessiond.v1.SessionService.ListArchives:input_type -> sessiond.v1.ListArchivesRequest
-	28, // 45: sessiond.v1.SessionService.CleanupSessions:input_type -> sessiond.v1.CleanupSessionsRequest
-	31, // 46: sessiond.v1.SessionService.CompactSession:input_type -> sessiond.v1.CompactSessionRequest
-	33, // 47: sessiond.v1.SessionService.ListCheckpoints:input_type -> sessiond.v1.ListCheckpointsRequest
-	35, // 48: sessiond.v1.SessionService.GetCheckpoint:input_type -> sessiond.v1.GetCheckpointRequest
-	37, // 49: sessiond.v1.SessionService.BranchCheckpoint:input_type -> sessiond.v1.BranchCheckpointRequest
-	39, // 50: sessiond.v1.SessionService.RestoreCheckpoint:input_type -> sessiond.v1.RestoreCheckpointRequest
-	41, // 51: sessiond.v1.SessionService.UpdatePluginState:input_type -> sessiond.v1.UpdatePluginStateRequest
-	43, // 52: sessiond.v1.SessionService.WatchSessions:input_type -> sessiond.v1.WatchSessionsRequest
-	4,  // 53: sessiond.v1.SessionService.CreateSession:output_type -> sessiond.v1.CreateSessionResponse
-	6,  // 54: sessiond.v1.SessionService.GetSession:output_type -> sessiond.v1.GetSessionResponse
-	8,  // 55: sessiond.v1.SessionService.ListSessions:output_type -> sessiond.v1.ListSessionsResponse
-	10, // 56: sessiond.v1.SessionService.ResolveSession:output_type -> sessiond.v1.ResolveSessionResponse
-	13, // 57: sessiond.v1.SessionService.UpdateSession:output_type -> sessiond.v1.UpdateSessionResponse
-	15, // 58: sessiond.v1.SessionService.ResetSession:output_type -> sessiond.v1.ResetSessionResponse
-	17, // 59: sessiond.v1.SessionService.DeleteSession:output_type -> sessiond.v1.DeleteSessionResponse
-	19, // 60: sessiond.v1.SessionService.ListMessages:output_type -> sessiond.v1.ListMessagesResponse
-	21, // 61: sessiond.v1.SessionService.GetAttachment:output_type -> sessiond.v1.GetAttachmentResponse
-	25, // 62: sessiond.v1.SessionService.PreviewSessions:output_type -> sessiond.v1.PreviewSessionsResponse
-	27, // 63: sessiond.v1.SessionService.ListArchives:output_type -> sessiond.v1.ListArchivesResponse
-	30, // 64: sessiond.v1.SessionService.CleanupSessions:output_type -> sessiond.v1.CleanupSessionsResponse
-	32, // 65: sessiond.v1.SessionService.CompactSession:output_type -> sessiond.v1.CompactSessionResponse
-	34, // 66: sessiond.v1.SessionService.ListCheckpoints:output_type -> sessiond.v1.ListCheckpointsResponse
-	36, // 67: sessiond.v1.SessionService.GetCheckpoint:output_type -> sessiond.v1.GetCheckpointResponse
-	38, // 68: sessiond.v1.SessionService.BranchCheckpoint:output_type -> sessiond.v1.BranchCheckpointResponse
-	40, // 69: sessiond.v1.SessionService.RestoreCheckpoint:output_type -> sessiond.v1.RestoreCheckpointResponse
-	42, // 70: sessiond.v1.SessionService.UpdatePluginState:output_type -> sessiond.v1.UpdatePluginStateResponse
-	44, // 71: sessiond.v1.SessionService.WatchSessions:output_type -> sessiond.v1.WatchSessionsResponse
-	53, // [53:72] is the sub-list for method output_type
-	34, // [34:53] is the sub-list for method input_type
-	34, // [34:34] is the sub-list for extension type_name
-	34, // [34:34] is the sub-list for extension extendee
-	0,  // [0:34] is the sub-list for field type_name
+	52, // 24: sessiond.v1.CleanupEntry.updated_at:type_name -> google.protobuf.Timestamp
+	30, // 25: sessiond.v1.CleanupSessionsResponse.entries:type_name -> sessiond.v1.CleanupEntry
+	51, // 26: sessiond.v1.CompactSessionResponse.session:type_name -> sessiond.v1.Session
+	61, // 27: sessiond.v1.ListCheckpointsResponse.checkpoints:type_name -> sessiond.v1.Checkpoint
+	61, // 28: sessiond.v1.GetCheckpointResponse.checkpoint:type_name -> sessiond.v1.Checkpoint
+	51, // 29: sessiond.v1.BranchCheckpointResponse.session:type_name -> sessiond.v1.Session
+	51, // 30: sessiond.v1.RestoreCheckpointResponse.session:type_name -> sessiond.v1.Session
+	62, // 31: sessiond.v1.UpdatePluginStateRequest.value:type_name -> google.protobuf.Value
+	51, // 32: sessiond.v1.UpdatePluginStateResponse.session:type_name -> sessiond.v1.Session
+	63, // 33: sessiond.v1.WatchSessionsResponse.event:type_name -> sessiond.v1.SessionEvent
+	52, // 34: sessiond.v1.GetUsageRequest.start_time:type_name -> google.protobuf.Timestamp
+	52, // 35: sessiond.v1.GetUsageRequest.end_time:type_name -> google.protobuf.Timestamp
+	3,  // 36: sessiond.v1.GetUsageRequest.group_by:type_name -> sessiond.v1.UsageGrouping
+	52, // 37: sessiond.v1.UsageRow.day:type_name -> google.protobuf.Timestamp
+	64, // 38: sessiond.v1.UsageRow.usage:type_name -> sessiond.v1.Usage
+	47, // 39: sessiond.v1.GetUsageResponse.rows:type_name -> sessiond.v1.UsageRow
+	52, // 40: sessiond.v1.GetUsageResponse.start_time:type_name -> google.protobuf.Timestamp
+	52, // 41: sessiond.v1.GetUsageResponse.end_time:type_name -> google.protobuf.Timestamp
+	4,  // 42: sessiond.v1.SessionService.CreateSession:input_type -> sessiond.v1.CreateSessionRequest
+	6,  // 43: sessiond.v1.SessionService.GetSession:input_type -> sessiond.v1.GetSessionRequest
+	8,  // 44: sessiond.v1.SessionService.ListSessions:input_type -> sessiond.v1.ListSessionsRequest
+	10, // 45: sessiond.v1.SessionService.ResolveSession:input_type -> sessiond.v1.ResolveSessionRequest
+	13, // 46: sessiond.v1.SessionService.UpdateSession:input_type -> sessiond.v1.UpdateSessionRequest
+	15, // 47: sessiond.v1.SessionService.ResetSession:input_type -> sessiond.v1.ResetSessionRequest
+	17, // 48: sessiond.v1.SessionService.DeleteSession:input_type -> sessiond.v1.DeleteSessionRequest
+	19, // 49: sessiond.v1.SessionService.ListMessages:input_type -> sessiond.v1.ListMessagesRequest
+	21, // 50: sessiond.v1.SessionService.GetAttachment:input_type -> sessiond.v1.GetAttachmentRequest
+	23, // 51: sessiond.v1.SessionService.PreviewSessions:input_type -> sessiond.v1.PreviewSessionsRequest
+	27, // 52: sessiond.v1.SessionService.ListArchives:input_type -> sessiond.v1.ListArchivesRequest
+	29, // 53: sessiond.v1.SessionService.CleanupSessions:input_type -> sessiond.v1.CleanupSessionsRequest
+	32, // 54: sessiond.v1.SessionService.CompactSession:input_type -> sessiond.v1.CompactSessionRequest
+	34, // 55: sessiond.v1.SessionService.ListCheckpoints:input_type -> sessiond.v1.ListCheckpointsRequest
+	36, // 56: sessiond.v1.SessionService.GetCheckpoint:input_type -> sessiond.v1.GetCheckpointRequest
+	38, // 57: sessiond.v1.SessionService.BranchCheckpoint:input_type -> sessiond.v1.BranchCheckpointRequest
+	40, // 58: sessiond.v1.SessionService.RestoreCheckpoint:input_type -> sessiond.v1.RestoreCheckpointRequest
+	42, // 59: sessiond.v1.SessionService.UpdatePluginState:input_type -> sessiond.v1.UpdatePluginStateRequest
+	44, // 60: sessiond.v1.SessionService.WatchSessions:input_type -> sessiond.v1.WatchSessionsRequest
+	46, // 61: sessiond.v1.SessionService.GetUsage:input_type -> sessiond.v1.GetUsageRequest
+	5,  // 62: sessiond.v1.SessionService.CreateSession:output_type -> sessiond.v1.CreateSessionResponse
+	7,  // 63: sessiond.v1.SessionService.GetSession:output_type -> sessiond.v1.GetSessionResponse
+	9,  // 64: sessiond.v1.SessionService.ListSessions:output_type -> sessiond.v1.ListSessionsResponse
+	11, // 65: sessiond.v1.SessionService.ResolveSession:output_type -> sessiond.v1.ResolveSessionResponse
+	14, // 66: sessiond.v1.SessionService.UpdateSession:output_type -> sessiond.v1.UpdateSessionResponse
+	16, // 67: sessiond.v1.SessionService.ResetSession:output_type -> sessiond.v1.ResetSessionResponse
+	18, // 68: sessiond.v1.SessionService.DeleteSession:output_type -> sessiond.v1.DeleteSessionResponse
+	20, // 69: sessiond.v1.SessionService.ListMessages:output_type -> sessiond.v1.ListMessagesResponse
+	22, // 70: sessiond.v1.SessionService.GetAttachment:output_type -> sessiond.v1.GetAttachmentResponse
+	26, // 71: sessiond.v1.SessionService.PreviewSessions:output_type -> sessiond.v1.PreviewSessionsResponse
+	28, // 72: sessiond.v1.SessionService.ListArchives:output_type -> sessiond.v1.ListArchivesResponse
+	31, // 73: sessiond.v1.SessionService.CleanupSessions:output_type -> sessiond.v1.CleanupSessionsResponse
+	33, // 74: sessiond.v1.SessionService.CompactSession:output_type -> sessiond.v1.CompactSessionResponse
+	35, // 75: sessiond.v1.SessionService.ListCheckpoints:output_type -> sessiond.v1.ListCheckpointsResponse
+	37, // 76: sessiond.v1.SessionService.GetCheckpoint:output_type -> sessiond.v1.GetCheckpointResponse
+	39, // 77: sessiond.v1.SessionService.BranchCheckpoint:output_type -> sessiond.v1.BranchCheckpointResponse
+	41, // 78: sessiond.v1.SessionService.RestoreCheckpoint:output_type -> sessiond.v1.RestoreCheckpointResponse
+	43, // 79: sessiond.v1.SessionService.UpdatePluginState:output_type -> sessiond.v1.UpdatePluginStateResponse
+	45, // 80: sessiond.v1.SessionService.WatchSessions:output_type -> sessiond.v1.WatchSessionsResponse
+	48, // 81: sessiond.v1.SessionService.GetUsage:output_type -> sessiond.v1.GetUsageResponse
+	62, // [62:82] is the sub-list for method output_type
+	42, // [42:62] is the sub-list for method input_type
+	42, // [42:42] is the sub-list for extension type_name
+	42, // [42:42] is the sub-list for extension extendee
+	0,  // [0:42] is the sub-list for field type_name
 }
 
 func init() { file_sessiond_v1_session_service_proto_init() }
@@ -3370,8 +3723,8 @@ func file_sessiond_v1_session_service_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_sessiond_v1_session_service_proto_rawDesc), len(file_sessiond_v1_session_service_proto_rawDesc)),
-			NumEnums:      3,
-			NumMessages:   44,
+			NumEnums:      4,
+			NumMessages:   47,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -38,6 +38,7 @@ const (
 	SessionService_RestoreCheckpoint_FullMethodName = "/sessiond.v1.SessionService/RestoreCheckpoint"
 	SessionService_UpdatePluginState_FullMethodName = "/sessiond.v1.SessionService/UpdatePluginState"
 	SessionService_WatchSessions_FullMethodName     = "/sessiond.v1.SessionService/WatchSessions"
+	SessionService_GetUsage_FullMethodName          = "/sessiond.v1.SessionService/GetUsage"
 )
 
 // SessionServiceClient is the client API for SessionService service.
@@ -84,6 +85,9 @@ type SessionServiceClient interface {
 	UpdatePluginState(ctx context.Context, in *UpdatePluginStateRequest, opts ...grpc.CallOption) (*UpdatePluginStateResponse, error)
 	// Streams every change of every session, resumable by cursor.
 	WatchSessions(ctx context.Context, in *WatchSessionsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchSessionsResponse], error)
+	// Returns the usage (tokens, cost, runs) of the caller's tenant over a time range,
+	// grouped by tenant, agent, model and day as asked.
+	GetUsage(ctx context.Context, in *GetUsageRequest, opts ...grpc.CallOption) (*GetUsageResponse, error)
 }
 
 type sessionServiceClient struct {
@@ -293,6 +297,16 @@ func (c *sessionServiceClient) WatchSessions(ctx context.Context, in *WatchSessi
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type SessionService_WatchSessionsClient = grpc.ServerStreamingClient[WatchSessionsResponse]
 
+func (c *sessionServiceClient) GetUsage(ctx context.Context, in *GetUsageRequest, opts ...grpc.CallOption) (*GetUsageResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetUsageResponse)
+	err := c.cc.Invoke(ctx, SessionService_GetUsage_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // SessionServiceServer is the server API for SessionService service.
 // All implementations must embed UnimplementedSessionServiceServer
 // for forward compatibility.
@@ -337,6 +351,9 @@ type SessionServiceServer interface {
 	UpdatePluginState(context.Context, *UpdatePluginStateRequest) (*UpdatePluginStateResponse, error)
 	// Streams every change of every session, resumable by cursor.
 	WatchSessions(*WatchSessionsRequest, grpc.ServerStreamingServer[WatchSessionsResponse]) error
+	// Returns the usage (tokens, cost, runs) of the caller's tenant over a time range,
+	// grouped by tenant, agent, model and day as asked.
+	GetUsage(context.Context, *GetUsageRequest) (*GetUsageResponse, error)
 	mustEmbedUnimplementedSessionServiceServer()
 }
 
@@ -403,6 +420,9 @@ func (UnimplementedSessionServiceServer) UpdatePluginState(context.Context, *Upd
 }
 func (UnimplementedSessionServiceServer) WatchSessions(*WatchSessionsRequest, grpc.ServerStreamingServer[WatchSessionsResponse]) error {
 	return status.Error(codes.Unimplemented, "method WatchSessions not implemented")
+}
+func (UnimplementedSessionServiceServer) GetUsage(context.Context, *GetUsageRequest) (*GetUsageResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetUsage not implemented")
 }
 func (UnimplementedSessionServiceServer) mustEmbedUnimplementedSessionServiceServer() {}
 func (UnimplementedSessionServiceServer) testEmbeddedByValue()                        {}
@@ -760,6 +780,24 @@ func _SessionService_WatchSessions_Handler(srv interface{}, stream grpc.ServerSt
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type SessionService_WatchSessionsServer = grpc.ServerStreamingServer[WatchSessionsResponse]
 
+func _SessionService_GetUsage_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetUsageRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SessionServiceServer).GetUsage(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SessionService_GetUsage_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SessionServiceServer).GetUsage(ctx, req.(*GetUsageRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // SessionService_ServiceDesc is the grpc.ServiceDesc for SessionService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -838,6 +876,10 @@ var SessionService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "UpdatePluginState",
 			Handler:    _SessionService_UpdatePluginState_Handler,
+		},
+		{
+			MethodName: "GetUsage",
+			Handler:    _SessionService_GetUsage_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from collections.abc import AsyncIterator, Iterable, Sequence
 from types import TracebackType
 from typing import Any
 
 import grpc
-from google.protobuf import field_mask_pb2
+from google.protobuf import field_mask_pb2, timestamp_pb2
 from sessiond.v1 import chat_service_pb2 as chat_pb
 from sessiond.v1 import chat_service_pb2_grpc as chat_rpc
 from sessiond.v1 import events_pb2, resources_pb2
@@ -50,6 +51,13 @@ class Sessions:
 
     async def list_all(self, page_size: int = 50, **filters: Any) -> list[resources_pb2.Session]:
         """Every session matching the filters, following page tokens."""
+        return (await self.list_with_tenant(page_size, **filters))[0]
+
+    async def list_with_tenant(
+        self, page_size: int = 50, **filters: Any
+    ) -> tuple[list[resources_pb2.Session], str]:
+        """`list_all`, and the tenant whose sessions they are (the token's; "" for a token
+        reading across tenants, whose keys carry their tenant: `tenant:<id>:<key>`)."""
         found: list[resources_pb2.Session] = []
         token = ""
         while True:
@@ -60,7 +68,27 @@ class Sessions:
             found.extend(page.sessions)
             token = page.next_page_token
             if not token:
-                return found
+                return found, page.tenant
+
+    async def usage(
+        self,
+        start: dt.datetime | None = None,
+        end: dt.datetime | None = None,
+        group_by: Iterable[str] = (),
+    ) -> session_pb.GetUsageResponse:
+        """Usage (tokens, cost, runs) of the token's tenant from `start` (default: the
+        start of today, UTC) to `end` (default: now), grouped by any of `tenant`, `agent`,
+        `model` and `day`."""
+        request = session_pb.GetUsageRequest(
+            group_by=[
+                session_pb.UsageGrouping.Value(f"USAGE_GROUPING_{g.upper()}") for g in group_by
+            ]
+        )
+        if start is not None:
+            request.start_time.CopyFrom(_timestamp(start))
+        if end is not None:
+            request.end_time.CopyFrom(_timestamp(end))
+        return await self._stub.GetUsage(request, metadata=self._metadata)
 
     async def update(self, key: str, etag: str = "", **changes: Any) -> resources_pb2.Session:
         request = session_pb.UpdateSessionRequest(
@@ -100,6 +128,14 @@ class Sessions:
         (`omitted`); pass the message's `session_id` and `seq` and the attachment's `index`."""
         request = session_pb.GetAttachmentRequest(session_id=session_id, seq=seq, index=index)
         return (await self._stub.GetAttachment(request, metadata=self._metadata)).attachment
+
+
+def _timestamp(when: dt.datetime) -> timestamp_pb2.Timestamp:
+    if when.tzinfo is None:
+        raise ValueError("times must be timezone-aware")
+    stamp = timestamp_pb2.Timestamp()
+    stamp.FromDatetime(when.astimezone(dt.UTC))
+    return stamp
 
 
 class Client:

@@ -170,7 +170,7 @@ class _RunStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_RunStatus.V
     RUN_STATUS_ERROR: _RunStatus.ValueType  # 4
     """Ended with an error (stop reason `error` or `server_restart`)."""
     RUN_STATUS_ABORTED: _RunStatus.ValueType  # 5
-    """Stopped early (stop reason `aborted`, `interrupted`, `timeout` or `shutdown`)."""
+    """Stopped early (stop reason `aborted`, `interrupted`, `timeout`, `shutdown` or `budget`)."""
 
 class RunStatus(_RunStatus, metaclass=_RunStatusEnumTypeWrapper):
     """State of a run."""
@@ -186,7 +186,7 @@ RUN_STATUS_DONE: RunStatus.ValueType  # 3
 RUN_STATUS_ERROR: RunStatus.ValueType  # 4
 """Ended with an error (stop reason `error` or `server_restart`)."""
 RUN_STATUS_ABORTED: RunStatus.ValueType  # 5
-"""Stopped early (stop reason `aborted`, `interrupted`, `timeout` or `shutdown`)."""
+"""Stopped early (stop reason `aborted`, `interrupted`, `timeout`, `shutdown` or `budget`)."""
 Global___RunStatus: _TypeAlias = RunStatus  # noqa: Y015
 
 @_typing.final
@@ -313,6 +313,8 @@ class Session(_message.Message):
     METADATA_FIELD_NUMBER: _builtins.int
     ETAG_FIELD_NUMBER: _builtins.int
     PLUGIN_STATE_FIELD_NUMBER: _builtins.int
+    BUDGET_COST_USD_FIELD_NUMBER: _builtins.int
+    BUDGET_TOKENS_FIELD_NUMBER: _builtins.int
     key: _builtins.str
     """Canonical key, e.g. `agent:main:main`, `agent:main:dashboard:<uuid>` or `global`."""
     session_id: _builtins.str
@@ -359,6 +361,15 @@ class Session(_message.Message):
     """How often the session was compacted."""
     etag: _builtins.str
     """Opaque version; pass it to UpdateSession to update only this version."""
+    budget_cost_usd: _builtins.float
+    """Cost in US dollars the session may spend (its `usage.estimated_cost_usd`); 0: no limit.
+    A Send when it is spent is refused (FAILED_PRECONDITION `BUDGET_EXCEEDED`); a run that
+    crosses it is stopped with stop reason `budget`. Set with UpdateSession.
+    """
+    budget_tokens: _builtins.int
+    """Tokens the session may spend (its `usage.total_tokens`); 0: no limit. As
+    budget_cost_usd.
+    """
     @_builtins.property
     def created_at(self) -> _timestamp_pb2.Timestamp:
         """When the session was created."""
@@ -418,10 +429,12 @@ class Session(_message.Message):
         metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
         etag: _builtins.str = ...,
         plugin_state: _abc.Iterable[Global___PluginState] | None = ...,
+        budget_cost_usd: _builtins.float = ...,
+        budget_tokens: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "ended_at", b"ended_at", "started_at", b"started_at", "updated_at", b"updated_at", "usage", b"usage"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["aborted_last_run", b"aborted_last_run", "active_run_id", b"active_run_id", "agent_id", b"agent_id", "compaction_count", b"compaction_count", "created_at", b"created_at", "display_name", b"display_name", "ended_at", b"ended_at", "etag", b"etag", "has_active_run", b"has_active_run", "key", b"key", "label", b"label", "message_count", b"message_count", "metadata", b"metadata", "model", b"model", "model_provider", b"model_provider", "parent_session_key", b"parent_session_key", "plugin_state", b"plugin_state", "queue_mode", b"queue_mode", "reasoning_level", b"reasoning_level", "runtime_ms", b"runtime_ms", "send_policy", b"send_policy", "session_id", b"session_id", "started_at", b"started_at", "status", b"status", "thinking_level", b"thinking_level", "updated_at", b"updated_at", "usage", b"usage", "verbose_level", b"verbose_level"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["aborted_last_run", b"aborted_last_run", "active_run_id", b"active_run_id", "agent_id", b"agent_id", "budget_cost_usd", b"budget_cost_usd", "budget_tokens", b"budget_tokens", "compaction_count", b"compaction_count", "created_at", b"created_at", "display_name", b"display_name", "ended_at", b"ended_at", "etag", b"etag", "has_active_run", b"has_active_run", "key", b"key", "label", b"label", "message_count", b"message_count", "metadata", b"metadata", "model", b"model", "model_provider", b"model_provider", "parent_session_key", b"parent_session_key", "plugin_state", b"plugin_state", "queue_mode", b"queue_mode", "reasoning_level", b"reasoning_level", "runtime_ms", b"runtime_ms", "send_policy", b"send_policy", "session_id", b"session_id", "started_at", b"started_at", "status", b"status", "thinking_level", b"thinking_level", "updated_at", b"updated_at", "usage", b"usage", "verbose_level", b"verbose_level"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -579,6 +592,7 @@ class Run(_message.Message):
     ENDED_AT_FIELD_NUMBER: _builtins.int
     USAGE_FIELD_NUMBER: _builtins.int
     MESSAGE_SEQ_FIELD_NUMBER: _builtins.int
+    STARTED_BY_FIELD_NUMBER: _builtins.int
     run_id: _builtins.str
     """Unique id of the run."""
     session_key: _builtins.str
@@ -588,7 +602,9 @@ class Run(_message.Message):
     status: Global___RunStatus.ValueType
     """Current state."""
     stop_reason: _builtins.str
-    """Why the run stopped: completed, aborted, interrupted, timeout, shutdown, server_restart, error or silent."""
+    """Why the run stopped: completed, aborted, interrupted, timeout, shutdown, server_restart,
+    error, silent or budget (it crossed its session's or tenant's budget).
+    """
     error_message: _builtins.str
     """Error text, when status is ERROR."""
     error_kind: _builtins.str
@@ -597,6 +613,10 @@ class Run(_message.Message):
     """The idempotency key the run was sent with."""
     message_seq: _builtins.int
     """Seq of the user message that started the run."""
+    started_by: _builtins.str
+    """Name of the token whose Send started (or queued) the run; empty without auth. With
+    `abort_policy = "owner"` only that token (or an admin token) may Abort or Steer it.
+    """
     @_builtins.property
     def created_at(self) -> _timestamp_pb2.Timestamp:
         """When the run was accepted."""
@@ -629,10 +649,11 @@ class Run(_message.Message):
         ended_at: _timestamp_pb2.Timestamp | None = ...,
         usage: Global___Usage | None = ...,
         message_seq: _builtins.int = ...,
+        started_by: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "ended_at", b"ended_at", "started_at", b"started_at", "usage", b"usage"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "ended_at", b"ended_at", "error_kind", b"error_kind", "error_message", b"error_message", "idempotency_key", b"idempotency_key", "message_seq", b"message_seq", "run_id", b"run_id", "session_id", b"session_id", "session_key", b"session_key", "started_at", b"started_at", "status", b"status", "stop_reason", b"stop_reason", "usage", b"usage"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "ended_at", b"ended_at", "error_kind", b"error_kind", "error_message", b"error_message", "idempotency_key", b"idempotency_key", "message_seq", b"message_seq", "run_id", b"run_id", "session_id", b"session_id", "session_key", b"session_key", "started_at", b"started_at", "started_by", b"started_by", "status", b"status", "stop_reason", b"stop_reason", "usage", b"usage"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -109,6 +109,38 @@ CLEANUP_ACTION_CAP_OVERFLOW: CleanupAction.ValueType  # 3
 """Removed: beyond max_count for its agent."""
 Global___CleanupAction: _TypeAlias = CleanupAction  # noqa: Y015
 
+class _UsageGrouping:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _UsageGroupingEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_UsageGrouping.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    USAGE_GROUPING_UNSPECIFIED: _UsageGrouping.ValueType  # 0
+    """Not set; not a valid grouping."""
+    USAGE_GROUPING_TENANT: _UsageGrouping.ValueType  # 1
+    """One row per tenant (only a token reading across tenants sees more than its own)."""
+    USAGE_GROUPING_AGENT: _UsageGrouping.ValueType  # 2
+    """One row per agent."""
+    USAGE_GROUPING_MODEL: _UsageGrouping.ValueType  # 3
+    """One row per model the runs asked for."""
+    USAGE_GROUPING_DAY: _UsageGrouping.ValueType  # 4
+    """One row per UTC day."""
+
+class UsageGrouping(_UsageGrouping, metaclass=_UsageGroupingEnumTypeWrapper):
+    """What GetUsage groups its rows by."""
+
+USAGE_GROUPING_UNSPECIFIED: UsageGrouping.ValueType  # 0
+"""Not set; not a valid grouping."""
+USAGE_GROUPING_TENANT: UsageGrouping.ValueType  # 1
+"""One row per tenant (only a token reading across tenants sees more than its own)."""
+USAGE_GROUPING_AGENT: UsageGrouping.ValueType  # 2
+"""One row per agent."""
+USAGE_GROUPING_MODEL: UsageGrouping.ValueType  # 3
+"""One row per model the runs asked for."""
+USAGE_GROUPING_DAY: UsageGrouping.ValueType  # 4
+"""One row per UTC day."""
+Global___UsageGrouping: _TypeAlias = UsageGrouping  # noqa: Y015
+
 @_typing.final
 class CreateSessionRequest(_message.Message):
     """Request of CreateSession."""
@@ -319,8 +351,14 @@ class ListSessionsResponse(_message.Message):
 
     SESSIONS_FIELD_NUMBER: _builtins.int
     NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    TENANT_FIELD_NUMBER: _builtins.int
     next_page_token: _builtins.str
     """Token for the next page; empty on the last page."""
+    tenant: _builtins.str
+    """The tenant whose sessions these are (the caller's); empty for a token reading across
+    tenants (`all_tenants`), whose keys show their tenant as stored: `tenant:<id>:<key>`,
+    or no prefix for the default tenant.
+    """
     @_builtins.property
     def sessions(self) -> _containers.RepeatedCompositeFieldContainer[_resources_pb2.Session]:
         """The sessions, newest first."""
@@ -330,10 +368,11 @@ class ListSessionsResponse(_message.Message):
         *,
         sessions: _abc.Iterable[_resources_pb2.Session] | None = ...,
         next_page_token: _builtins.str = ...,
+        tenant: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["next_page_token", b"next_page_token", "sessions", b"sessions"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["next_page_token", b"next_page_token", "sessions", b"sessions", "tenant", b"tenant"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -436,6 +475,8 @@ class SessionUpdate(_message.Message):
     SEND_POLICY_FIELD_NUMBER: _builtins.int
     QUEUE_MODE_FIELD_NUMBER: _builtins.int
     METADATA_FIELD_NUMBER: _builtins.int
+    BUDGET_COST_USD_FIELD_NUMBER: _builtins.int
+    BUDGET_TOKENS_FIELD_NUMBER: _builtins.int
     label: _builtins.str
     """New label; empty clears it."""
     display_name: _builtins.str
@@ -452,6 +493,10 @@ class SessionUpdate(_message.Message):
     """New send policy."""
     queue_mode: _resources_pb2.QueueMode.ValueType
     """New queue mode."""
+    budget_cost_usd: _builtins.float
+    """New cost budget in US dollars; 0 removes it."""
+    budget_tokens: _builtins.int
+    """New token budget; 0 removes it."""
     @_builtins.property
     def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
         """New metadata; replaces the whole map."""
@@ -468,10 +513,12 @@ class SessionUpdate(_message.Message):
         send_policy: _resources_pb2.SendPolicy.ValueType = ...,
         queue_mode: _resources_pb2.QueueMode.ValueType = ...,
         metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        budget_cost_usd: _builtins.float = ...,
+        budget_tokens: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["display_name", b"display_name", "label", b"label", "metadata", b"metadata", "model", b"model", "queue_mode", b"queue_mode", "reasoning_level", b"reasoning_level", "send_policy", b"send_policy", "thinking_level", b"thinking_level", "verbose_level", b"verbose_level"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["budget_cost_usd", b"budget_cost_usd", "budget_tokens", b"budget_tokens", "display_name", b"display_name", "label", b"label", "metadata", b"metadata", "model", b"model", "queue_mode", b"queue_mode", "reasoning_level", b"reasoning_level", "send_policy", b"send_policy", "thinking_level", b"thinking_level", "verbose_level", b"verbose_level"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1507,3 +1554,123 @@ class WatchSessionsResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___WatchSessionsResponse: _TypeAlias = WatchSessionsResponse  # noqa: Y015
+
+@_typing.final
+class GetUsageRequest(_message.Message):
+    """Request of GetUsage."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    START_TIME_FIELD_NUMBER: _builtins.int
+    END_TIME_FIELD_NUMBER: _builtins.int
+    GROUP_BY_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def start_time(self) -> _timestamp_pb2.Timestamp:
+        """Start of the range, inclusive. Usage is kept per UTC hour: the range starts at the
+        start of this time's hour. Unset: the start of the current UTC day.
+        """
+
+    @_builtins.property
+    def end_time(self) -> _timestamp_pb2.Timestamp:
+        """End of the range, exclusive; the hour holding it is included. Unset: now."""
+
+    @_builtins.property
+    def group_by(self) -> _containers.RepeatedScalarFieldContainer[Global___UsageGrouping.ValueType]:
+        """Fields the rows are grouped by, any of them; none: one row of totals."""
+
+    def __init__(
+        self,
+        *,
+        start_time: _timestamp_pb2.Timestamp | None = ...,
+        end_time: _timestamp_pb2.Timestamp | None = ...,
+        group_by: _abc.Iterable[Global___UsageGrouping.ValueType] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["end_time", b"end_time", "start_time", b"start_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["end_time", b"end_time", "group_by", b"group_by", "start_time", b"start_time"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetUsageRequest: _TypeAlias = GetUsageRequest  # noqa: Y015
+
+@_typing.final
+class UsageRow(_message.Message):
+    """Usage of one group of runs."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TENANT_FIELD_NUMBER: _builtins.int
+    AGENT_ID_FIELD_NUMBER: _builtins.int
+    MODEL_FIELD_NUMBER: _builtins.int
+    DAY_FIELD_NUMBER: _builtins.int
+    USAGE_FIELD_NUMBER: _builtins.int
+    RUNS_FIELD_NUMBER: _builtins.int
+    tenant: _builtins.str
+    """The tenant, when grouped by tenant."""
+    agent_id: _builtins.str
+    """The agent, when grouped by agent."""
+    model: _builtins.str
+    """The model the runs asked for, when grouped by model."""
+    runs: _builtins.int
+    """Runs that ended in the range, having executed."""
+    @_builtins.property
+    def day(self) -> _timestamp_pb2.Timestamp:
+        """Start of the UTC day, when grouped by day."""
+
+    @_builtins.property
+    def usage(self) -> _resources_pb2.Usage:
+        """Tokens and estimated cost of the runs (`context_tokens` is not summed: 0)."""
+
+    def __init__(
+        self,
+        *,
+        tenant: _builtins.str = ...,
+        agent_id: _builtins.str = ...,
+        model: _builtins.str = ...,
+        day: _timestamp_pb2.Timestamp | None = ...,
+        usage: _resources_pb2.Usage | None = ...,
+        runs: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["day", b"day", "usage", b"usage"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_id", b"agent_id", "day", b"day", "model", b"model", "runs", b"runs", "tenant", b"tenant", "usage", b"usage"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___UsageRow: _TypeAlias = UsageRow  # noqa: Y015
+
+@_typing.final
+class GetUsageResponse(_message.Message):
+    """Response of GetUsage."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ROWS_FIELD_NUMBER: _builtins.int
+    START_TIME_FIELD_NUMBER: _builtins.int
+    END_TIME_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def rows(self) -> _containers.RepeatedCompositeFieldContainer[Global___UsageRow]:
+        """The groups, ordered by day, tenant, agent and model; none when nothing ran."""
+
+    @_builtins.property
+    def start_time(self) -> _timestamp_pb2.Timestamp:
+        """The start of the range the rows cover (the requested start's hour)."""
+
+    @_builtins.property
+    def end_time(self) -> _timestamp_pb2.Timestamp:
+        """The end of the range the rows cover (the end of the requested end's hour)."""
+
+    def __init__(
+        self,
+        *,
+        rows: _abc.Iterable[Global___UsageRow] | None = ...,
+        start_time: _timestamp_pb2.Timestamp | None = ...,
+        end_time: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["end_time", b"end_time", "start_time", b"start_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["end_time", b"end_time", "rows", b"rows", "start_time", b"start_time"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetUsageResponse: _TypeAlias = GetUsageResponse  # noqa: Y015

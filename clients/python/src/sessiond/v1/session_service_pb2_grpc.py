@@ -130,6 +130,11 @@ class SessionServiceStub:
                 request_serializer=sessiond_dot_v1_dot_session__service__pb2.WatchSessionsRequest.SerializeToString,
                 response_deserializer=sessiond_dot_v1_dot_session__service__pb2.WatchSessionsResponse.FromString,
                 _registered_method=True)
+        self.GetUsage = channel.unary_unary(
+                '/sessiond.v1.SessionService/GetUsage',
+                request_serializer=sessiond_dot_v1_dot_session__service__pb2.GetUsageRequest.SerializeToString,
+                response_deserializer=sessiond_dot_v1_dot_session__service__pb2.GetUsageResponse.FromString,
+                _registered_method=True)
 
 
 class SessionServiceServicer:
@@ -269,6 +274,14 @@ class SessionServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetUsage(self, request, context):
+        """Returns the usage (tokens, cost, runs) of the caller's tenant over a time range,
+        grouped by tenant, agent, model and day as asked.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SessionServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -366,6 +379,11 @@ def add_SessionServiceServicer_to_server(servicer, server):
                     servicer.WatchSessions,
                     request_deserializer=sessiond_dot_v1_dot_session__service__pb2.WatchSessionsRequest.FromString,
                     response_serializer=sessiond_dot_v1_dot_session__service__pb2.WatchSessionsResponse.SerializeToString,
+            ),
+            'GetUsage': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetUsage,
+                    request_deserializer=sessiond_dot_v1_dot_session__service__pb2.GetUsageRequest.FromString,
+                    response_serializer=sessiond_dot_v1_dot_session__service__pb2.GetUsageResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -882,6 +900,33 @@ class SessionService:
             '/sessiond.v1.SessionService/WatchSessions',
             sessiond_dot_v1_dot_session__service__pb2.WatchSessionsRequest.SerializeToString,
             sessiond_dot_v1_dot_session__service__pb2.WatchSessionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetUsage(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/sessiond.v1.SessionService/GetUsage',
+            sessiond_dot_v1_dot_session__service__pb2.GetUsageRequest.SerializeToString,
+            sessiond_dot_v1_dot_session__service__pb2.GetUsageResponse.FromString,
             options,
             channel_credentials,
             insecure,

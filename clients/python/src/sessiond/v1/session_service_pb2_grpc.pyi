@@ -71,6 +71,10 @@ class SessionServiceStub:
     """Sets or removes plugin state on a session."""
     WatchSessions: _grpc.UnaryStreamMultiCallable[_session_service_pb2.WatchSessionsRequest, _session_service_pb2.WatchSessionsResponse]
     """Streams every change of every session, resumable by cursor."""
+    GetUsage: _grpc.UnaryUnaryMultiCallable[_session_service_pb2.GetUsageRequest, _session_service_pb2.GetUsageResponse]
+    """Returns the usage (tokens, cost, runs) of the caller's tenant over a time range,
+    grouped by tenant, agent, model and day as asked.
+    """
 
 @_typing.type_check_only
 class SessionServiceAsyncStub(SessionServiceStub):
@@ -115,6 +119,10 @@ class SessionServiceAsyncStub(SessionServiceStub):
     """Sets or removes plugin state on a session."""
     WatchSessions: _aio.UnaryStreamMultiCallable[_session_service_pb2.WatchSessionsRequest, _session_service_pb2.WatchSessionsResponse]  # type: ignore[assignment]
     """Streams every change of every session, resumable by cursor."""
+    GetUsage: _aio.UnaryUnaryMultiCallable[_session_service_pb2.GetUsageRequest, _session_service_pb2.GetUsageResponse]  # type: ignore[assignment]
+    """Returns the usage (tokens, cost, runs) of the caller's tenant over a time range,
+    grouped by tenant, agent, model and day as asked.
+    """
 
 class SessionServiceServicer(metaclass=_abc_1.ABCMeta):
     """Creates, reads, changes and removes sessions and their transcripts."""
@@ -270,5 +278,15 @@ class SessionServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_abc.Iterator[_session_service_pb2.WatchSessionsResponse], _abc.AsyncIterator[_session_service_pb2.WatchSessionsResponse]]:
         """Streams every change of every session, resumable by cursor."""
+
+    @_abc_1.abstractmethod
+    def GetUsage(
+        self,
+        request: _session_service_pb2.GetUsageRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_session_service_pb2.GetUsageResponse, _abc.Awaitable[_session_service_pb2.GetUsageResponse]]:
+        """Returns the usage (tokens, cost, runs) of the caller's tenant over a time range,
+        grouped by tenant, agent, model and day as asked.
+        """
 
 def add_SessionServiceServicer_to_server(servicer: SessionServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -73,4 +73,28 @@ public interface ListSessionsResponseOrBuilder extends
    */
   com.google.protobuf.ByteString
       getNextPageTokenBytes();
+
+  /**
+   * <pre>
+   * The tenant whose sessions these are (the caller's); empty for a token reading across
+   * tenants (`all_tenants`), whose keys show their tenant as stored: `tenant:&lt;id&gt;:&lt;key&gt;`,
+   * or no prefix for the default tenant.
+   * </pre>
+   *
+   * <code>string tenant = 3 [json_name = "tenant"];</code>
+   * @return The tenant.
+   */
+  java.lang.String getTenant();
+  /**
+   * <pre>
+   * The tenant whose sessions these are (the caller's); empty for a token reading across
+   * tenants (`all_tenants`), whose keys show their tenant as stored: `tenant:&lt;id&gt;:&lt;key&gt;`,
+   * or no prefix for the default tenant.
+   * </pre>
+   *
+   * <code>string tenant = 3 [json_name = "tenant"];</code>
+   * @return The bytes for tenant.
+   */
+  com.google.protobuf.ByteString
+      getTenantBytes();
 }

@@ -90,7 +90,7 @@ public final class ResourcesProto extends com.google.protobuf.GeneratedFile {
       "usd\030\005 \001(\001R\020estimatedCostUsd\"v\n\013PluginSta" +
       "te\022\033\n\tplugin_id\030\001 \001(\tR\010pluginId\022\034\n\tnames" +
       "pace\030\002 \001(\tR\tnamespace\022,\n\005value\030\003 \001(\0132\026.g" +
-      "oogle.protobuf.ValueR\005value\"\326\t\n\007Session\022" +
+      "oogle.protobuf.ValueR\005value\"\243\n\n\007Session\022" +
       "\020\n\003key\030\001 \001(\tR\003key\022\035\n\nsession_id\030\002 \001(\tR\ts" +
       "essionId\022\031\n\010agent_id\030\003 \001(\tR\007agentId\022\024\n\005l" +
       "abel\030\004 \001(\tR\005label\022!\n\014display_name\030\005 \001(\tR" +
@@ -120,75 +120,77 @@ public final class ResourcesProto extends com.google.protobuf.GeneratedFile {
       "2\".sessiond.v1.Session.MetadataEntryR\010me" +
       "tadata\022\022\n\004etag\030\033 \001(\tR\004etag\022;\n\014plugin_sta" +
       "te\030\034 \003(\0132\030.sessiond.v1.PluginStateR\013plug" +
-      "inState\032;\n\rMetadataEntry\022\020\n\003key\030\001 \001(\tR\003k" +
-      "ey\022\024\n\005value\030\002 \001(\tR\005value:\0028\001\"\251\001\n\nAttachm" +
-      "ent\022\033\n\tmime_type\030\001 \001(\tR\010mimeType\022\022\n\004data" +
-      "\030\002 \001(\014R\004data\022\033\n\tfile_name\030\003 \001(\tR\010fileNam" +
-      "e\022\030\n\007omitted\030\004 \001(\010R\007omitted\022\035\n\nsize_byte" +
-      "s\030\005 \001(\003R\tsizeBytes\022\024\n\005index\030\006 \001(\005R\005index" +
-      "\"\367\003\n\007Message\022\035\n\nsession_id\030\001 \001(\tR\tsessio" +
-      "nId\022\020\n\003seq\030\002 \001(\003R\003seq\022%\n\004role\030\003 \001(\0162\021.se" +
-      "ssiond.v1.RoleR\004role\022\022\n\004text\030\004 \001(\tR\004text" +
-      "\022\033\n\ttool_name\030\005 \001(\tR\010toolName\022 \n\014tool_ca" +
-      "ll_id\030\006 \001(\tR\ntoolCallId\022\035\n\ntool_input\030\007 " +
-      "\001(\tR\ttoolInput\022\025\n\006run_id\030\010 \001(\tR\005runId\0229\n" +
-      "\ncreated_at\030\t \001(\0132\032.google.protobuf.Time" +
-      "stampR\tcreatedAt\022(\n\005usage\030\n \001(\0132\022.sessio" +
-      "nd.v1.UsageR\005usage\022\037\n\013stop_reason\030\013 \001(\tR" +
-      "\nstopReason\022\026\n\006silent\030\014 \001(\010R\006silent\022\034\n\tc" +
-      "ancelled\030\r \001(\010R\tcancelled\022\024\n\005label\030\016 \001(\t" +
-      "R\005label\0229\n\013attachments\030\017 \003(\0132\027.sessiond." +
-      "v1.AttachmentR\013attachments\"\222\004\n\003Run\022\025\n\006ru" +
-      "n_id\030\001 \001(\tR\005runId\022\037\n\013session_key\030\002 \001(\tR\n" +
-      "sessionKey\022\035\n\nsession_id\030\003 \001(\tR\tsessionI" +
-      "d\022.\n\006status\030\004 \001(\0162\026.sessiond.v1.RunStatu" +
-      "sR\006status\022\037\n\013stop_reason\030\005 \001(\tR\nstopReas" +
-      "on\022#\n\rerror_message\030\006 \001(\tR\014errorMessage\022" +
-      "\035\n\nerror_kind\030\007 \001(\tR\terrorKind\022\'\n\017idempo" +
-      "tency_key\030\010 \001(\tR\016idempotencyKey\0229\n\ncreat" +
-      "ed_at\030\t \001(\0132\032.google.protobuf.TimestampR" +
-      "\tcreatedAt\0229\n\nstarted_at\030\n \001(\0132\032.google." +
-      "protobuf.TimestampR\tstartedAt\0225\n\010ended_a" +
-      "t\030\013 \001(\0132\032.google.protobuf.TimestampR\007end" +
-      "edAt\022(\n\005usage\030\014 \001(\0132\022.sessiond.v1.UsageR" +
-      "\005usage\022\037\n\013message_seq\030\r \001(\003R\nmessageSeq\"" +
-      "\360\002\n\nCheckpoint\022#\n\rcheckpoint_id\030\001 \001(\tR\014c" +
-      "heckpointId\022\037\n\013session_key\030\002 \001(\tR\nsessio" +
-      "nKey\0229\n\ncreated_at\030\003 \001(\0132\032.google.protob" +
-      "uf.TimestampR\tcreatedAt\022\026\n\006reason\030\004 \001(\tR" +
-      "\006reason\022#\n\rtokens_before\030\005 \001(\003R\014tokensBe" +
-      "fore\022!\n\014tokens_after\030\006 \001(\003R\013tokensAfter\022" +
-      "0\n\024message_count_before\030\007 \001(\003R\022messageCo" +
-      "untBefore\022\035\n\nsession_id\030\010 \001(\tR\tsessionId" +
-      "\0220\n\010messages\030\t \003(\0132\024.sessiond.v1.Message" +
-      "R\010messages\"\303\001\n\007Archive\022\035\n\nsession_id\030\001 \001" +
-      "(\tR\tsessionId\022\037\n\013session_key\030\002 \001(\tR\nsess" +
-      "ionKey\022\026\n\006reason\030\003 \001(\tR\006reason\022;\n\013archiv" +
-      "ed_at\030\004 \001(\0132\032.google.protobuf.TimestampR" +
-      "\narchivedAt\022#\n\rmessage_count\030\005 \001(\003R\014mess" +
-      "ageCount*\263\001\n\rSessionStatus\022\036\n\032SESSION_ST" +
-      "ATUS_UNSPECIFIED\020\000\022\027\n\023SESSION_STATUS_IDL" +
-      "E\020\001\022\032\n\026SESSION_STATUS_RUNNING\020\002\022\027\n\023SESSI" +
-      "ON_STATUS_DONE\020\003\022\030\n\024SESSION_STATUS_ERROR" +
-      "\020\004\022\032\n\026SESSION_STATUS_ABORTED\020\005*V\n\nSendPo" +
-      "licy\022\033\n\027SEND_POLICY_UNSPECIFIED\020\000\022\025\n\021SEN" +
-      "D_POLICY_ALLOW\020\001\022\024\n\020SEND_POLICY_DENY\020\002*p" +
-      "\n\tQueueMode\022\032\n\026QUEUE_MODE_UNSPECIFIED\020\000\022" +
-      "\026\n\022QUEUE_MODE_ENQUEUE\020\001\022\025\n\021QUEUE_MODE_RE" +
-      "JECT\020\002\022\030\n\024QUEUE_MODE_INTERRUPT\020\003*\215\001\n\004Rol" +
-      "e\022\024\n\020ROLE_UNSPECIFIED\020\000\022\r\n\tROLE_USER\020\001\022\022" +
-      "\n\016ROLE_ASSISTANT\020\002\022\017\n\013ROLE_SYSTEM\020\003\022\022\n\016R" +
-      "OLE_TOOL_CALL\020\004\022\024\n\020ROLE_TOOL_RESULT\020\005\022\021\n" +
-      "\rROLE_THINKING\020\006*\231\001\n\tRunStatus\022\032\n\026RUN_ST" +
-      "ATUS_UNSPECIFIED\020\000\022\025\n\021RUN_STATUS_QUEUED\020" +
-      "\001\022\026\n\022RUN_STATUS_RUNNING\020\002\022\023\n\017RUN_STATUS_" +
-      "DONE\020\003\022\024\n\020RUN_STATUS_ERROR\020\004\022\026\n\022RUN_STAT" +
-      "US_ABORTED\020\005B\262\001\n\017dev.sessiond.v1B\016Resour" +
-      "cesProtoP\001ZBgithub.com/sessiond/sessiond" +
-      "/clients/go/gen/sessiond/v1;sessiondv1\242\002" +
-      "\003SXX\252\002\013Sessiond.V1\312\002\013Sessiond\\V1\342\002\027Sessi" +
-      "ond\\V1\\GPBMetadata\352\002\014Sessiond::V1b\006proto" +
-      "3"
+      "inState\022&\n\017budget_cost_usd\030\035 \001(\001R\rbudget" +
+      "CostUsd\022#\n\rbudget_tokens\030\036 \001(\003R\014budgetTo" +
+      "kens\032;\n\rMetadataEntry\022\020\n\003key\030\001 \001(\tR\003key\022" +
+      "\024\n\005value\030\002 \001(\tR\005value:\0028\001\"\251\001\n\nAttachment" +
+      "\022\033\n\tmime_type\030\001 \001(\tR\010mimeType\022\022\n\004data\030\002 " +
+      "\001(\014R\004data\022\033\n\tfile_name\030\003 \001(\tR\010fileName\022\030" +
+      "\n\007omitted\030\004 \001(\010R\007omitted\022\035\n\nsize_bytes\030\005" +
+      " \001(\003R\tsizeBytes\022\024\n\005index\030\006 \001(\005R\005index\"\367\003" +
+      "\n\007Message\022\035\n\nsession_id\030\001 \001(\tR\tsessionId" +
+      "\022\020\n\003seq\030\002 \001(\003R\003seq\022%\n\004role\030\003 \001(\0162\021.sessi" +
+      "ond.v1.RoleR\004role\022\022\n\004text\030\004 \001(\tR\004text\022\033\n" +
+      "\ttool_name\030\005 \001(\tR\010toolName\022 \n\014tool_call_" +
+      "id\030\006 \001(\tR\ntoolCallId\022\035\n\ntool_input\030\007 \001(\t" +
+      "R\ttoolInput\022\025\n\006run_id\030\010 \001(\tR\005runId\0229\n\ncr" +
+      "eated_at\030\t \001(\0132\032.google.protobuf.Timesta" +
+      "mpR\tcreatedAt\022(\n\005usage\030\n \001(\0132\022.sessiond." +
+      "v1.UsageR\005usage\022\037\n\013stop_reason\030\013 \001(\tR\nst" +
+      "opReason\022\026\n\006silent\030\014 \001(\010R\006silent\022\034\n\tcanc" +
+      "elled\030\r \001(\010R\tcancelled\022\024\n\005label\030\016 \001(\tR\005l" +
+      "abel\0229\n\013attachments\030\017 \003(\0132\027.sessiond.v1." +
+      "AttachmentR\013attachments\"\261\004\n\003Run\022\025\n\006run_i" +
+      "d\030\001 \001(\tR\005runId\022\037\n\013session_key\030\002 \001(\tR\nses" +
+      "sionKey\022\035\n\nsession_id\030\003 \001(\tR\tsessionId\022." +
+      "\n\006status\030\004 \001(\0162\026.sessiond.v1.RunStatusR\006" +
+      "status\022\037\n\013stop_reason\030\005 \001(\tR\nstopReason\022" +
+      "#\n\rerror_message\030\006 \001(\tR\014errorMessage\022\035\n\n" +
+      "error_kind\030\007 \001(\tR\terrorKind\022\'\n\017idempoten" +
+      "cy_key\030\010 \001(\tR\016idempotencyKey\0229\n\ncreated_" +
+      "at\030\t \001(\0132\032.google.protobuf.TimestampR\tcr" +
+      "eatedAt\0229\n\nstarted_at\030\n \001(\0132\032.google.pro" +
+      "tobuf.TimestampR\tstartedAt\0225\n\010ended_at\030\013" +
+      " \001(\0132\032.google.protobuf.TimestampR\007endedA" +
+      "t\022(\n\005usage\030\014 \001(\0132\022.sessiond.v1.UsageR\005us" +
+      "age\022\037\n\013message_seq\030\r \001(\003R\nmessageSeq\022\035\n\n" +
+      "started_by\030\016 \001(\tR\tstartedBy\"\360\002\n\nCheckpoi" +
+      "nt\022#\n\rcheckpoint_id\030\001 \001(\tR\014checkpointId\022" +
+      "\037\n\013session_key\030\002 \001(\tR\nsessionKey\0229\n\ncrea" +
+      "ted_at\030\003 \001(\0132\032.google.protobuf.Timestamp" +
+      "R\tcreatedAt\022\026\n\006reason\030\004 \001(\tR\006reason\022#\n\rt" +
+      "okens_before\030\005 \001(\003R\014tokensBefore\022!\n\014toke" +
+      "ns_after\030\006 \001(\003R\013tokensAfter\0220\n\024message_c" +
+      "ount_before\030\007 \001(\003R\022messageCountBefore\022\035\n" +
+      "\nsession_id\030\010 \001(\tR\tsessionId\0220\n\010messages" +
+      "\030\t \003(\0132\024.sessiond.v1.MessageR\010messages\"\303" +
+      "\001\n\007Archive\022\035\n\nsession_id\030\001 \001(\tR\tsessionI" +
+      "d\022\037\n\013session_key\030\002 \001(\tR\nsessionKey\022\026\n\006re" +
+      "ason\030\003 \001(\tR\006reason\022;\n\013archived_at\030\004 \001(\0132" +
+      "\032.google.protobuf.TimestampR\narchivedAt\022" +
+      "#\n\rmessage_count\030\005 \001(\003R\014messageCount*\263\001\n" +
+      "\rSessionStatus\022\036\n\032SESSION_STATUS_UNSPECI" +
+      "FIED\020\000\022\027\n\023SESSION_STATUS_IDLE\020\001\022\032\n\026SESSI" +
+      "ON_STATUS_RUNNING\020\002\022\027\n\023SESSION_STATUS_DO" +
+      "NE\020\003\022\030\n\024SESSION_STATUS_ERROR\020\004\022\032\n\026SESSIO" +
+      "N_STATUS_ABORTED\020\005*V\n\nSendPolicy\022\033\n\027SEND" +
+      "_POLICY_UNSPECIFIED\020\000\022\025\n\021SEND_POLICY_ALL" +
+      "OW\020\001\022\024\n\020SEND_POLICY_DENY\020\002*p\n\tQueueMode\022" +
+      "\032\n\026QUEUE_MODE_UNSPECIFIED\020\000\022\026\n\022QUEUE_MOD" +
+      "E_ENQUEUE\020\001\022\025\n\021QUEUE_MODE_REJECT\020\002\022\030\n\024QU" +
+      "EUE_MODE_INTERRUPT\020\003*\215\001\n\004Role\022\024\n\020ROLE_UN" +
+      "SPECIFIED\020\000\022\r\n\tROLE_USER\020\001\022\022\n\016ROLE_ASSIS" +
+      "TANT\020\002\022\017\n\013ROLE_SYSTEM\020\003\022\022\n\016ROLE_TOOL_CAL" +
+      "L\020\004\022\024\n\020ROLE_TOOL_RESULT\020\005\022\021\n\rROLE_THINKI" +
+      "NG\020\006*\231\001\n\tRunStatus\022\032\n\026RUN_STATUS_UNSPECI" +
+      "FIED\020\000\022\025\n\021RUN_STATUS_QUEUED\020\001\022\026\n\022RUN_STA" +
+      "TUS_RUNNING\020\002\022\023\n\017RUN_STATUS_DONE\020\003\022\024\n\020RU" +
+      "N_STATUS_ERROR\020\004\022\026\n\022RUN_STATUS_ABORTED\020\005" +
+      "B\262\001\n\017dev.sessiond.v1B\016ResourcesProtoP\001ZB" +
+      "github.com/sessiond/sessiond/clients/go/" +
+      "gen/sessiond/v1;sessiondv1\242\002\003SXX\252\002\013Sessi" +
+      "ond.V1\312\002\013Sessiond\\V1\342\002\027Sessiond\\V1\\GPBMe" +
+      "tadata\352\002\014Sessiond::V1b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
@@ -213,7 +215,7 @@ public final class ResourcesProto extends com.google.protobuf.GeneratedFile {
     internal_static_sessiond_v1_Session_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_sessiond_v1_Session_descriptor,
-        new java.lang.String[] { "Key", "SessionId", "AgentId", "Label", "DisplayName", "Model", "ModelProvider", "ThinkingLevel", "VerboseLevel", "ReasoningLevel", "SendPolicy", "QueueMode", "ParentSessionKey", "Status", "HasActiveRun", "ActiveRunId", "CreatedAt", "UpdatedAt", "StartedAt", "EndedAt", "RuntimeMs", "AbortedLastRun", "Usage", "MessageCount", "CompactionCount", "Metadata", "Etag", "PluginState", });
+        new java.lang.String[] { "Key", "SessionId", "AgentId", "Label", "DisplayName", "Model", "ModelProvider", "ThinkingLevel", "VerboseLevel", "ReasoningLevel", "SendPolicy", "QueueMode", "ParentSessionKey", "Status", "HasActiveRun", "ActiveRunId", "CreatedAt", "UpdatedAt", "StartedAt", "EndedAt", "RuntimeMs", "AbortedLastRun", "Usage", "MessageCount", "CompactionCount", "Metadata", "Etag", "PluginState", "BudgetCostUsd", "BudgetTokens", });
     internal_static_sessiond_v1_Session_MetadataEntry_descriptor =
       internal_static_sessiond_v1_Session_descriptor.getNestedType(0);
     internal_static_sessiond_v1_Session_MetadataEntry_fieldAccessorTable = new
@@ -237,7 +239,7 @@ public final class ResourcesProto extends com.google.protobuf.GeneratedFile {
     internal_static_sessiond_v1_Run_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_sessiond_v1_Run_descriptor,
-        new java.lang.String[] { "RunId", "SessionKey", "SessionId", "Status", "StopReason", "ErrorMessage", "ErrorKind", "IdempotencyKey", "CreatedAt", "StartedAt", "EndedAt", "Usage", "MessageSeq", });
+        new java.lang.String[] { "RunId", "SessionKey", "SessionId", "Status", "StopReason", "ErrorMessage", "ErrorKind", "IdempotencyKey", "CreatedAt", "StartedAt", "EndedAt", "Usage", "MessageSeq", "StartedBy", });
     internal_static_sessiond_v1_Checkpoint_descriptor =
       getDescriptor().getMessageType(6);
     internal_static_sessiond_v1_Checkpoint_fieldAccessorTable = new

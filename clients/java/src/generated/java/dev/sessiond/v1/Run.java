@@ -40,6 +40,7 @@ private static final long serialVersionUID = 0L;
     errorMessage_ = "";
     errorKind_ = "";
     idempotencyKey_ = "";
+    startedBy_ = "";
   }
 
   public static final com.google.protobuf.Descriptors.Descriptor
@@ -233,7 +234,8 @@ private static final long serialVersionUID = 0L;
   private volatile java.lang.Object stopReason_ = "";
   /**
    * <pre>
-   * Why the run stopped: completed, aborted, interrupted, timeout, shutdown, server_restart, error or silent.
+   * Why the run stopped: completed, aborted, interrupted, timeout, shutdown, server_restart,
+   * error, silent or budget (it crossed its session's or tenant's budget).
    * </pre>
    *
    * <code>string stop_reason = 5 [json_name = "stopReason"];</code>
@@ -254,7 +256,8 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * Why the run stopped: completed, aborted, interrupted, timeout, shutdown, server_restart, error or silent.
+   * Why the run stopped: completed, aborted, interrupted, timeout, shutdown, server_restart,
+   * error, silent or budget (it crossed its session's or tenant's budget).
    * </pre>
    *
    * <code>string stop_reason = 5 [json_name = "stopReason"];</code>
@@ -583,6 +586,55 @@ private static final long serialVersionUID = 0L;
     return messageSeq_;
   }
 
+  public static final int STARTED_BY_FIELD_NUMBER = 14;
+  @SuppressWarnings("serial")
+  private volatile java.lang.Object startedBy_ = "";
+  /**
+   * <pre>
+   * Name of the token whose Send started (or queued) the run; empty without auth. With
+   * `abort_policy = "owner"` only that token (or an admin token) may Abort or Steer it.
+   * </pre>
+   *
+   * <code>string started_by = 14 [json_name = "startedBy"];</code>
+   * @return The startedBy.
+   */
+  @java.lang.Override
+  public java.lang.String getStartedBy() {
+    java.lang.Object ref = startedBy_;
+    if (ref instanceof java.lang.String) {
+      return (java.lang.String) ref;
+    } else {
+      com.google.protobuf.ByteString bs = 
+          (com.google.protobuf.ByteString) ref;
+      java.lang.String s = bs.toStringUtf8();
+      startedBy_ = s;
+      return s;
+    }
+  }
+  /**
+   * <pre>
+   * Name of the token whose Send started (or queued) the run; empty without auth. With
+   * `abort_policy = "owner"` only that token (or an admin token) may Abort or Steer it.
+   * </pre>
+   *
+   * <code>string started_by = 14 [json_name = "startedBy"];</code>
+   * @return The bytes for startedBy.
+   */
+  @java.lang.Override
+  public com.google.protobuf.ByteString
+      getStartedByBytes() {
+    java.lang.Object ref = startedBy_;
+    if (ref instanceof java.lang.String) {
+      com.google.protobuf.ByteString b = 
+          com.google.protobuf.ByteString.copyFromUtf8(
+              (java.lang.String) ref);
+      startedBy_ = b;
+      return b;
+    } else {
+      return (com.google.protobuf.ByteString) ref;
+    }
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -636,6 +688,9 @@ private static final long serialVersionUID = 0L;
     if (messageSeq_ != 0L) {
       output.writeInt64(13, messageSeq_);
     }
+    if (!com.google.protobuf.GeneratedMessage.isStringEmpty(startedBy_)) {
+      com.google.protobuf.GeneratedMessage.writeString(output, 14, startedBy_);
+    }
     getUnknownFields().writeTo(output);
   }
   private int computeSerializedSize_0() {
@@ -684,6 +739,9 @@ private static final long serialVersionUID = 0L;
     if (messageSeq_ != 0L) {
       size += com.google.protobuf.CodedOutputStream
         .computeInt64Size(13, messageSeq_);
+    }
+    if (!com.google.protobuf.GeneratedMessage.isStringEmpty(startedBy_)) {
+      size += com.google.protobuf.GeneratedMessage.computeStringSize(14, startedBy_);
     }
     return size;
   }
@@ -746,6 +804,8 @@ private static final long serialVersionUID = 0L;
     }
     if (getMessageSeq()
         != other.getMessageSeq()) return false;
+    if (!getStartedBy()
+        .equals(other.getStartedBy())) return false;
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -792,6 +852,8 @@ private static final long serialVersionUID = 0L;
     hash = (37 * hash) + MESSAGE_SEQ_FIELD_NUMBER;
     hash = (53 * hash) + com.google.protobuf.Internal.hashLong(
         getMessageSeq());
+    hash = (37 * hash) + STARTED_BY_FIELD_NUMBER;
+    hash = (53 * hash) + getStartedBy().hashCode();
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -965,6 +1027,7 @@ private static final long serialVersionUID = 0L;
         usageBuilder_ = null;
       }
       messageSeq_ = 0L;
+      startedBy_ = "";
       return this;
     }
 
@@ -1050,6 +1113,9 @@ private static final long serialVersionUID = 0L;
       if (((from_bitField0_ & 0x00001000) != 0)) {
         result.messageSeq_ = messageSeq_;
       }
+      if (((from_bitField0_ & 0x00002000) != 0)) {
+        result.startedBy_ = startedBy_;
+      }
       result.bitField0_ |= to_bitField0_;
     }
 
@@ -1117,6 +1183,11 @@ private static final long serialVersionUID = 0L;
       }
       if (other.getMessageSeq() != 0L) {
         setMessageSeq(other.getMessageSeq());
+      }
+      if (!other.getStartedBy().isEmpty()) {
+        startedBy_ = other.startedBy_;
+        bitField0_ |= 0x00002000;
+        onChanged();
       }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
@@ -1215,6 +1286,11 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00001000;
               break;
             } // case 104
+            case 114: {
+              startedBy_ = input.readStringRequireUtf8();
+              bitField0_ |= 0x00002000;
+              break;
+            } // case 114
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -1583,7 +1659,8 @@ private static final long serialVersionUID = 0L;
     private java.lang.Object stopReason_ = "";
     /**
      * <pre>
-     * Why the run stopped: completed, aborted, interrupted, timeout, shutdown, server_restart, error or silent.
+     * Why the run stopped: completed, aborted, interrupted, timeout, shutdown, server_restart,
+     * error, silent or budget (it crossed its session's or tenant's budget).
      * </pre>
      *
      * <code>string stop_reason = 5 [json_name = "stopReason"];</code>
@@ -1603,7 +1680,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Why the run stopped: completed, aborted, interrupted, timeout, shutdown, server_restart, error or silent.
+     * Why the run stopped: completed, aborted, interrupted, timeout, shutdown, server_restart,
+     * error, silent or budget (it crossed its session's or tenant's budget).
      * </pre>
      *
      * <code>string stop_reason = 5 [json_name = "stopReason"];</code>
@@ -1624,7 +1702,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Why the run stopped: completed, aborted, interrupted, timeout, shutdown, server_restart, error or silent.
+     * Why the run stopped: completed, aborted, interrupted, timeout, shutdown, server_restart,
+     * error, silent or budget (it crossed its session's or tenant's budget).
      * </pre>
      *
      * <code>string stop_reason = 5 [json_name = "stopReason"];</code>
@@ -1641,7 +1720,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Why the run stopped: completed, aborted, interrupted, timeout, shutdown, server_restart, error or silent.
+     * Why the run stopped: completed, aborted, interrupted, timeout, shutdown, server_restart,
+     * error, silent or budget (it crossed its session's or tenant's budget).
      * </pre>
      *
      * <code>string stop_reason = 5 [json_name = "stopReason"];</code>
@@ -1655,7 +1735,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Why the run stopped: completed, aborted, interrupted, timeout, shutdown, server_restart, error or silent.
+     * Why the run stopped: completed, aborted, interrupted, timeout, shutdown, server_restart,
+     * error, silent or budget (it crossed its session's or tenant's budget).
      * </pre>
      *
      * <code>string stop_reason = 5 [json_name = "stopReason"];</code>
@@ -2608,6 +2689,103 @@ private static final long serialVersionUID = 0L;
     public Builder clearMessageSeq() {
       bitField0_ = (bitField0_ & ~0x00001000);
       messageSeq_ = 0L;
+      onChanged();
+      return this;
+    }
+
+    private java.lang.Object startedBy_ = "";
+    /**
+     * <pre>
+     * Name of the token whose Send started (or queued) the run; empty without auth. With
+     * `abort_policy = "owner"` only that token (or an admin token) may Abort or Steer it.
+     * </pre>
+     *
+     * <code>string started_by = 14 [json_name = "startedBy"];</code>
+     * @return The startedBy.
+     */
+    public java.lang.String getStartedBy() {
+      java.lang.Object ref = startedBy_;
+      if (!(ref instanceof java.lang.String)) {
+        com.google.protobuf.ByteString bs =
+            (com.google.protobuf.ByteString) ref;
+        java.lang.String s = bs.toStringUtf8();
+        startedBy_ = s;
+        return s;
+      } else {
+        return (java.lang.String) ref;
+      }
+    }
+    /**
+     * <pre>
+     * Name of the token whose Send started (or queued) the run; empty without auth. With
+     * `abort_policy = "owner"` only that token (or an admin token) may Abort or Steer it.
+     * </pre>
+     *
+     * <code>string started_by = 14 [json_name = "startedBy"];</code>
+     * @return The bytes for startedBy.
+     */
+    public com.google.protobuf.ByteString
+        getStartedByBytes() {
+      java.lang.Object ref = startedBy_;
+      if (ref instanceof String) {
+        com.google.protobuf.ByteString b = 
+            com.google.protobuf.ByteString.copyFromUtf8(
+                (java.lang.String) ref);
+        startedBy_ = b;
+        return b;
+      } else {
+        return (com.google.protobuf.ByteString) ref;
+      }
+    }
+    /**
+     * <pre>
+     * Name of the token whose Send started (or queued) the run; empty without auth. With
+     * `abort_policy = "owner"` only that token (or an admin token) may Abort or Steer it.
+     * </pre>
+     *
+     * <code>string started_by = 14 [json_name = "startedBy"];</code>
+     * @param value The startedBy to set.
+     * @return This builder for chaining.
+     */
+    public Builder setStartedBy(
+        java.lang.String value) {
+      java.util.Objects.requireNonNull(value);
+      startedBy_ = value;
+      bitField0_ |= 0x00002000;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Name of the token whose Send started (or queued) the run; empty without auth. With
+     * `abort_policy = "owner"` only that token (or an admin token) may Abort or Steer it.
+     * </pre>
+     *
+     * <code>string started_by = 14 [json_name = "startedBy"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearStartedBy() {
+      startedBy_ = getDefaultInstance().getStartedBy();
+      bitField0_ = (bitField0_ & ~0x00002000);
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Name of the token whose Send started (or queued) the run; empty without auth. With
+     * `abort_policy = "owner"` only that token (or an admin token) may Abort or Steer it.
+     * </pre>
+     *
+     * <code>string started_by = 14 [json_name = "startedBy"];</code>
+     * @param value The bytes for startedBy to set.
+     * @return This builder for chaining.
+     */
+    public Builder setStartedByBytes(
+        com.google.protobuf.ByteString value) {
+      java.util.Objects.requireNonNull(value);
+      checkByteStringIsUtf8(value);
+      startedBy_ = value;
+      bitField0_ |= 0x00002000;
       onChanged();
       return this;
     }

@@ -91,7 +91,8 @@ public interface RunOrBuilder extends
 
   /**
    * <pre>
-   * Why the run stopped: completed, aborted, interrupted, timeout, shutdown, server_restart, error or silent.
+   * Why the run stopped: completed, aborted, interrupted, timeout, shutdown, server_restart,
+   * error, silent or budget (it crossed its session's or tenant's budget).
    * </pre>
    *
    * <code>string stop_reason = 5 [json_name = "stopReason"];</code>
@@ -100,7 +101,8 @@ public interface RunOrBuilder extends
   java.lang.String getStopReason();
   /**
    * <pre>
-   * Why the run stopped: completed, aborted, interrupted, timeout, shutdown, server_restart, error or silent.
+   * Why the run stopped: completed, aborted, interrupted, timeout, shutdown, server_restart,
+   * error, silent or budget (it crossed its session's or tenant's budget).
    * </pre>
    *
    * <code>string stop_reason = 5 [json_name = "stopReason"];</code>
@@ -286,4 +288,26 @@ public interface RunOrBuilder extends
    * @return The messageSeq.
    */
   long getMessageSeq();
+
+  /**
+   * <pre>
+   * Name of the token whose Send started (or queued) the run; empty without auth. With
+   * `abort_policy = "owner"` only that token (or an admin token) may Abort or Steer it.
+   * </pre>
+   *
+   * <code>string started_by = 14 [json_name = "startedBy"];</code>
+   * @return The startedBy.
+   */
+  java.lang.String getStartedBy();
+  /**
+   * <pre>
+   * Name of the token whose Send started (or queued) the run; empty without auth. With
+   * `abort_policy = "owner"` only that token (or an admin token) may Abort or Steer it.
+   * </pre>
+   *
+   * <code>string started_by = 14 [json_name = "startedBy"];</code>
+   * @return The bytes for startedBy.
+   */
+  com.google.protobuf.ByteString
+      getStartedByBytes();
 }

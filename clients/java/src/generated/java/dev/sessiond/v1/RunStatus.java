@@ -57,7 +57,7 @@ public enum RunStatus
   RUN_STATUS_ERROR(4),
   /**
    * <pre>
-   * Stopped early (stop reason `aborted`, `interrupted`, `timeout` or `shutdown`).
+   * Stopped early (stop reason `aborted`, `interrupted`, `timeout`, `shutdown` or `budget`).
    * </pre>
    *
    * <code>RUN_STATUS_ABORTED = 5;</code>
@@ -117,7 +117,7 @@ public enum RunStatus
   public static final int RUN_STATUS_ERROR_VALUE = 4;
   /**
    * <pre>
-   * Stopped early (stop reason `aborted`, `interrupted`, `timeout` or `shutdown`).
+   * Stopped early (stop reason `aborted`, `interrupted`, `timeout`, `shutdown` or `budget`).
    * </pre>
    *
    * <code>RUN_STATUS_ABORTED = 5;</code>

@@ -1196,6 +1196,39 @@ java.lang.String defaultValue) {
     return pluginState_.get(index);
   }
 
+  public static final int BUDGET_COST_USD_FIELD_NUMBER = 29;
+  private double budgetCostUsd_ = 0D;
+  /**
+   * <pre>
+   * Cost in US dollars the session may spend (its `usage.estimated_cost_usd`); 0: no limit.
+   * A Send when it is spent is refused (FAILED_PRECONDITION `BUDGET_EXCEEDED`); a run that
+   * crosses it is stopped with stop reason `budget`. Set with UpdateSession.
+   * </pre>
+   *
+   * <code>double budget_cost_usd = 29 [json_name = "budgetCostUsd"];</code>
+   * @return The budgetCostUsd.
+   */
+  @java.lang.Override
+  public double getBudgetCostUsd() {
+    return budgetCostUsd_;
+  }
+
+  public static final int BUDGET_TOKENS_FIELD_NUMBER = 30;
+  private long budgetTokens_ = 0L;
+  /**
+   * <pre>
+   * Tokens the session may spend (its `usage.total_tokens`); 0: no limit. As
+   * budget_cost_usd.
+   * </pre>
+   *
+   * <code>int64 budget_tokens = 30 [json_name = "budgetTokens"];</code>
+   * @return The budgetTokens.
+   */
+  @java.lang.Override
+  public long getBudgetTokens() {
+    return budgetTokens_;
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -1296,6 +1329,12 @@ java.lang.String defaultValue) {
     }
     for (int i = 0; i < pluginState_.size(); i++) {
       output.writeMessage(28, pluginState_.get(i));
+    }
+    if (java.lang.Double.doubleToRawLongBits(budgetCostUsd_) != 0) {
+      output.writeDouble(29, budgetCostUsd_);
+    }
+    if (budgetTokens_ != 0L) {
+      output.writeInt64(30, budgetTokens_);
     }
     getUnknownFields().writeTo(output);
   }
@@ -1411,6 +1450,14 @@ java.lang.String defaultValue) {
           }
           size += 2 * count;
         }
+    if (java.lang.Double.doubleToRawLongBits(budgetCostUsd_) != 0) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeDoubleSize(29, budgetCostUsd_);
+    }
+    if (budgetTokens_ != 0L) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeInt64Size(30, budgetTokens_);
+    }
     return size;
   }
   @java.lang.Override
@@ -1503,6 +1550,11 @@ java.lang.String defaultValue) {
         .equals(other.getEtag())) return false;
     if (!getPluginStateList()
         .equals(other.getPluginStateList())) return false;
+    if (java.lang.Double.doubleToLongBits(getBudgetCostUsd())
+        != java.lang.Double.doubleToLongBits(
+            other.getBudgetCostUsd())) return false;
+    if (getBudgetTokens()
+        != other.getBudgetTokens()) return false;
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -1589,6 +1641,12 @@ java.lang.String defaultValue) {
       hash = (37 * hash) + PLUGIN_STATE_FIELD_NUMBER;
       hash = (53 * hash) + getPluginStateList().hashCode();
     }
+    hash = (37 * hash) + BUDGET_COST_USD_FIELD_NUMBER;
+    hash = (53 * hash) + com.google.protobuf.Internal.hashLong(
+        java.lang.Double.doubleToLongBits(getBudgetCostUsd()));
+    hash = (37 * hash) + BUDGET_TOKENS_FIELD_NUMBER;
+    hash = (53 * hash) + com.google.protobuf.Internal.hashLong(
+        getBudgetTokens());
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -1811,6 +1869,8 @@ java.lang.String defaultValue) {
         pluginStateBuilder_.clear();
       }
       bitField0_ = (bitField0_ & ~0x08000000);
+      budgetCostUsd_ = 0D;
+      budgetTokens_ = 0L;
       return this;
     }
 
@@ -1954,6 +2014,12 @@ java.lang.String defaultValue) {
       }
       if (((from_bitField0_ & 0x04000000) != 0)) {
         result.etag_ = etag_;
+      }
+      if (((from_bitField0_ & 0x10000000) != 0)) {
+        result.budgetCostUsd_ = budgetCostUsd_;
+      }
+      if (((from_bitField0_ & 0x20000000) != 0)) {
+        result.budgetTokens_ = budgetTokens_;
       }
       result.bitField0_ |= to_bitField0_;
     }
@@ -2102,6 +2168,12 @@ java.lang.String defaultValue) {
             pluginStateBuilder_.addAllMessages(other.pluginState_);
           }
         }
+      }
+      if (java.lang.Double.doubleToRawLongBits(other.getBudgetCostUsd()) != 0) {
+        setBudgetCostUsd(other.getBudgetCostUsd());
+      }
+      if (other.getBudgetTokens() != 0L) {
+        setBudgetTokens(other.getBudgetTokens());
       }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
@@ -2289,6 +2361,16 @@ java.lang.String defaultValue) {
               }
               break;
             } // case 226
+            case 233: {
+              budgetCostUsd_ = input.readDouble();
+              bitField0_ |= 0x10000000;
+              break;
+            } // case 233
+            case 240: {
+              budgetTokens_ = input.readInt64();
+              bitField0_ |= 0x20000000;
+              break;
+            } // case 240
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -5182,6 +5264,103 @@ java.lang.String defaultValue) {
         pluginState_ = null;
       }
       return pluginStateBuilder_;
+    }
+
+    private double budgetCostUsd_ ;
+    /**
+     * <pre>
+     * Cost in US dollars the session may spend (its `usage.estimated_cost_usd`); 0: no limit.
+     * A Send when it is spent is refused (FAILED_PRECONDITION `BUDGET_EXCEEDED`); a run that
+     * crosses it is stopped with stop reason `budget`. Set with UpdateSession.
+     * </pre>
+     *
+     * <code>double budget_cost_usd = 29 [json_name = "budgetCostUsd"];</code>
+     * @return The budgetCostUsd.
+     */
+    @java.lang.Override
+    public double getBudgetCostUsd() {
+      return budgetCostUsd_;
+    }
+    /**
+     * <pre>
+     * Cost in US dollars the session may spend (its `usage.estimated_cost_usd`); 0: no limit.
+     * A Send when it is spent is refused (FAILED_PRECONDITION `BUDGET_EXCEEDED`); a run that
+     * crosses it is stopped with stop reason `budget`. Set with UpdateSession.
+     * </pre>
+     *
+     * <code>double budget_cost_usd = 29 [json_name = "budgetCostUsd"];</code>
+     * @param value The budgetCostUsd to set.
+     * @return This builder for chaining.
+     */
+    public Builder setBudgetCostUsd(double value) {
+
+      budgetCostUsd_ = value;
+      bitField0_ |= 0x10000000;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Cost in US dollars the session may spend (its `usage.estimated_cost_usd`); 0: no limit.
+     * A Send when it is spent is refused (FAILED_PRECONDITION `BUDGET_EXCEEDED`); a run that
+     * crosses it is stopped with stop reason `budget`. Set with UpdateSession.
+     * </pre>
+     *
+     * <code>double budget_cost_usd = 29 [json_name = "budgetCostUsd"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearBudgetCostUsd() {
+      bitField0_ = (bitField0_ & ~0x10000000);
+      budgetCostUsd_ = 0D;
+      onChanged();
+      return this;
+    }
+
+    private long budgetTokens_ ;
+    /**
+     * <pre>
+     * Tokens the session may spend (its `usage.total_tokens`); 0: no limit. As
+     * budget_cost_usd.
+     * </pre>
+     *
+     * <code>int64 budget_tokens = 30 [json_name = "budgetTokens"];</code>
+     * @return The budgetTokens.
+     */
+    @java.lang.Override
+    public long getBudgetTokens() {
+      return budgetTokens_;
+    }
+    /**
+     * <pre>
+     * Tokens the session may spend (its `usage.total_tokens`); 0: no limit. As
+     * budget_cost_usd.
+     * </pre>
+     *
+     * <code>int64 budget_tokens = 30 [json_name = "budgetTokens"];</code>
+     * @param value The budgetTokens to set.
+     * @return This builder for chaining.
+     */
+    public Builder setBudgetTokens(long value) {
+
+      budgetTokens_ = value;
+      bitField0_ |= 0x20000000;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Tokens the session may spend (its `usage.total_tokens`); 0: no limit. As
+     * budget_cost_usd.
+     * </pre>
+     *
+     * <code>int64 budget_tokens = 30 [json_name = "budgetTokens"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearBudgetTokens() {
+      bitField0_ = (bitField0_ & ~0x20000000);
+      budgetTokens_ = 0L;
+      onChanged();
+      return this;
     }
 
     // @@protoc_insertion_point(builder_scope:sessiond.v1.Session)

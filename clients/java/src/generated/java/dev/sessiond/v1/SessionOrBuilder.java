@@ -613,4 +613,27 @@ java.lang.String defaultValue);
    */
   dev.sessiond.v1.PluginStateOrBuilder getPluginStateOrBuilder(
       int index);
+
+  /**
+   * <pre>
+   * Cost in US dollars the session may spend (its `usage.estimated_cost_usd`); 0: no limit.
+   * A Send when it is spent is refused (FAILED_PRECONDITION `BUDGET_EXCEEDED`); a run that
+   * crosses it is stopped with stop reason `budget`. Set with UpdateSession.
+   * </pre>
+   *
+   * <code>double budget_cost_usd = 29 [json_name = "budgetCostUsd"];</code>
+   * @return The budgetCostUsd.
+   */
+  double getBudgetCostUsd();
+
+  /**
+   * <pre>
+   * Tokens the session may spend (its `usage.total_tokens`); 0: no limit. As
+   * budget_cost_usd.
+   * </pre>
+   *
+   * <code>int64 budget_tokens = 30 [json_name = "budgetTokens"];</code>
+   * @return The budgetTokens.
+   */
+  long getBudgetTokens();
 }

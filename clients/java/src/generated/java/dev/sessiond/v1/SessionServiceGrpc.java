@@ -604,6 +604,37 @@ public final class SessionServiceGrpc {
     return getWatchSessionsMethod;
   }
 
+  private static volatile io.grpc.MethodDescriptor<dev.sessiond.v1.GetUsageRequest,
+      dev.sessiond.v1.GetUsageResponse> getGetUsageMethod;
+
+  @io.grpc.stub.annotations.RpcMethod(
+      fullMethodName = SERVICE_NAME + '/' + "GetUsage",
+      requestType = dev.sessiond.v1.GetUsageRequest.class,
+      responseType = dev.sessiond.v1.GetUsageResponse.class,
+      methodType = io.grpc.MethodDescriptor.MethodType.UNARY)
+  public static io.grpc.MethodDescriptor<dev.sessiond.v1.GetUsageRequest,
+      dev.sessiond.v1.GetUsageResponse> getGetUsageMethod() {
+    io.grpc.MethodDescriptor<dev.sessiond.v1.GetUsageRequest, dev.sessiond.v1.GetUsageResponse> getGetUsageMethod;
+    if ((getGetUsageMethod = SessionServiceGrpc.getGetUsageMethod) == null) {
+      synchronized (SessionServiceGrpc.class) {
+        if ((getGetUsageMethod = SessionServiceGrpc.getGetUsageMethod) == null) {
+          SessionServiceGrpc.getGetUsageMethod = getGetUsageMethod =
+              io.grpc.MethodDescriptor.<dev.sessiond.v1.GetUsageRequest, dev.sessiond.v1.GetUsageResponse>newBuilder()
+              .setType(io.grpc.MethodDescriptor.MethodType.UNARY)
+              .setFullMethodName(generateFullMethodName(SERVICE_NAME, "GetUsage"))
+              .setSampledToLocalTracing(true)
+              .setRequestMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  dev.sessiond.v1.GetUsageRequest.getDefaultInstance()))
+              .setResponseMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  dev.sessiond.v1.GetUsageResponse.getDefaultInstance()))
+              .setSchemaDescriptor(new SessionServiceMethodDescriptorSupplier("GetUsage"))
+              .build();
+        }
+      }
+    }
+    return getGetUsageMethod;
+  }
+
   /**
    * Creates a new async stub that supports all call types for the service
    */
@@ -859,6 +890,17 @@ public final class SessionServiceGrpc {
         io.grpc.stub.StreamObserver<dev.sessiond.v1.WatchSessionsResponse> responseObserver) {
       io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getWatchSessionsMethod(), responseObserver);
     }
+
+    /**
+     * <pre>
+     * Returns the usage (tokens, cost, runs) of the caller's tenant over a time range,
+     * grouped by tenant, agent, model and day as asked.
+     * </pre>
+     */
+    default void getUsage(dev.sessiond.v1.GetUsageRequest request,
+        io.grpc.stub.StreamObserver<dev.sessiond.v1.GetUsageResponse> responseObserver) {
+      io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getGetUsageMethod(), responseObserver);
+    }
   }
 
   /**
@@ -1102,6 +1144,18 @@ public final class SessionServiceGrpc {
       io.grpc.stub.ClientCalls.asyncServerStreamingCall(
           getChannel().newCall(getWatchSessionsMethod(), getCallOptions()), request, responseObserver);
     }
+
+    /**
+     * <pre>
+     * Returns the usage (tokens, cost, runs) of the caller's tenant over a time range,
+     * grouped by tenant, agent, model and day as asked.
+     * </pre>
+     */
+    public void getUsage(dev.sessiond.v1.GetUsageRequest request,
+        io.grpc.stub.StreamObserver<dev.sessiond.v1.GetUsageResponse> responseObserver) {
+      io.grpc.stub.ClientCalls.asyncUnaryCall(
+          getChannel().newCall(getGetUsageMethod(), getCallOptions()), request, responseObserver);
+    }
   }
 
   /**
@@ -1314,6 +1368,17 @@ public final class SessionServiceGrpc {
       return io.grpc.stub.ClientCalls.blockingV2ServerStreamingCall(
           getChannel(), getWatchSessionsMethod(), getCallOptions(), request);
     }
+
+    /**
+     * <pre>
+     * Returns the usage (tokens, cost, runs) of the caller's tenant over a time range,
+     * grouped by tenant, agent, model and day as asked.
+     * </pre>
+     */
+    public dev.sessiond.v1.GetUsageResponse getUsage(dev.sessiond.v1.GetUsageRequest request) throws io.grpc.StatusException {
+      return io.grpc.stub.ClientCalls.blockingV2UnaryCall(
+          getChannel(), getGetUsageMethod(), getCallOptions(), request);
+    }
   }
 
   /**
@@ -1524,6 +1589,17 @@ public final class SessionServiceGrpc {
         dev.sessiond.v1.WatchSessionsRequest request) {
       return io.grpc.stub.ClientCalls.blockingServerStreamingCall(
           getChannel(), getWatchSessionsMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * Returns the usage (tokens, cost, runs) of the caller's tenant over a time range,
+     * grouped by tenant, agent, model and day as asked.
+     * </pre>
+     */
+    public dev.sessiond.v1.GetUsageResponse getUsage(dev.sessiond.v1.GetUsageRequest request) {
+      return io.grpc.stub.ClientCalls.blockingUnaryCall(
+          getChannel(), getGetUsageMethod(), getCallOptions(), request);
     }
   }
 
@@ -1743,6 +1819,18 @@ public final class SessionServiceGrpc {
       return io.grpc.stub.ClientCalls.futureUnaryCall(
           getChannel().newCall(getUpdatePluginStateMethod(), getCallOptions()), request);
     }
+
+    /**
+     * <pre>
+     * Returns the usage (tokens, cost, runs) of the caller's tenant over a time range,
+     * grouped by tenant, agent, model and day as asked.
+     * </pre>
+     */
+    public com.google.common.util.concurrent.ListenableFuture<dev.sessiond.v1.GetUsageResponse> getUsage(
+        dev.sessiond.v1.GetUsageRequest request) {
+      return io.grpc.stub.ClientCalls.futureUnaryCall(
+          getChannel().newCall(getGetUsageMethod(), getCallOptions()), request);
+    }
   }
 
   private static final int METHODID_CREATE_SESSION = 0;
@@ -1764,6 +1852,7 @@ public final class SessionServiceGrpc {
   private static final int METHODID_RESTORE_CHECKPOINT = 16;
   private static final int METHODID_UPDATE_PLUGIN_STATE = 17;
   private static final int METHODID_WATCH_SESSIONS = 18;
+  private static final int METHODID_GET_USAGE = 19;
 
   private static final class MethodHandlers<Req, Resp> implements
       io.grpc.stub.ServerCalls.UnaryMethod<Req, Resp>,
@@ -1857,6 +1946,10 @@ public final class SessionServiceGrpc {
         case METHODID_WATCH_SESSIONS:
           serviceImpl.watchSessions((dev.sessiond.v1.WatchSessionsRequest) request,
               (io.grpc.stub.StreamObserver<dev.sessiond.v1.WatchSessionsResponse>) responseObserver);
+          break;
+        case METHODID_GET_USAGE:
+          serviceImpl.getUsage((dev.sessiond.v1.GetUsageRequest) request,
+              (io.grpc.stub.StreamObserver<dev.sessiond.v1.GetUsageResponse>) responseObserver);
           break;
         default:
           throw new AssertionError();
@@ -2009,6 +2102,13 @@ public final class SessionServiceGrpc {
               dev.sessiond.v1.WatchSessionsRequest,
               dev.sessiond.v1.WatchSessionsResponse>(
                 service, METHODID_WATCH_SESSIONS)))
+        .addMethod(
+          getGetUsageMethod(),
+          io.grpc.stub.ServerCalls.asyncUnaryCall(
+            new MethodHandlers<
+              dev.sessiond.v1.GetUsageRequest,
+              dev.sessiond.v1.GetUsageResponse>(
+                service, METHODID_GET_USAGE)))
         .build();
   }
 
@@ -2076,6 +2176,7 @@ public final class SessionServiceGrpc {
               .addMethod(getRestoreCheckpointMethod())
               .addMethod(getUpdatePluginStateMethod())
               .addMethod(getWatchSessionsMethod())
+              .addMethod(getGetUsageMethod())
               .build();
         }
       }

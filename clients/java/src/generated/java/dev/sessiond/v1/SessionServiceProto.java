@@ -246,6 +246,21 @@ public final class SessionServiceProto extends com.google.protobuf.GeneratedFile
   static final 
     com.google.protobuf.GeneratedMessage.FieldAccessorTable
       internal_static_sessiond_v1_WatchSessionsResponse_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_sessiond_v1_GetUsageRequest_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessage.FieldAccessorTable
+      internal_static_sessiond_v1_GetUsageRequest_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_sessiond_v1_UsageRow_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessage.FieldAccessorTable
+      internal_static_sessiond_v1_UsageRow_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_sessiond_v1_GetUsageResponse_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessage.FieldAccessorTable
+      internal_static_sessiond_v1_GetUsageResponse_fieldAccessorTable;
 
   public static com.google.protobuf.Descriptors.FileDescriptor
       getDescriptor() {
@@ -284,210 +299,233 @@ public final class SessionServiceProto extends com.google.protobuf.GeneratedFile
       "belContains\022,\n\022parent_session_key\030\005 \001(\tR" +
       "\020parentSessionKey\022\037\n\013active_only\030\006 \001(\010R\n" +
       "activeOnly\022?\n\rupdated_after\030\007 \001(\0132\032.goog" +
-      "le.protobuf.TimestampR\014updatedAfter\"p\n\024L" +
-      "istSessionsResponse\0220\n\010sessions\030\001 \003(\0132\024." +
-      "sessiond.v1.SessionR\010sessions\022&\n\017next_pa" +
-      "ge_token\030\002 \001(\tR\rnextPageToken\"y\n\025Resolve" +
-      "SessionRequest\022\020\n\003key\030\001 \001(\tR\003key\022\035\n\nsess" +
-      "ion_id\030\002 \001(\tR\tsessionId\022\024\n\005label\030\003 \001(\tR\005" +
-      "label\022\031\n\010agent_id\030\004 \001(\tR\007agentId\"Z\n\026Reso" +
-      "lveSessionResponse\022\020\n\003key\030\001 \001(\tR\003key\022.\n\007" +
-      "session\030\002 \001(\0132\024.sessiond.v1.SessionR\007ses" +
-      "sion\"\307\003\n\rSessionUpdate\022\024\n\005label\030\001 \001(\tR\005l" +
-      "abel\022!\n\014display_name\030\002 \001(\tR\013displayName\022" +
-      "\024\n\005model\030\003 \001(\tR\005model\022%\n\016thinking_level\030" +
-      "\004 \001(\tR\rthinkingLevel\022#\n\rverbose_level\030\005 " +
-      "\001(\tR\014verboseLevel\022\'\n\017reasoning_level\030\006 \001" +
-      "(\tR\016reasoningLevel\0228\n\013send_policy\030\007 \001(\0162" +
-      "\027.sessiond.v1.SendPolicyR\nsendPolicy\0225\n\n" +
-      "queue_mode\030\010 \001(\0162\026.sessiond.v1.QueueMode" +
-      "R\tqueueMode\022D\n\010metadata\030\t \003(\0132(.sessiond" +
-      ".v1.SessionUpdate.MetadataEntryR\010metadat" +
-      "a\032;\n\rMetadataEntry\022\020\n\003key\030\001 \001(\tR\003key\022\024\n\005" +
-      "value\030\002 \001(\tR\005value:\0028\001\"\255\001\n\024UpdateSession" +
-      "Request\022\020\n\003key\030\001 \001(\tR\003key\0222\n\006update\030\002 \001(" +
-      "\0132\032.sessiond.v1.SessionUpdateR\006update\022;\n" +
-      "\013update_mask\030\003 \001(\0132\032.google.protobuf.Fie" +
-      "ldMaskR\nupdateMask\022\022\n\004etag\030\004 \001(\tR\004etag\"G" +
-      "\n\025UpdateSessionResponse\022.\n\007session\030\001 \001(\013" +
-      "2\024.sessiond.v1.SessionR\007session\"Y\n\023Reset" +
-      "SessionRequest\022\020\n\003key\030\001 \001(\tR\003key\0220\n\006reas" +
-      "on\030\002 \001(\0162\030.sessiond.v1.ResetReasonR\006reas" +
-      "on\"v\n\024ResetSessionResponse\022.\n\007session\030\001 " +
-      "\001(\0132\024.sessiond.v1.SessionR\007session\022.\n\023pr" +
-      "evious_session_id\030\002 \001(\tR\021previousSession" +
-      "Id\"\225\001\n\024DeleteSessionRequest\022\020\n\003key\030\001 \001(\t" +
-      "R\003key\0220\n\021delete_transcript\030\002 \001(\010H\000R\020dele" +
-      "teTranscript\210\001\001\022#\n\rallow_missing\030\003 \001(\010R\014" +
-      "allowMissingB\024\n\022_delete_transcript\"s\n\025De" +
-      "leteSessionResponse\022\020\n\003key\030\001 \001(\tR\003key\022\030\n" +
-      "\007deleted\030\002 \001(\010R\007deleted\022.\n\023archived_sess" +
-      "ion_id\030\003 \001(\tR\021archivedSessionId\"\345\001\n\023List" +
-      "MessagesRequest\022\020\n\003key\030\001 \001(\tR\003key\022\035\n\nses" +
-      "sion_id\030\002 \001(\tR\tsessionId\022\033\n\tpage_size\030\003 " +
-      "\001(\005R\010pageSize\022\035\n\npage_token\030\004 \001(\tR\tpageT" +
-      "oken\022\035\n\nbefore_seq\030\005 \001(\003R\tbeforeSeq\022\033\n\ta" +
-      "fter_seq\030\006 \001(\003R\010afterSeq\022%\n\016include_sile" +
-      "nt\030\007 \001(\010R\rincludeSilent\"\253\001\n\024ListMessages" +
-      "Response\0220\n\010messages\030\001 \003(\0132\024.sessiond.v1" +
-      ".MessageR\010messages\022&\n\017next_page_token\030\002 " +
-      "\001(\tR\rnextPageToken\022\035\n\nsession_id\030\003 \001(\tR\t" +
-      "sessionId\022\032\n\010archived\030\004 \001(\010R\010archived\"o\n" +
-      "\024GetAttachmentRequest\022\020\n\003key\030\001 \001(\tR\003key\022" +
-      "\035\n\nsession_id\030\002 \001(\tR\tsessionId\022\020\n\003seq\030\003 " +
-      "\001(\003R\003seq\022\024\n\005index\030\004 \001(\005R\005index\"o\n\025GetAtt" +
-      "achmentResponse\0227\n\nattachment\030\001 \001(\0132\027.se" +
-      "ssiond.v1.AttachmentR\nattachment\022\035\n\nsess" +
-      "ion_id\030\002 \001(\tR\tsessionId\"_\n\026PreviewSessio" +
-      "nsRequest\022\022\n\004keys\030\001 \003(\tR\004keys\022\024\n\005limit\030\002" +
-      " \001(\005R\005limit\022\033\n\tmax_chars\030\003 \001(\005R\010maxChars" +
-      "\"Z\n\013PreviewItem\022%\n\004role\030\001 \001(\0162\021.sessiond" +
-      ".v1.RoleR\004role\022\022\n\004text\030\002 \001(\tR\004text\022\020\n\003se" +
-      "q\030\003 \001(\003R\003seq\"\206\001\n\016SessionPreview\022\020\n\003key\030\001" +
-      " \001(\tR\003key\0222\n\006status\030\002 \001(\0162\032.sessiond.v1." +
-      "PreviewStatusR\006status\022.\n\005items\030\003 \003(\0132\030.s" +
-      "essiond.v1.PreviewItemR\005items\"R\n\027Preview" +
-      "SessionsResponse\0227\n\010previews\030\001 \003(\0132\033.ses" +
-      "siond.v1.SessionPreviewR\010previews\"c\n\023Lis" +
-      "tArchivesRequest\022\020\n\003key\030\001 \001(\tR\003key\022\033\n\tpa" +
-      "ge_size\030\002 \001(\005R\010pageSize\022\035\n\npage_token\030\003 " +
-      "\001(\tR\tpageToken\"p\n\024ListArchivesResponse\0220" +
-      "\n\010archives\030\001 \003(\0132\024.sessiond.v1.ArchiveR\010" +
-      "archives\022&\n\017next_page_token\030\002 \001(\tR\rnextP" +
-      "ageToken\"\361\001\n\026CleanupSessionsRequest\0222\n\007m" +
-      "ax_age\030\001 \001(\0132\031.google.protobuf.DurationR" +
-      "\006maxAge\022\033\n\tmax_count\030\002 \001(\005R\010maxCount\022\034\n\007" +
-      "dry_run\030\003 \001(\010H\000R\006dryRun\210\001\001\022A\n\017archive_ma" +
-      "x_age\030\004 \001(\0132\031.google.protobuf.DurationR\r" +
-      "archiveMaxAge\022\031\n\010agent_id\030\005 \001(\tR\007agentId" +
-      "B\n\n\010_dry_run\"\217\001\n\014CleanupEntry\022\020\n\003key\030\001 \001" +
-      "(\tR\003key\0222\n\006action\030\002 \001(\0162\032.sessiond.v1.Cl" +
-      "eanupActionR\006action\0229\n\nupdated_at\030\003 \001(\0132" +
-      "\032.google.protobuf.TimestampR\tupdatedAt\"\352" +
-      "\001\n\027CleanupSessionsResponse\022\027\n\007dry_run\030\001 " +
-      "\001(\010R\006dryRun\0223\n\007entries\030\002 \003(\0132\031.sessiond." +
-      "v1.CleanupEntryR\007entries\022\022\n\004kept\030\003 \001(\005R\004" +
-      "kept\022!\n\014pruned_stale\030\004 \001(\005R\013prunedStale\022" +
-      "!\n\014cap_overflow\030\005 \001(\005R\013capOverflow\022\'\n\017ar" +
-      "chives_pruned\030\006 \001(\005R\016archivesPruned\"\217\001\n\025" +
-      "CompactSessionRequest\022\020\n\003key\030\001 \001(\tR\003key\022" +
-      " \n\tmax_lines\030\002 \001(\005H\000R\010maxLines\210\001\001\022$\n\013kee" +
-      "p_recent\030\003 \001(\005H\001R\nkeepRecent\210\001\001B\014\n\n_max_" +
-      "linesB\016\n\014_keep_recent\"\377\001\n\026CompactSession" +
-      "Response\022\034\n\tcompacted\030\001 \001(\010R\tcompacted\022#" +
-      "\n\rcheckpoint_id\030\002 \001(\tR\014checkpointId\022#\n\rt" +
-      "okens_before\030\003 \001(\003R\014tokensBefore\022!\n\014toke" +
-      "ns_after\030\004 \001(\003R\013tokensAfter\022\022\n\004kept\030\005 \001(" +
-      "\003R\004kept\022\026\n\006reason\030\006 \001(\tR\006reason\022.\n\007sessi" +
-      "on\030\007 \001(\0132\024.sessiond.v1.SessionR\007session\"" +
-      "*\n\026ListCheckpointsRequest\022\020\n\003key\030\001 \001(\tR\003" +
-      "key\"T\n\027ListCheckpointsResponse\0229\n\013checkp" +
-      "oints\030\001 \003(\0132\027.sessiond.v1.CheckpointR\013ch" +
-      "eckpoints\"M\n\024GetCheckpointRequest\022\020\n\003key" +
-      "\030\001 \001(\tR\003key\022#\n\rcheckpoint_id\030\002 \001(\tR\014chec" +
-      "kpointId\"P\n\025GetCheckpointResponse\0227\n\nche" +
-      "ckpoint\030\001 \001(\0132\027.sessiond.v1.CheckpointR\n" +
-      "checkpoint\"f\n\027BranchCheckpointRequest\022\020\n" +
-      "\003key\030\001 \001(\tR\003key\022#\n\rcheckpoint_id\030\002 \001(\tR\014" +
-      "checkpointId\022\024\n\005label\030\003 \001(\tR\005label\"J\n\030Br" +
-      "anchCheckpointResponse\022.\n\007session\030\001 \001(\0132" +
-      "\024.sessiond.v1.SessionR\007session\"Q\n\030Restor" +
-      "eCheckpointRequest\022\020\n\003key\030\001 \001(\tR\003key\022#\n\r" +
-      "checkpoint_id\030\002 \001(\tR\014checkpointId\"{\n\031Res" +
-      "toreCheckpointResponse\022.\n\007session\030\001 \001(\0132" +
-      "\024.sessiond.v1.SessionR\007session\022.\n\023previo" +
-      "us_session_id\030\002 \001(\tR\021previousSessionId\"\253" +
-      "\001\n\030UpdatePluginStateRequest\022\020\n\003key\030\001 \001(\t" +
-      "R\003key\022\033\n\tplugin_id\030\002 \001(\tR\010pluginId\022\034\n\tna" +
-      "mespace\030\003 \001(\tR\tnamespace\022,\n\005value\030\004 \001(\0132" +
-      "\026.google.protobuf.ValueR\005value\022\024\n\005unset\030" +
-      "\005 \001(\010R\005unset\"K\n\031UpdatePluginStateRespons" +
-      "e\022.\n\007session\030\001 \001(\0132\024.sessiond.v1.Session" +
-      "R\007session\"\212\001\n\024WatchSessionsRequest\022!\n\014af" +
-      "ter_cursor\030\001 \001(\003R\013afterCursor\022 \n\014start_a" +
-      "t_end\030\002 \001(\010R\nstartAtEnd\022\031\n\010agent_id\030\003 \001(" +
-      "\tR\007agentId\022\022\n\004keys\030\004 \003(\tR\004keys\"H\n\025WatchS" +
-      "essionsResponse\022/\n\005event\030\001 \001(\0132\031.session" +
-      "d.v1.SessionEventR\005event*Y\n\013ResetReason\022" +
-      "\034\n\030RESET_REASON_UNSPECIFIED\020\000\022\024\n\020RESET_R" +
-      "EASON_NEW\020\001\022\026\n\022RESET_REASON_RESET\020\002*\226\001\n\r" +
-      "PreviewStatus\022\036\n\032PREVIEW_STATUS_UNSPECIF" +
-      "IED\020\000\022\025\n\021PREVIEW_STATUS_OK\020\001\022\030\n\024PREVIEW_" +
-      "STATUS_EMPTY\020\002\022\032\n\026PREVIEW_STATUS_MISSING" +
-      "\020\003\022\030\n\024PREVIEW_STATUS_ERROR\020\004*\211\001\n\rCleanup" +
-      "Action\022\036\n\032CLEANUP_ACTION_UNSPECIFIED\020\000\022\027" +
-      "\n\023CLEANUP_ACTION_KEEP\020\001\022\036\n\032CLEANUP_ACTIO" +
-      "N_PRUNE_STALE\020\002\022\037\n\033CLEANUP_ACTION_CAP_OV" +
-      "ERFLOW\020\0032\241\024\n\016SessionService\022o\n\rCreateSes" +
-      "sion\022!.sessiond.v1.CreateSessionRequest\032" +
-      "\".sessiond.v1.CreateSessionResponse\"\027\202\323\344" +
-      "\223\002\021\"\014/v1/sessions:\001*\022i\n\nGetSession\022\036.ses" +
-      "siond.v1.GetSessionRequest\032\037.sessiond.v1" +
-      ".GetSessionResponse\"\032\202\323\344\223\002\024\022\022/v1/session" +
-      "s/{key}\022i\n\014ListSessions\022 .sessiond.v1.Li" +
-      "stSessionsRequest\032!.sessiond.v1.ListSess" +
-      "ionsResponse\"\024\202\323\344\223\002\016\022\014/v1/sessions\022z\n\016Re" +
-      "solveSession\022\".sessiond.v1.ResolveSessio" +
-      "nRequest\032#.sessiond.v1.ResolveSessionRes" +
-      "ponse\"\037\202\323\344\223\002\031\"\024/v1/sessions:resolve:\001*\022u" +
-      "\n\rUpdateSession\022!.sessiond.v1.UpdateSess" +
-      "ionRequest\032\".sessiond.v1.UpdateSessionRe" +
-      "sponse\"\035\202\323\344\223\002\0272\022/v1/sessions/{key}:\001*\022x\n" +
-      "\014ResetSession\022 .sessiond.v1.ResetSession" +
-      "Request\032!.sessiond.v1.ResetSessionRespon" +
-      "se\"#\202\323\344\223\002\035\"\030/v1/sessions/{key}:reset:\001*\022" +
-      "r\n\rDeleteSession\022!.sessiond.v1.DeleteSes" +
-      "sionRequest\032\".sessiond.v1.DeleteSessionR" +
-      "esponse\"\032\202\323\344\223\002\024*\022/v1/sessions/{key}\022\241\001\n\014" +
-      "ListMessages\022 .sessiond.v1.ListMessagesR" +
-      "equest\032!.sessiond.v1.ListMessagesRespons" +
-      "e\"L\202\323\344\223\002F\022\033/v1/sessions/{key}/messagesZ\'" +
-      "\022%/v1/transcripts/{session_id}/messages\022" +
-      "\252\001\n\rGetAttachment\022!.sessiond.v1.GetAttac" +
-      "hmentRequest\032\".sessiond.v1.GetAttachment" +
-      "Response\"R\202\323\344\223\002L\022\036/v1/sessions/{key}/att" +
-      "achmentsZ*\022(/v1/transcripts/{session_id}" +
-      "/attachments\022}\n\017PreviewSessions\022#.sessio" +
-      "nd.v1.PreviewSessionsRequest\032$.sessiond." +
-      "v1.PreviewSessionsResponse\"\037\202\323\344\223\002\031\"\024/v1/" +
-      "sessions:preview:\001*\022\210\001\n\014ListArchives\022 .s" +
-      "essiond.v1.ListArchivesRequest\032!.session" +
-      "d.v1.ListArchivesResponse\"3\202\323\344\223\002-\022\033/v1/s" +
-      "essions/{key}/archivesZ\016\022\014/v1/archives\022}" +
-      "\n\017CleanupSessions\022#.sessiond.v1.CleanupS" +
-      "essionsRequest\032$.sessiond.v1.CleanupSess" +
-      "ionsResponse\"\037\202\323\344\223\002\031\"\024/v1/sessions:clean" +
-      "up:\001*\022\200\001\n\016CompactSession\022\".sessiond.v1.C" +
-      "ompactSessionRequest\032#.sessiond.v1.Compa" +
-      "ctSessionResponse\"%\202\323\344\223\002\037\"\032/v1/sessions/" +
-      "{key}:compact:\001*\022\204\001\n\017ListCheckpoints\022#.s" +
-      "essiond.v1.ListCheckpointsRequest\032$.sess" +
-      "iond.v1.ListCheckpointsResponse\"&\202\323\344\223\002 \022" +
-      "\036/v1/sessions/{key}/checkpoints\022\216\001\n\rGetC" +
-      "heckpoint\022!.sessiond.v1.GetCheckpointReq" +
-      "uest\032\".sessiond.v1.GetCheckpointResponse" +
-      "\"6\202\323\344\223\0020\022./v1/sessions/{key}/checkpoints" +
-      "/{checkpoint_id}\022\241\001\n\020BranchCheckpoint\022$." +
-      "sessiond.v1.BranchCheckpointRequest\032%.se" +
-      "ssiond.v1.BranchCheckpointResponse\"@\202\323\344\223" +
-      "\002:\"5/v1/sessions/{key}/checkpoints/{chec" +
-      "kpoint_id}:branch:\001*\022\245\001\n\021RestoreCheckpoi" +
-      "nt\022%.sessiond.v1.RestoreCheckpointReques" +
-      "t\032&.sessiond.v1.RestoreCheckpointRespons" +
-      "e\"A\202\323\344\223\002;\"6/v1/sessions/{key}/checkpoint" +
-      "s/{checkpoint_id}:restore:\001*\022\254\001\n\021UpdateP" +
-      "luginState\022%.sessiond.v1.UpdatePluginSta" +
-      "teRequest\032&.sessiond.v1.UpdatePluginStat" +
-      "eResponse\"H\202\323\344\223\002B2=/v1/sessions/{key}/pl" +
-      "ugins/{plugin_id}/namespaces/{namespace}" +
-      ":\001*\022w\n\rWatchSessions\022!.sessiond.v1.Watch" +
-      "SessionsRequest\032\".sessiond.v1.WatchSessi" +
-      "onsResponse\"\035\202\323\344\223\002\027\"\022/v1/sessions:watch:" +
-      "\001*0\001B\267\001\n\017dev.sessiond.v1B\023SessionService" +
-      "ProtoP\001ZBgithub.com/sessiond/sessiond/cl" +
-      "ients/go/gen/sessiond/v1;sessiondv1\242\002\003SX" +
-      "X\252\002\013Sessiond.V1\312\002\013Sessiond\\V1\342\002\027Sessiond" +
-      "\\V1\\GPBMetadata\352\002\014Sessiond::V1b\006proto3"
+      "le.protobuf.TimestampR\014updatedAfter\"\210\001\n\024" +
+      "ListSessionsResponse\0220\n\010sessions\030\001 \003(\0132\024" +
+      ".sessiond.v1.SessionR\010sessions\022&\n\017next_p" +
+      "age_token\030\002 \001(\tR\rnextPageToken\022\026\n\006tenant" +
+      "\030\003 \001(\tR\006tenant\"y\n\025ResolveSessionRequest\022" +
+      "\020\n\003key\030\001 \001(\tR\003key\022\035\n\nsession_id\030\002 \001(\tR\ts" +
+      "essionId\022\024\n\005label\030\003 \001(\tR\005label\022\031\n\010agent_" +
+      "id\030\004 \001(\tR\007agentId\"Z\n\026ResolveSessionRespo" +
+      "nse\022\020\n\003key\030\001 \001(\tR\003key\022.\n\007session\030\002 \001(\0132\024" +
+      ".sessiond.v1.SessionR\007session\"\224\004\n\rSessio" +
+      "nUpdate\022\024\n\005label\030\001 \001(\tR\005label\022!\n\014display" +
+      "_name\030\002 \001(\tR\013displayName\022\024\n\005model\030\003 \001(\tR" +
+      "\005model\022%\n\016thinking_level\030\004 \001(\tR\rthinking" +
+      "Level\022#\n\rverbose_level\030\005 \001(\tR\014verboseLev" +
+      "el\022\'\n\017reasoning_level\030\006 \001(\tR\016reasoningLe" +
+      "vel\0228\n\013send_policy\030\007 \001(\0162\027.sessiond.v1.S" +
+      "endPolicyR\nsendPolicy\0225\n\nqueue_mode\030\010 \001(" +
+      "\0162\026.sessiond.v1.QueueModeR\tqueueMode\022D\n\010" +
+      "metadata\030\t \003(\0132(.sessiond.v1.SessionUpda" +
+      "te.MetadataEntryR\010metadata\022&\n\017budget_cos" +
+      "t_usd\030\n \001(\001R\rbudgetCostUsd\022#\n\rbudget_tok" +
+      "ens\030\013 \001(\003R\014budgetTokens\032;\n\rMetadataEntry" +
+      "\022\020\n\003key\030\001 \001(\tR\003key\022\024\n\005value\030\002 \001(\tR\005value" +
+      ":\0028\001\"\255\001\n\024UpdateSessionRequest\022\020\n\003key\030\001 \001" +
+      "(\tR\003key\0222\n\006update\030\002 \001(\0132\032.sessiond.v1.Se" +
+      "ssionUpdateR\006update\022;\n\013update_mask\030\003 \001(\013" +
+      "2\032.google.protobuf.FieldMaskR\nupdateMask" +
+      "\022\022\n\004etag\030\004 \001(\tR\004etag\"G\n\025UpdateSessionRes" +
+      "ponse\022.\n\007session\030\001 \001(\0132\024.sessiond.v1.Ses" +
+      "sionR\007session\"Y\n\023ResetSessionRequest\022\020\n\003" +
+      "key\030\001 \001(\tR\003key\0220\n\006reason\030\002 \001(\0162\030.session" +
+      "d.v1.ResetReasonR\006reason\"v\n\024ResetSession" +
+      "Response\022.\n\007session\030\001 \001(\0132\024.sessiond.v1." +
+      "SessionR\007session\022.\n\023previous_session_id\030" +
+      "\002 \001(\tR\021previousSessionId\"\225\001\n\024DeleteSessi" +
+      "onRequest\022\020\n\003key\030\001 \001(\tR\003key\0220\n\021delete_tr" +
+      "anscript\030\002 \001(\010H\000R\020deleteTranscript\210\001\001\022#\n" +
+      "\rallow_missing\030\003 \001(\010R\014allowMissingB\024\n\022_d" +
+      "elete_transcript\"s\n\025DeleteSessionRespons" +
+      "e\022\020\n\003key\030\001 \001(\tR\003key\022\030\n\007deleted\030\002 \001(\010R\007de" +
+      "leted\022.\n\023archived_session_id\030\003 \001(\tR\021arch" +
+      "ivedSessionId\"\345\001\n\023ListMessagesRequest\022\020\n" +
+      "\003key\030\001 \001(\tR\003key\022\035\n\nsession_id\030\002 \001(\tR\tses" +
+      "sionId\022\033\n\tpage_size\030\003 \001(\005R\010pageSize\022\035\n\np" +
+      "age_token\030\004 \001(\tR\tpageToken\022\035\n\nbefore_seq" +
+      "\030\005 \001(\003R\tbeforeSeq\022\033\n\tafter_seq\030\006 \001(\003R\010af" +
+      "terSeq\022%\n\016include_silent\030\007 \001(\010R\rincludeS" +
+      "ilent\"\253\001\n\024ListMessagesResponse\0220\n\010messag" +
+      "es\030\001 \003(\0132\024.sessiond.v1.MessageR\010messages" +
+      "\022&\n\017next_page_token\030\002 \001(\tR\rnextPageToken" +
+      "\022\035\n\nsession_id\030\003 \001(\tR\tsessionId\022\032\n\010archi" +
+      "ved\030\004 \001(\010R\010archived\"o\n\024GetAttachmentRequ" +
+      "est\022\020\n\003key\030\001 \001(\tR\003key\022\035\n\nsession_id\030\002 \001(" +
+      "\tR\tsessionId\022\020\n\003seq\030\003 \001(\003R\003seq\022\024\n\005index\030" +
+      "\004 \001(\005R\005index\"o\n\025GetAttachmentResponse\0227\n" +
+      "\nattachment\030\001 \001(\0132\027.sessiond.v1.Attachme" +
+      "ntR\nattachment\022\035\n\nsession_id\030\002 \001(\tR\tsess" +
+      "ionId\"_\n\026PreviewSessionsRequest\022\022\n\004keys\030" +
+      "\001 \003(\tR\004keys\022\024\n\005limit\030\002 \001(\005R\005limit\022\033\n\tmax" +
+      "_chars\030\003 \001(\005R\010maxChars\"Z\n\013PreviewItem\022%\n" +
+      "\004role\030\001 \001(\0162\021.sessiond.v1.RoleR\004role\022\022\n\004" +
+      "text\030\002 \001(\tR\004text\022\020\n\003seq\030\003 \001(\003R\003seq\"\206\001\n\016S" +
+      "essionPreview\022\020\n\003key\030\001 \001(\tR\003key\0222\n\006statu" +
+      "s\030\002 \001(\0162\032.sessiond.v1.PreviewStatusR\006sta" +
+      "tus\022.\n\005items\030\003 \003(\0132\030.sessiond.v1.Preview" +
+      "ItemR\005items\"R\n\027PreviewSessionsResponse\0227" +
+      "\n\010previews\030\001 \003(\0132\033.sessiond.v1.SessionPr" +
+      "eviewR\010previews\"c\n\023ListArchivesRequest\022\020" +
+      "\n\003key\030\001 \001(\tR\003key\022\033\n\tpage_size\030\002 \001(\005R\010pag" +
+      "eSize\022\035\n\npage_token\030\003 \001(\tR\tpageToken\"p\n\024" +
+      "ListArchivesResponse\0220\n\010archives\030\001 \003(\0132\024" +
+      ".sessiond.v1.ArchiveR\010archives\022&\n\017next_p" +
+      "age_token\030\002 \001(\tR\rnextPageToken\"\361\001\n\026Clean" +
+      "upSessionsRequest\0222\n\007max_age\030\001 \001(\0132\031.goo" +
+      "gle.protobuf.DurationR\006maxAge\022\033\n\tmax_cou" +
+      "nt\030\002 \001(\005R\010maxCount\022\034\n\007dry_run\030\003 \001(\010H\000R\006d" +
+      "ryRun\210\001\001\022A\n\017archive_max_age\030\004 \001(\0132\031.goog" +
+      "le.protobuf.DurationR\rarchiveMaxAge\022\031\n\010a" +
+      "gent_id\030\005 \001(\tR\007agentIdB\n\n\010_dry_run\"\217\001\n\014C" +
+      "leanupEntry\022\020\n\003key\030\001 \001(\tR\003key\0222\n\006action\030" +
+      "\002 \001(\0162\032.sessiond.v1.CleanupActionR\006actio" +
+      "n\0229\n\nupdated_at\030\003 \001(\0132\032.google.protobuf." +
+      "TimestampR\tupdatedAt\"\352\001\n\027CleanupSessions" +
+      "Response\022\027\n\007dry_run\030\001 \001(\010R\006dryRun\0223\n\007ent" +
+      "ries\030\002 \003(\0132\031.sessiond.v1.CleanupEntryR\007e" +
+      "ntries\022\022\n\004kept\030\003 \001(\005R\004kept\022!\n\014pruned_sta" +
+      "le\030\004 \001(\005R\013prunedStale\022!\n\014cap_overflow\030\005 " +
+      "\001(\005R\013capOverflow\022\'\n\017archives_pruned\030\006 \001(" +
+      "\005R\016archivesPruned\"\217\001\n\025CompactSessionRequ" +
+      "est\022\020\n\003key\030\001 \001(\tR\003key\022 \n\tmax_lines\030\002 \001(\005" +
+      "H\000R\010maxLines\210\001\001\022$\n\013keep_recent\030\003 \001(\005H\001R\n" +
+      "keepRecent\210\001\001B\014\n\n_max_linesB\016\n\014_keep_rec" +
+      "ent\"\377\001\n\026CompactSessionResponse\022\034\n\tcompac" +
+      "ted\030\001 \001(\010R\tcompacted\022#\n\rcheckpoint_id\030\002 " +
+      "\001(\tR\014checkpointId\022#\n\rtokens_before\030\003 \001(\003" +
+      "R\014tokensBefore\022!\n\014tokens_after\030\004 \001(\003R\013to" +
+      "kensAfter\022\022\n\004kept\030\005 \001(\003R\004kept\022\026\n\006reason\030" +
+      "\006 \001(\tR\006reason\022.\n\007session\030\007 \001(\0132\024.session" +
+      "d.v1.SessionR\007session\"*\n\026ListCheckpoints" +
+      "Request\022\020\n\003key\030\001 \001(\tR\003key\"T\n\027ListCheckpo" +
+      "intsResponse\0229\n\013checkpoints\030\001 \003(\0132\027.sess" +
+      "iond.v1.CheckpointR\013checkpoints\"M\n\024GetCh" +
+      "eckpointRequest\022\020\n\003key\030\001 \001(\tR\003key\022#\n\rche" +
+      "ckpoint_id\030\002 \001(\tR\014checkpointId\"P\n\025GetChe" +
+      "ckpointResponse\0227\n\ncheckpoint\030\001 \001(\0132\027.se" +
+      "ssiond.v1.CheckpointR\ncheckpoint\"f\n\027Bran" +
+      "chCheckpointRequest\022\020\n\003key\030\001 \001(\tR\003key\022#\n" +
+      "\rcheckpoint_id\030\002 \001(\tR\014checkpointId\022\024\n\005la" +
+      "bel\030\003 \001(\tR\005label\"J\n\030BranchCheckpointResp" +
+      "onse\022.\n\007session\030\001 \001(\0132\024.sessiond.v1.Sess" +
+      "ionR\007session\"Q\n\030RestoreCheckpointRequest" +
+      "\022\020\n\003key\030\001 \001(\tR\003key\022#\n\rcheckpoint_id\030\002 \001(" +
+      "\tR\014checkpointId\"{\n\031RestoreCheckpointResp" +
+      "onse\022.\n\007session\030\001 \001(\0132\024.sessiond.v1.Sess" +
+      "ionR\007session\022.\n\023previous_session_id\030\002 \001(" +
+      "\tR\021previousSessionId\"\253\001\n\030UpdatePluginSta" +
+      "teRequest\022\020\n\003key\030\001 \001(\tR\003key\022\033\n\tplugin_id" +
+      "\030\002 \001(\tR\010pluginId\022\034\n\tnamespace\030\003 \001(\tR\tnam" +
+      "espace\022,\n\005value\030\004 \001(\0132\026.google.protobuf." +
+      "ValueR\005value\022\024\n\005unset\030\005 \001(\010R\005unset\"K\n\031Up" +
+      "datePluginStateResponse\022.\n\007session\030\001 \001(\013" +
+      "2\024.sessiond.v1.SessionR\007session\"\212\001\n\024Watc" +
+      "hSessionsRequest\022!\n\014after_cursor\030\001 \001(\003R\013" +
+      "afterCursor\022 \n\014start_at_end\030\002 \001(\010R\nstart" +
+      "AtEnd\022\031\n\010agent_id\030\003 \001(\tR\007agentId\022\022\n\004keys" +
+      "\030\004 \003(\tR\004keys\"H\n\025WatchSessionsResponse\022/\n" +
+      "\005event\030\001 \001(\0132\031.sessiond.v1.SessionEventR" +
+      "\005event\"\272\001\n\017GetUsageRequest\0229\n\nstart_time" +
+      "\030\001 \001(\0132\032.google.protobuf.TimestampR\tstar" +
+      "tTime\0225\n\010end_time\030\002 \001(\0132\032.google.protobu" +
+      "f.TimestampR\007endTime\0225\n\010group_by\030\003 \003(\0162\032" +
+      ".sessiond.v1.UsageGroupingR\007groupBy\"\277\001\n\010" +
+      "UsageRow\022\026\n\006tenant\030\001 \001(\tR\006tenant\022\031\n\010agen" +
+      "t_id\030\002 \001(\tR\007agentId\022\024\n\005model\030\003 \001(\tR\005mode" +
+      "l\022,\n\003day\030\004 \001(\0132\032.google.protobuf.Timesta" +
+      "mpR\003day\022(\n\005usage\030\005 \001(\0132\022.sessiond.v1.Usa" +
+      "geR\005usage\022\022\n\004runs\030\006 \001(\003R\004runs\"\257\001\n\020GetUsa" +
+      "geResponse\022)\n\004rows\030\001 \003(\0132\025.sessiond.v1.U" +
+      "sageRowR\004rows\0229\n\nstart_time\030\002 \001(\0132\032.goog" +
+      "le.protobuf.TimestampR\tstartTime\0225\n\010end_" +
+      "time\030\003 \001(\0132\032.google.protobuf.TimestampR\007" +
+      "endTime*Y\n\013ResetReason\022\034\n\030RESET_REASON_U" +
+      "NSPECIFIED\020\000\022\024\n\020RESET_REASON_NEW\020\001\022\026\n\022RE" +
+      "SET_REASON_RESET\020\002*\226\001\n\rPreviewStatus\022\036\n\032" +
+      "PREVIEW_STATUS_UNSPECIFIED\020\000\022\025\n\021PREVIEW_" +
+      "STATUS_OK\020\001\022\030\n\024PREVIEW_STATUS_EMPTY\020\002\022\032\n" +
+      "\026PREVIEW_STATUS_MISSING\020\003\022\030\n\024PREVIEW_STA" +
+      "TUS_ERROR\020\004*\211\001\n\rCleanupAction\022\036\n\032CLEANUP" +
+      "_ACTION_UNSPECIFIED\020\000\022\027\n\023CLEANUP_ACTION_" +
+      "KEEP\020\001\022\036\n\032CLEANUP_ACTION_PRUNE_STALE\020\002\022\037" +
+      "\n\033CLEANUP_ACTION_CAP_OVERFLOW\020\003*\226\001\n\rUsag" +
+      "eGrouping\022\036\n\032USAGE_GROUPING_UNSPECIFIED\020" +
+      "\000\022\031\n\025USAGE_GROUPING_TENANT\020\001\022\030\n\024USAGE_GR" +
+      "OUPING_AGENT\020\002\022\030\n\024USAGE_GROUPING_MODEL\020\003" +
+      "\022\026\n\022USAGE_GROUPING_DAY\020\0042\375\024\n\016SessionServ" +
+      "ice\022o\n\rCreateSession\022!.sessiond.v1.Creat" +
+      "eSessionRequest\032\".sessiond.v1.CreateSess" +
+      "ionResponse\"\027\202\323\344\223\002\021\"\014/v1/sessions:\001*\022i\n\n" +
+      "GetSession\022\036.sessiond.v1.GetSessionReque" +
+      "st\032\037.sessiond.v1.GetSessionResponse\"\032\202\323\344" +
+      "\223\002\024\022\022/v1/sessions/{key}\022i\n\014ListSessions\022" +
+      " .sessiond.v1.ListSessionsRequest\032!.sess" +
+      "iond.v1.ListSessionsResponse\"\024\202\323\344\223\002\016\022\014/v" +
+      "1/sessions\022z\n\016ResolveSession\022\".sessiond." +
+      "v1.ResolveSessionRequest\032#.sessiond.v1.R" +
+      "esolveSessionResponse\"\037\202\323\344\223\002\031\"\024/v1/sessi" +
+      "ons:resolve:\001*\022u\n\rUpdateSession\022!.sessio" +
+      "nd.v1.UpdateSessionRequest\032\".sessiond.v1" +
+      ".UpdateSessionResponse\"\035\202\323\344\223\002\0272\022/v1/sess" +
+      "ions/{key}:\001*\022x\n\014ResetSession\022 .sessiond" +
+      ".v1.ResetSessionRequest\032!.sessiond.v1.Re" +
+      "setSessionResponse\"#\202\323\344\223\002\035\"\030/v1/sessions" +
+      "/{key}:reset:\001*\022r\n\rDeleteSession\022!.sessi" +
+      "ond.v1.DeleteSessionRequest\032\".sessiond.v" +
+      "1.DeleteSessionResponse\"\032\202\323\344\223\002\024*\022/v1/ses" +
+      "sions/{key}\022\241\001\n\014ListMessages\022 .sessiond." +
+      "v1.ListMessagesRequest\032!.sessiond.v1.Lis" +
+      "tMessagesResponse\"L\202\323\344\223\002F\022\033/v1/sessions/" +
+      "{key}/messagesZ\'\022%/v1/transcripts/{sessi" +
+      "on_id}/messages\022\252\001\n\rGetAttachment\022!.sess" +
+      "iond.v1.GetAttachmentRequest\032\".sessiond." +
+      "v1.GetAttachmentResponse\"R\202\323\344\223\002L\022\036/v1/se" +
+      "ssions/{key}/attachmentsZ*\022(/v1/transcri" +
+      "pts/{session_id}/attachments\022}\n\017PreviewS" +
+      "essions\022#.sessiond.v1.PreviewSessionsReq" +
+      "uest\032$.sessiond.v1.PreviewSessionsRespon" +
+      "se\"\037\202\323\344\223\002\031\"\024/v1/sessions:preview:\001*\022\210\001\n\014" +
+      "ListArchives\022 .sessiond.v1.ListArchivesR" +
+      "equest\032!.sessiond.v1.ListArchivesRespons" +
+      "e\"3\202\323\344\223\002-\022\033/v1/sessions/{key}/archivesZ\016" +
+      "\022\014/v1/archives\022}\n\017CleanupSessions\022#.sess" +
+      "iond.v1.CleanupSessionsRequest\032$.session" +
+      "d.v1.CleanupSessionsResponse\"\037\202\323\344\223\002\031\"\024/v" +
+      "1/sessions:cleanup:\001*\022\200\001\n\016CompactSession" +
+      "\022\".sessiond.v1.CompactSessionRequest\032#.s" +
+      "essiond.v1.CompactSessionResponse\"%\202\323\344\223\002" +
+      "\037\"\032/v1/sessions/{key}:compact:\001*\022\204\001\n\017Lis" +
+      "tCheckpoints\022#.sessiond.v1.ListCheckpoin" +
+      "tsRequest\032$.sessiond.v1.ListCheckpointsR" +
+      "esponse\"&\202\323\344\223\002 \022\036/v1/sessions/{key}/chec" +
+      "kpoints\022\216\001\n\rGetCheckpoint\022!.sessiond.v1." +
+      "GetCheckpointRequest\032\".sessiond.v1.GetCh" +
+      "eckpointResponse\"6\202\323\344\223\0020\022./v1/sessions/{" +
+      "key}/checkpoints/{checkpoint_id}\022\241\001\n\020Bra" +
+      "nchCheckpoint\022$.sessiond.v1.BranchCheckp" +
+      "ointRequest\032%.sessiond.v1.BranchCheckpoi" +
+      "ntResponse\"@\202\323\344\223\002:\"5/v1/sessions/{key}/c" +
+      "heckpoints/{checkpoint_id}:branch:\001*\022\245\001\n" +
+      "\021RestoreCheckpoint\022%.sessiond.v1.Restore" +
+      "CheckpointRequest\032&.sessiond.v1.RestoreC" +
+      "heckpointResponse\"A\202\323\344\223\002;\"6/v1/sessions/" +
+      "{key}/checkpoints/{checkpoint_id}:restor" +
+      "e:\001*\022\254\001\n\021UpdatePluginState\022%.sessiond.v1" +
+      ".UpdatePluginStateRequest\032&.sessiond.v1." +
+      "UpdatePluginStateResponse\"H\202\323\344\223\002B2=/v1/s" +
+      "essions/{key}/plugins/{plugin_id}/namesp" +
+      "aces/{namespace}:\001*\022w\n\rWatchSessions\022!.s" +
+      "essiond.v1.WatchSessionsRequest\032\".sessio" +
+      "nd.v1.WatchSessionsResponse\"\035\202\323\344\223\002\027\"\022/v1" +
+      "/sessions:watch:\001*0\001\022Z\n\010GetUsage\022\034.sessi" +
+      "ond.v1.GetUsageRequest\032\035.sessiond.v1.Get" +
+      "UsageResponse\"\021\202\323\344\223\002\013\022\t/v1/usageB\267\001\n\017dev" +
+      ".sessiond.v1B\023SessionServiceProtoP\001ZBgit" +
+      "hub.com/sessiond/sessiond/clients/go/gen" +
+      "/sessiond/v1;sessiondv1\242\002\003SXX\252\002\013Sessiond" +
+      ".V1\312\002\013Sessiond\\V1\342\002\027Sessiond\\V1\\GPBMetad" +
+      "ata\352\002\014Sessiond::V1b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
@@ -541,7 +579,7 @@ public final class SessionServiceProto extends com.google.protobuf.GeneratedFile
     internal_static_sessiond_v1_ListSessionsResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_sessiond_v1_ListSessionsResponse_descriptor,
-        new java.lang.String[] { "Sessions", "NextPageToken", });
+        new java.lang.String[] { "Sessions", "NextPageToken", "Tenant", });
     internal_static_sessiond_v1_ResolveSessionRequest_descriptor =
       getDescriptor().getMessageType(6);
     internal_static_sessiond_v1_ResolveSessionRequest_fieldAccessorTable = new
@@ -559,7 +597,7 @@ public final class SessionServiceProto extends com.google.protobuf.GeneratedFile
     internal_static_sessiond_v1_SessionUpdate_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_sessiond_v1_SessionUpdate_descriptor,
-        new java.lang.String[] { "Label", "DisplayName", "Model", "ThinkingLevel", "VerboseLevel", "ReasoningLevel", "SendPolicy", "QueueMode", "Metadata", });
+        new java.lang.String[] { "Label", "DisplayName", "Model", "ThinkingLevel", "VerboseLevel", "ReasoningLevel", "SendPolicy", "QueueMode", "Metadata", "BudgetCostUsd", "BudgetTokens", });
     internal_static_sessiond_v1_SessionUpdate_MetadataEntry_descriptor =
       internal_static_sessiond_v1_SessionUpdate_descriptor.getNestedType(0);
     internal_static_sessiond_v1_SessionUpdate_MetadataEntry_fieldAccessorTable = new
@@ -764,6 +802,24 @@ public final class SessionServiceProto extends com.google.protobuf.GeneratedFile
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_sessiond_v1_WatchSessionsResponse_descriptor,
         new java.lang.String[] { "Event", });
+    internal_static_sessiond_v1_GetUsageRequest_descriptor =
+      getDescriptor().getMessageType(42);
+    internal_static_sessiond_v1_GetUsageRequest_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessage.FieldAccessorTable(
+        internal_static_sessiond_v1_GetUsageRequest_descriptor,
+        new java.lang.String[] { "StartTime", "EndTime", "GroupBy", });
+    internal_static_sessiond_v1_UsageRow_descriptor =
+      getDescriptor().getMessageType(43);
+    internal_static_sessiond_v1_UsageRow_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessage.FieldAccessorTable(
+        internal_static_sessiond_v1_UsageRow_descriptor,
+        new java.lang.String[] { "Tenant", "AgentId", "Model", "Day", "Usage", "Runs", });
+    internal_static_sessiond_v1_GetUsageResponse_descriptor =
+      getDescriptor().getMessageType(44);
+    internal_static_sessiond_v1_GetUsageResponse_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessage.FieldAccessorTable(
+        internal_static_sessiond_v1_GetUsageResponse_descriptor,
+        new java.lang.String[] { "Rows", "StartTime", "EndTime", });
     descriptor.resolveAllFeaturesImmutable();
     com.google.api.AnnotationsProto.getDescriptor();
     com.google.protobuf.DurationProto.getDescriptor();

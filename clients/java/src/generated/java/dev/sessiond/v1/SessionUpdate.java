@@ -501,6 +501,36 @@ java.lang.String defaultValue) {
     return map.get(key);
   }
 
+  public static final int BUDGET_COST_USD_FIELD_NUMBER = 10;
+  private double budgetCostUsd_ = 0D;
+  /**
+   * <pre>
+   * New cost budget in US dollars; 0 removes it.
+   * </pre>
+   *
+   * <code>double budget_cost_usd = 10 [json_name = "budgetCostUsd"];</code>
+   * @return The budgetCostUsd.
+   */
+  @java.lang.Override
+  public double getBudgetCostUsd() {
+    return budgetCostUsd_;
+  }
+
+  public static final int BUDGET_TOKENS_FIELD_NUMBER = 11;
+  private long budgetTokens_ = 0L;
+  /**
+   * <pre>
+   * New token budget; 0 removes it.
+   * </pre>
+   *
+   * <code>int64 budget_tokens = 11 [json_name = "budgetTokens"];</code>
+   * @return The budgetTokens.
+   */
+  @java.lang.Override
+  public long getBudgetTokens() {
+    return budgetTokens_;
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -545,6 +575,12 @@ java.lang.String defaultValue) {
         internalGetMetadata(),
         MetadataDefaultEntryHolder.defaultEntry,
         9);
+    if (java.lang.Double.doubleToRawLongBits(budgetCostUsd_) != 0) {
+      output.writeDouble(10, budgetCostUsd_);
+    }
+    if (budgetTokens_ != 0L) {
+      output.writeInt64(11, budgetTokens_);
+    }
     getUnknownFields().writeTo(output);
   }
   private int computeSerializedSize_0() {
@@ -584,6 +620,14 @@ java.lang.String defaultValue) {
           .buildPartial();
       size += com.google.protobuf.CodedOutputStream
           .computeMessageSize(9, metadata__);
+    }
+    if (java.lang.Double.doubleToRawLongBits(budgetCostUsd_) != 0) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeDoubleSize(10, budgetCostUsd_);
+    }
+    if (budgetTokens_ != 0L) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeInt64Size(11, budgetTokens_);
     }
     return size;
   }
@@ -625,6 +669,11 @@ java.lang.String defaultValue) {
     if (queueMode_ != other.queueMode_) return false;
     if (!internalGetMetadata().equals(
         other.internalGetMetadata())) return false;
+    if (java.lang.Double.doubleToLongBits(getBudgetCostUsd())
+        != java.lang.Double.doubleToLongBits(
+            other.getBudgetCostUsd())) return false;
+    if (getBudgetTokens()
+        != other.getBudgetTokens()) return false;
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -656,6 +705,12 @@ java.lang.String defaultValue) {
       hash = (37 * hash) + METADATA_FIELD_NUMBER;
       hash = (53 * hash) + internalGetMetadata().hashCode();
     }
+    hash = (37 * hash) + BUDGET_COST_USD_FIELD_NUMBER;
+    hash = (53 * hash) + com.google.protobuf.Internal.hashLong(
+        java.lang.Double.doubleToLongBits(getBudgetCostUsd()));
+    hash = (37 * hash) + BUDGET_TOKENS_FIELD_NUMBER;
+    hash = (53 * hash) + com.google.protobuf.Internal.hashLong(
+        getBudgetTokens());
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -822,6 +877,8 @@ java.lang.String defaultValue) {
       sendPolicy_ = 0;
       queueMode_ = 0;
       internalGetMutableMetadata().clear();
+      budgetCostUsd_ = 0D;
+      budgetTokens_ = 0L;
       return this;
     }
 
@@ -883,6 +940,12 @@ java.lang.String defaultValue) {
         result.metadata_ = internalGetMetadata();
         result.metadata_.makeImmutable();
       }
+      if (((from_bitField0_ & 0x00000200) != 0)) {
+        result.budgetCostUsd_ = budgetCostUsd_;
+      }
+      if (((from_bitField0_ & 0x00000400) != 0)) {
+        result.budgetTokens_ = budgetTokens_;
+      }
     }
 
     @java.lang.Override
@@ -936,6 +999,12 @@ java.lang.String defaultValue) {
       internalGetMutableMetadata().mergeFrom(
           other.internalGetMetadata());
       bitField0_ |= 0x00000100;
+      if (java.lang.Double.doubleToRawLongBits(other.getBudgetCostUsd()) != 0) {
+        setBudgetCostUsd(other.getBudgetCostUsd());
+      }
+      if (other.getBudgetTokens() != 0L) {
+        setBudgetTokens(other.getBudgetTokens());
+      }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
       return this;
@@ -1009,6 +1078,16 @@ java.lang.String defaultValue) {
               bitField0_ |= 0x00000100;
               break;
             } // case 74
+            case 81: {
+              budgetCostUsd_ = input.readDouble();
+              bitField0_ |= 0x00000200;
+              break;
+            } // case 81
+            case 88: {
+              budgetTokens_ = input.readInt64();
+              bitField0_ |= 0x00000400;
+              break;
+            } // case 88
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -1874,6 +1953,94 @@ java.lang.String defaultValue) {
       internalGetMutableMetadata().getMutableMap()
           .putAll(values);
       bitField0_ |= 0x00000100;
+      return this;
+    }
+
+    private double budgetCostUsd_ ;
+    /**
+     * <pre>
+     * New cost budget in US dollars; 0 removes it.
+     * </pre>
+     *
+     * <code>double budget_cost_usd = 10 [json_name = "budgetCostUsd"];</code>
+     * @return The budgetCostUsd.
+     */
+    @java.lang.Override
+    public double getBudgetCostUsd() {
+      return budgetCostUsd_;
+    }
+    /**
+     * <pre>
+     * New cost budget in US dollars; 0 removes it.
+     * </pre>
+     *
+     * <code>double budget_cost_usd = 10 [json_name = "budgetCostUsd"];</code>
+     * @param value The budgetCostUsd to set.
+     * @return This builder for chaining.
+     */
+    public Builder setBudgetCostUsd(double value) {
+
+      budgetCostUsd_ = value;
+      bitField0_ |= 0x00000200;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * New cost budget in US dollars; 0 removes it.
+     * </pre>
+     *
+     * <code>double budget_cost_usd = 10 [json_name = "budgetCostUsd"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearBudgetCostUsd() {
+      bitField0_ = (bitField0_ & ~0x00000200);
+      budgetCostUsd_ = 0D;
+      onChanged();
+      return this;
+    }
+
+    private long budgetTokens_ ;
+    /**
+     * <pre>
+     * New token budget; 0 removes it.
+     * </pre>
+     *
+     * <code>int64 budget_tokens = 11 [json_name = "budgetTokens"];</code>
+     * @return The budgetTokens.
+     */
+    @java.lang.Override
+    public long getBudgetTokens() {
+      return budgetTokens_;
+    }
+    /**
+     * <pre>
+     * New token budget; 0 removes it.
+     * </pre>
+     *
+     * <code>int64 budget_tokens = 11 [json_name = "budgetTokens"];</code>
+     * @param value The budgetTokens to set.
+     * @return This builder for chaining.
+     */
+    public Builder setBudgetTokens(long value) {
+
+      budgetTokens_ = value;
+      bitField0_ |= 0x00000400;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * New token budget; 0 removes it.
+     * </pre>
+     *
+     * <code>int64 budget_tokens = 11 [json_name = "budgetTokens"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearBudgetTokens() {
+      bitField0_ = (bitField0_ & ~0x00000400);
+      budgetTokens_ = 0L;
+      onChanged();
       return this;
     }
 

@@ -221,4 +221,24 @@ java.lang.String defaultValue);
    */
   java.lang.String getMetadataOrThrow(
       java.lang.String key);
+
+  /**
+   * <pre>
+   * New cost budget in US dollars; 0 removes it.
+   * </pre>
+   *
+   * <code>double budget_cost_usd = 10 [json_name = "budgetCostUsd"];</code>
+   * @return The budgetCostUsd.
+   */
+  double getBudgetCostUsd();
+
+  /**
+   * <pre>
+   * New token budget; 0 removes it.
+   * </pre>
+   *
+   * <code>int64 budget_tokens = 11 [json_name = "budgetTokens"];</code>
+   * @return The budgetTokens.
+   */
+  long getBudgetTokens();
 }

@@ -25,8 +25,8 @@ from sessiond.core.tenancy import Caller
 from sessiond.domain.clock import now_ms
 from sessiond.domain.errors import CursorExpired
 from sessiond.domain.events import Event
-from sessiond.server import agent_directory, session_rules
 from sessiond.store.sqlite.store import SqliteStore
+from sessiond.wiring import agent_directory, session_rules
 
 KEY = "agent:main:pruned"
 

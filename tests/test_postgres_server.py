@@ -13,12 +13,12 @@ from conftest import ServerHandle
 from helpers import body_of, is_durable, list_messages, read_to_end
 from sessiond import config as config_module
 from sessiond.config import Config
-from sessiond.server import describe_store, store_is_shared, store_of
 from sessiond.store.postgres import PostgresStore
 from sessiond.store.sqlite import SqliteStore
 from sessiond.v1 import chat_service_pb2 as cpb
 from sessiond.v1 import chat_service_pb2_grpc, session_service_pb2_grpc
 from sessiond.v1 import session_service_pb2 as spb
+from sessiond.wiring import describe_store, store_is_shared, store_of
 
 
 @pytest.fixture

@@ -21,9 +21,9 @@ from sessiond.core.runs.service import RunService, SendResult, SendStatus
 from sessiond.core.sessions.manager import NewSession
 from sessiond.core.tenancy import Caller
 from sessiond.domain.models import RunStatus, Session, StopReason
-from sessiond.server import Backends, agent_directory, build_core
 from sessiond.store.base import ReadTx, WriteTx
 from sessiond.store.sqlite.store import SqliteStore
+from sessiond.wiring import Backends, agent_directory, build_core
 
 T = TypeVar("T")
 KEY = "agent:main:race"

@@ -26,8 +26,8 @@ from sessiond.core.sessions.manager import NewSession
 from sessiond.core.tenancy import Caller
 from sessiond.domain.events import Event, Final, LiveDelta
 from sessiond.domain.models import Role, Run, RunLease, RunStatus, StopReason
-from sessiond.server import Backends, Core, agent_directory, build_core
 from sessiond.store.sqlite.store import SqliteStore
+from sessiond.wiring import Backends, Core, agent_directory, build_core
 
 KEY = "agent:main:shared"
 LONG = "a reply that takes a while to stream " * 10

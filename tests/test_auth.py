@@ -16,6 +16,7 @@ from google.protobuf import descriptor_pool, message_factory
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from helpers import error_info, expect_error
 from sessiond import config as config_module
+from sessiond import config_checks
 from sessiond.api.auth import REQUIRED_SCOPE, Scope, TokenTable, bearer_token
 from sessiond.config import Config, TokenConfig
 from sessiond.server import start_server
@@ -237,7 +238,7 @@ async def test_no_tokens_refuses_non_loopback_without_insecure(tmp_path: Path) -
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "::1", "[::1]", "127.0.0.2"])
 def test_loopback_hosts_need_no_auth(host: str) -> None:
-    assert config_module.exposure_problem(Config(host=host)) is None
+    assert config_checks.exposure_problem(Config(host=host)) is None
 
 
 def test_cli_refuses_exposed_bind(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 import grpc
 from grpc_health.v1 import health_pb2
 from sessiond import config as config_module
-from sessiond import eventloop
+from sessiond import config_checks, eventloop
 from sessiond.client import cli as client_cli
 from sessiond.eventloop import EVENT_LOOPS
 from sessiond.logging_setup import configure
@@ -106,7 +106,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     overrides = {setting: getattr(args, flag) for flag, setting in SERVE_FLAGS.items()}
     try:
         config = config_module.load(config_file=args.config, overrides=overrides)
-        problem = config_module.exposure_problem(config)
+        problem = config_checks.exposure_problem(config)
         if problem:
             raise config_module.ConfigError(problem)
     except config_module.ConfigError as exc:

@@ -150,3 +150,14 @@ def test_entries_before_the_window_count_and_its_start_is_a_question() -> None:
     context = fit([*entries, question], 100, 7)
     assert context.messages == (*entries[1:], question)
     assert context.omitted == 8
+
+
+def test_thinking_and_silent_replies_cost_nothing_of_the_budget() -> None:
+    """No request carries them (the backends leave them out), so they take no room."""
+    q1 = _sized(Role.USER, 5)
+    thought = _sized(Role.THINKING, 40)
+    silent = _entry(Role.ASSISTANT, "x" * 160, "r", silent=True)
+    a1, q2 = _sized(Role.ASSISTANT, 5), _sized(Role.USER, 5)
+    context = fit([q1, thought, silent, a1, q2], 15, 0)
+    assert context.messages == (q1, thought, silent, a1, q2)
+    assert (context.omitted, context.tokens) == (0, 15)

@@ -119,6 +119,14 @@ class Context:
     """Estimate of `messages`."""
 
 
+def sent_tokens(message: Message) -> int:
+    """What an entry costs in the model's request: nothing for the ones no request carries
+    (thinking, silent replies)."""
+    if message.role is Role.THINKING or message.silent:
+        return 0
+    return message_tokens(message)
+
+
 def fit(ordered: Sequence[Message], budget: int, earlier: int) -> Context:
     """The newest part of `ordered` (ending with the run's question) that fits `budget`
     tokens, cut at a question; `earlier`: entries of the transcript before `ordered`
@@ -126,16 +134,16 @@ def fit(ordered: Sequence[Message], budget: int, earlier: int) -> Context:
     if not ordered:
         return Context((), earlier, 0)
     last = len(ordered) - 1
-    start, tokens = last, message_tokens(ordered[last])
+    start, tokens = last, sent_tokens(ordered[last])
     while start > 0:
-        cost = message_tokens(ordered[start - 1])
+        cost = sent_tokens(ordered[start - 1])
         if tokens + cost > budget:
             break
         start, tokens = start - 1, tokens + cost
     if start > 0 or earlier:
         # Cut: start at a question, never inside a turn.
         while start < last and ordered[start].role is not Role.USER:
-            tokens -= message_tokens(ordered[start])
+            tokens -= sent_tokens(ordered[start])
             start += 1
     return Context(tuple(ordered[start:]), earlier + start, tokens)
 

@@ -136,6 +136,7 @@ class LeaseKeeper:
         while True:
             subscription = bus.subscribe(topic, COMMAND_PENDING)
             try:
+                await subscription.ready()  # commands from other replicas reach it now
                 while True:
                     message = await subscription.get()
                     if isinstance(message, RunCommand):

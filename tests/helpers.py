@@ -177,6 +177,12 @@ class StreamReader(Generic[T]):
         else:
             self._queue.put_nowait(_END)
 
+    async def live(self, timeout: float = 5.0) -> StreamReader[T]:  # noqa: ASYNC109
+        """Waits for a watch's response headers: it has replayed, and what is committed
+        from now on reaches it (WatchChat and WatchSessions send them once live)."""
+        await live(self.call, timeout)
+        return self
+
     async def next(self, timeout: float = 5.0) -> T:  # noqa: ASYNC109
         """The next item; fails after `timeout` seconds or when the stream ended."""
         try:
@@ -223,6 +229,14 @@ class StreamReader(Generic[T]):
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._task
             self._task = None
+
+
+async def live(call: Any, timeout: float = 5.0) -> None:  # noqa: ASYNC109
+    """Waits until a WatchChat or WatchSessions call is live (its response headers came)."""
+    try:
+        await asyncio.wait_for(call.initial_metadata(), timeout)
+    except TimeoutError:
+        raise AssertionError(f"the watch was not live within {timeout}s") from None
 
 
 async def create_session(sessions: Any, **fields: Any) -> resources_pb2.Session:

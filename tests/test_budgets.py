@@ -11,7 +11,7 @@ import grpc
 import pytest
 from conftest import ServerHandle
 from google.protobuf import field_mask_pb2
-from helpers import error_info, expect_error, has_violation
+from helpers import error_info, expect_error, has_violation, live
 from sessiond.config import AgentConfig, Config, TenantConfig
 from sessiond.v1 import chat_service_pb2 as cpb
 from sessiond.v1 import resources_pb2
@@ -67,6 +67,7 @@ async def test_a_run_crossing_its_session_budget_stops_with_its_partial_reply(
     session = await set_budget(beta, "a", budget_tokens=150)
     assert session.budget_tokens == 150
     stream = beta.chat.WatchChat(cpb.WatchChatRequest(session_key="a", start_at_end=True))
+    await live(stream)
     run = await beta.send_and_wait("a", QUESTION)
     await stopped_by_budget(beta, "a", run)
     # The request (~100 tokens) and reply so far went past the budget, not much more.

@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import grpc
 import pytest
-from helpers import assert_eventually, expect_error
+from helpers import assert_eventually, expect_error, live
 from sessiond.config import Config
 from sessiond.v1 import chat_service_pb2 as cpb
 from sessiond.v1 import chat_service_pb2_grpc, session_service_pb2_grpc
@@ -51,6 +51,7 @@ async def test_resuming_from_a_pruned_cursor_is_cursor_expired(
     session = (await sessions.GetSession(spb.GetSessionRequest(key="old"))).session
     assert session.key == "agent:main:old"
     watch = chat.WatchChat(cpb.WatchChatRequest(session_key="old", start_at_end=True))
+    await live(watch)
     update = spb.UpdateSessionRequest(
         key="old", update=spb.SessionUpdate(label="x"), update_mask={"paths": ["label"]}
     )

@@ -5,6 +5,7 @@ Abort and Steer close a call left open."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import replace
 
@@ -62,21 +63,31 @@ async def _session(sessions: session_service_pb2_grpc.SessionServiceStub) -> str
     return created.session.key
 
 
-def _watch(chat: chat_service_pb2_grpc.ChatServiceStub, key: str) -> Events:
-    return StreamReader(chat.WatchChat(cpb.WatchChatRequest(session_key=key, start_at_end=True)))
+@contextlib.asynccontextmanager
+async def _watch(chat: chat_service_pb2_grpc.ChatServiceStub, key: str) -> AsyncIterator[Events]:
+    """A WatchChat from the head, once it is live: a run sent after this is seen as it
+    happens, not replayed with its reply so far as one snapshot delta at the end."""
+    call = chat.WatchChat(cpb.WatchChatRequest(session_key=key, start_at_end=True))
+    async with StreamReader[cpb.WatchChatResponse](call) as events:
+        yield await events.live()
 
 
-async def _read_arguments(events: Events, call_id: str, arguments: str) -> list[str]:
-    """Bodies read until the call's START and UPDATE inputs add up to `arguments`."""
-    bodies: list[str] = []
+async def _read_arguments(
+    events: Events, call_id: str, arguments: str
+) -> list[events_pb2.ChatEvent]:
+    """Events (heartbeats left out) read until the call's START and UPDATE inputs add up
+    to `arguments`."""
+    read: list[events_pb2.ChatEvent] = []
     received = ""
     while received != arguments:
         event = (await events.next()).event
-        bodies.append(body_of(event))
+        if body_of(event) == "heartbeat":
+            continue
+        read.append(event)
         if event.HasField("tool") and event.tool.tool_call_id == call_id:
             assert event.tool.phase in (START, UPDATE), event
             received += event.tool.input
-    return bodies
+    return read
 
 
 async def test_backend_reports_each_call_as_it_streams(fake: FakeOpenAI) -> None:
@@ -120,12 +131,12 @@ async def test_watchers_see_a_call_start_and_grow_before_the_stream_ends(
     async with _watch(chat, key) as events:
         sent = await chat.Send(cpb.SendRequest(session_key=key, text="weather?"))
         # The provider holds its stream open: all this arrives before it ends.
-        bodies = await _read_arguments(events, "call_1", "".join(pieces))
-        texts = [e.event.delta.text for e in events.received if body_of(e.event) == "delta"]
-        assert "".join(texts) == "Checking the sky. "
+        read = await _read_arguments(events, "call_1", "".join(pieces))
+        bodies = [body_of(e) for e in read]
+        assert "".join(e.delta.text for e in read if body_of(e) == "delta") == "Checking the sky. "
         first_tool = bodies.index("tool")
         assert "delta" not in bodies[first_tool:], "pending text goes out before the START"
-        start = events.received[first_tool].event.tool
+        start = read[first_tool].tool
         assert (start.phase, start.name, start.input) == (START, "forecast", "")
         hold.set()
         rest = await events.read_until(lambda r: body_of(r.event) == "final")
@@ -184,7 +195,7 @@ async def _stop_during_open_call(
         after = await events.read_until(
             lambda r: body_of(r.event) == "aborted" and r.event.run_id == sent.run_id
         )
-    return key, sent.run_id, [r.event for r in after]
+    return key, sent.run_id, [r.event for r in after if body_of(r.event) != "heartbeat"]
 
 
 @pytest.mark.parametrize(("stop", "reason"), [("abort", "aborted"), ("steer", "interrupted")])

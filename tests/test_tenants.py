@@ -79,6 +79,8 @@ async def test_watch_chat_and_watch_sessions_stay_within_a_tenant(
     chat = beta.chat.WatchChat(cpb.WatchChatRequest(session_key="shared", start_at_end=True))
     feed = beta.sessions.WatchSessions(spb.WatchSessionsRequest(start_at_end=True))
     async with StreamReader(chat) as chat_events, StreamReader(feed) as feed_events:
+        await chat_events.live()
+        await feed_events.live()
         acme_run = await acme.send_and_wait("shared", "acme's secret")
         beta_run = await beta.send_and_wait("shared", "beta's own")
         seen = await chat_events.read_until(lambda r: r.event.HasField("final"))

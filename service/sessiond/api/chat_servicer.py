@@ -7,7 +7,7 @@ from typing import Generic, TypeVar
 
 from sessiond.api import convert
 from sessiond.api.callers import current_caller
-from sessiond.api.handlers import Ctx, server_stream, unary
+from sessiond.api.handlers import Ctx, LiveHeaders, server_stream, unary
 from sessiond.core.runs.admission import SendInput
 from sessiond.core.runs.queries import RunQueries
 from sessiond.core.runs.service import RunService, SendStatus
@@ -182,9 +182,13 @@ class ChatServicer(chat_service_pb2_grpc.ChatServiceServicer):
             caller, request.session_key, request.after_cursor, request.start_at_end
         )
         from_oldest = not request.start_at_end and request.after_cursor == 0
-        items = self.streams.watch(caller, request.session_key, start, from_oldest=from_oldest)
+        headers = LiveHeaders(context)
+        items = self.streams.watch(
+            caller, request.session_key, start, from_oldest=from_oldest, on_live=headers.live
+        )
         responses = self._watch_responses
         async for item, cursor in stream_events(items, start):
+            headers.wrote()
             yield responses.get(item, cursor, caller)
 
     @unary

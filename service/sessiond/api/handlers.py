@@ -57,3 +57,23 @@ def server_stream(
             await abort_with(context, exc)
 
     return handler
+
+
+class LiveHeaders:
+    """Sends a watch's response headers once it is live, unless a message carried them
+    already. A client that awaits them (`initial_metadata()`) knows that whatever is
+    committed from then on reaches its stream; a watch from the head would otherwise say
+    nothing until something happens, and a Send racing its setup could go unseen."""
+
+    def __init__(self, context: Ctx) -> None:
+        self._context = context
+        self._sent = False
+
+    def wrote(self) -> None:
+        """A message went out (gRPC sends the headers with the first one)."""
+        self._sent = True
+
+    async def live(self) -> None:
+        if not self._sent:
+            self._sent = True
+            await self._context.send_initial_metadata(())

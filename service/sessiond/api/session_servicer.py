@@ -7,7 +7,7 @@ from typing import Any
 
 from sessiond.api import convert
 from sessiond.api.callers import current_caller
-from sessiond.api.handlers import Ctx, server_stream, unary
+from sessiond.api.handlers import Ctx, LiveHeaders, server_stream, unary
 from sessiond.api.maintenance import Maintenance, MaintenanceRpcs
 from sessiond.api.usage import UsageRpcs
 from sessiond.core import validation
@@ -268,14 +268,17 @@ class SessionServicer(MaintenanceRpcs, UsageRpcs, session_service_pb2_grpc.Sessi
         self, request: pb.WatchSessionsRequest, context: Ctx
     ) -> AsyncIterator[pb.WatchSessionsResponse]:
         caller = current_caller()
+        headers = LiveHeaders(context)
         events = self.feed.watch(
             caller,
             after_cursor=request.after_cursor,
             start_at_end=request.start_at_end,
             agent_id=request.agent_id,
             keys=list(request.keys),
+            on_live=headers.live,
         )
         async for event in events:
+            headers.wrote()
             yield pb.WatchSessionsResponse(event=convert.session_event_pb(event, caller.public_key))
 
 

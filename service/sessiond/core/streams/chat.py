@@ -11,7 +11,7 @@ the reply so far instead, which comes back as one delta from offset 0.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
 from sessiond.bus.base import Subscription, SubscriptionClosed, SubscriptionOverflow
@@ -46,6 +46,8 @@ class Heartbeat:
 
 
 FeedItem = Event | LiveDelta | Heartbeat
+OnLive = Callable[[], Awaitable[None]]
+"""Called once when a watch has replayed and is live: what is committed later reaches it."""
 
 
 @dataclass
@@ -134,7 +136,13 @@ class ChatStreams:
         return _Stream(follower, run_id=run_id)
 
     async def watch(
-        self, caller: Caller, raw_key: str, start: int, *, from_oldest: bool = False
+        self,
+        caller: Caller,
+        raw_key: str,
+        start: int,
+        *,
+        from_oldest: bool = False,
+        on_live: OnLive | None = None,
     ) -> AsyncIterator[FeedItem]:
         """Replay after `start` (resolved by `start_cursor`; `from_oldest` when the client
         asked for everything retained), the reply in flight, then live events. What was
@@ -142,7 +150,7 @@ class ChatStreams:
         key = self.rules.stored_key(caller, raw_key, "session_key")
         stream = self._stream(key, self._subscribe(key), start, from_oldest=from_oldest)
         try:
-            async for item in self._replay_then_live(key, stream):
+            async for item in self._replay_then_live(key, stream, on_live):
                 yield item
         finally:
             stream.follower.close()
@@ -166,7 +174,9 @@ class ChatStreams:
         finally:
             stream.follower.close()
 
-    async def _replay_then_live(self, key: str, stream: _Stream) -> AsyncIterator[FeedItem]:
+    async def _replay_then_live(
+        self, key: str, stream: _Stream, on_live: OnLive | None = None
+    ) -> AsyncIterator[FeedItem]:
         async for event in stream.follower.replay():
             if stream.accepts(event):
                 yield event
@@ -177,6 +187,8 @@ class ChatStreams:
             yield snapshot
         elif self.ownership.shared:
             await self._ask_for_reply(key, stream, "")
+        if on_live is not None:
+            await on_live()
         async for item in self._live(key, stream):
             yield item
             if stream.finished:

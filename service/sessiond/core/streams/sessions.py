@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
 from sessiond.bus.base import SubscriptionClosed, SubscriptionOverflow
@@ -48,9 +48,11 @@ class SessionFeed:
         start_at_end: bool,
         agent_id: str,
         keys: list[str],
+        on_live: Callable[[], Awaitable[None]] | None = None,
     ) -> AsyncIterator[Event]:
         """Session changes after `after_cursor` (or from now, `start_at_end`), filtered.
-        An overflowed subscription is replaced and the feed catches up from the store."""
+        An overflowed subscription is replaced and the feed catches up from the store.
+        `on_live` is called once the first replay is done."""
         if after_cursor < 0:
             raise InvalidArgument("after_cursor", "after_cursor must not be negative")
         wanted = FeedFilter(
@@ -77,6 +79,9 @@ class SessionFeed:
                 async for event in follower.replay():
                     if wanted.accepts(event):
                         yield event
+                if on_live is not None:
+                    await on_live()
+                    on_live = None
                 try:
                     async for message in follower.live():
                         if isinstance(message, Event) and wanted.accepts(message):

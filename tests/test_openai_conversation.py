@@ -28,7 +28,8 @@ def config(config: Config, fake: FakeOpenAI) -> Config:
     gpt = AgentConfig(
         backend="openai", base_url=fake.base_url, model="fake-model", system_prompt="Be brief."
     )
-    return replace(config, agents={"main": AgentConfig(), "gpt": gpt})
+    tight = replace(gpt, context_tokens=200)
+    return replace(config, agents={"main": AgentConfig(), "gpt": gpt, "tight": tight})
 
 
 def _user(text: str) -> dict[str, Any]:
@@ -205,3 +206,28 @@ async def test_a_summary_of_a_transcript_with_open_tool_calls_is_a_valid_request
     sent = fake.requests[1]["messages"]
     assert _roles(sent)[:6] == ["system", "user", "assistant", "tool", "assistant", "tool"]
     assert sent[-1]["role"] == "user"
+
+
+async def test_a_summary_request_keeps_to_the_agents_context_budget(
+    fake: FakeOpenAI,
+    sessions: session_service_pb2_grpc.SessionServiceStub,
+    chat: chat_service_pb2_grpc.ChatServiceStub,
+) -> None:
+    """200 tokens, the system prompt and the instruction's room taken: the newest older
+    question and its reply fit (50 tokens each), not the one before; the cut is at a
+    question."""
+    turns = [(f"Q{i} " + "q" * 197, f"A{i} " + "a" * 197) for i in range(1, 5)]
+    fake.replies += [Reply([answer]) for _, answer in turns]
+    fake.replies.append(Reply(["A summary."]))
+    created = await sessions.CreateSession(spb.CreateSessionRequest(agent_id="tight"))
+    key = created.session.key
+    for question, _ in turns:
+        await _ask(chat, key, question)
+    compacted = await sessions.CompactSession(spb.CompactSessionRequest(key=key, keep_recent=2))
+    assert compacted.compacted
+    summary_request = fake.requests[-1]["messages"]
+    (q3, a3), (q4, a4) = turns[2], turns[3]
+    assert summary_request[:3] == [SYSTEM, _user(q3), _assistant(a3)]
+    assert _roles(summary_request) == ["system", "user", "assistant", "user"]
+    history = await sessions.ListMessages(spb.ListMessagesRequest(key=key))
+    assert [m.text for m in history.messages] == ["A summary.", q4, a4]

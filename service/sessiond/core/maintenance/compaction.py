@@ -8,6 +8,7 @@ from sessiond.agents.base import AgentRequest
 from sessiond.core.committer import Committer, record
 from sessiond.core.rules import SessionRules
 from sessiond.core.runs.agents import AgentDirectory
+from sessiond.core.runs.conversation import Conversation, fit
 from sessiond.core.sessions.manager import RunControl, require
 from sessiond.core.sessions.transcripts import (
     MAX_TRANSCRIPT,
@@ -33,6 +34,8 @@ from sessiond.store.base import ReadTx, WriteTx
 
 MAX_CHECKPOINTS = 25
 DEFAULT_KEEP_RECENT = 6
+SUMMARY_INSTRUCTION_TOKENS = 64
+"""Room kept in a summary request's budget for the backend's instruction to summarise."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,13 +97,17 @@ class Compaction:
         return await self.committer.commit(lambda tx, events: _apply(tx, events, plan))
 
     async def _summary(self, session: Session, messages: list[Message], kept: list[Message]) -> str:
-        older = tuple(messages[: len(messages) - len(kept)])
+        older = messages[: len(messages) - len(kept)]
         spec = self.agents.get(session.agent_id)
+        # The request keeps to the agent's budget as a run's does (a model refuses a longer
+        # one): the newest part of the older entries that fits, in conversation order.
+        budget = max(0, spec.transcript_budget - SUMMARY_INSTRUCTION_TOKENS)
+        ordered = Conversation(older, run_id="").ordered(None, waiting=frozenset())
         request = AgentRequest(
             agent_id=session.agent_id,
             model=session.model or spec.model,
             system_prompt=spec.system_prompt,
-            transcript=older,
+            transcript=fit(ordered, budget, earlier=0).messages,
         )
         return await spec.backend.summarize(request) or "(no summary)"
 

@@ -9,14 +9,16 @@ import asyncio
 import contextlib
 import signal
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import grpc
 import pytest
-from cluster import ClusterHandle
+from cluster import ClusterHandle, cluster_config
 from helpers import StreamReader, body_of, create_session, ends_run, list_messages, wait_run
 from server_process import ServerProcess
+from sessiond.config import Config
 from sessiond.v1 import chat_service_pb2 as cpb
 from sessiond.v1 import chat_service_pb2_grpc, resources_pb2, session_service_pb2_grpc
 from sessiond.v1 import session_service_pb2 as spb
@@ -91,6 +93,33 @@ async def test_a_stream_attached_mid_run_elsewhere_gets_the_reply_so_far(
         assert delta.offset <= len(text), "no hole"
         text = text[: delta.offset] + delta.text
     assert text == LONG_TEXT
+
+
+async def test_a_reply_too_large_for_the_bus_reaches_a_stream_on_another_replica(
+    config: Config, postgres_url: str, nats_url: str, nats_prefix: str
+) -> None:
+    """A final event over NATS's 1 MB `max_payload` crosses as a reference: the stream on
+    the other replica reads it from the store and ends with it, WaitRun there returns."""
+    fast = replace(config, echo_delay_ms=0, echo_chunk_chars=100_000)
+    cluster = ClusterHandle(cluster_config(fast, postgres_url, nats_url, nats_prefix))
+    await cluster.start()
+    try:
+        first, second, _ = (f"127.0.0.1:{r.port}" for r in cluster.replicas)
+        text = "a long answer " * 80_000  # 1.1 MB
+        async with stubs(first) as (sessions, chat_a), stubs(second) as (_, chat_b):
+            key = (await create_session(sessions, key="huge")).key
+            async with StreamReader(
+                chat_b.WatchChat(cpb.WatchChatRequest(session_key=key))
+            ) as on_b:
+                await on_b.live()
+                sent = await chat_a.Send(cpb.SendRequest(session_key=key, text=text))
+                events = await on_b.read_until(lambda r: ends_run(r.event, sent.run_id), 20)
+            waited = await wait_run(chat_b, sent.run_id)
+    finally:
+        await cluster.stop()
+    final = events[-1].event.final
+    assert (final.stop_reason, final.message.text) == ("completed", text)
+    assert waited.status == R.RUN_STATUS_DONE
 
 
 @pytest.fixture

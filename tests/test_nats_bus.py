@@ -17,7 +17,7 @@ from sessiond.bus.base import Subscription, SubscriptionClosed, SubscriptionOver
 from sessiond.bus.nats import NatsBus
 from sessiond.bus.nats.subjects import subject_of
 from sessiond.bus.nats.wire import encode
-from sessiond.domain.events import Event, LiveDelta, RunStarted
+from sessiond.domain.events import Event, EventRef, Final, LiveDelta, RunStarted
 
 TOPIC = "chat:agent:main:a"
 WAIT_S = 5.0
@@ -241,3 +241,18 @@ def _assert_disconnected(*buses: NatsBus) -> None:
 
 def _assert_connected(*buses: NatsBus) -> None:
     assert all(bus.connected for bus in buses)
+
+
+async def test_an_event_too_large_for_nats_crosses_as_a_reference(replicas: Replicas) -> None:
+    """NATS refuses a payload over its `max_payload` (1 MB by default): the event crosses
+    as where it is, for the subscriber to read from the store; the publisher's own
+    subscribers get the event itself."""
+    here, there = replicas.a.subscribe(TOPIC), replicas.b.subscribe(TOPIC)
+    await there.ready()
+    huge = Event(7, "agent:main:a", 3, 1003, Final("x" * 1_100_000), run_id="run-1")
+    await replicas.a.publish(TOPIC, huge)
+    await replicas.a.publish(TOPIC, event(4))
+    assert await next_message(here) is huge
+    assert await next_message(there) == EventRef(7, "agent:main:a", 3, "run-1")
+    assert await next_message(there) == event(4), "what follows is not held up"
+    assert replicas.a.dropped == 0

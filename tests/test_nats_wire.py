@@ -10,6 +10,7 @@ from sessiond.domain.events import (
     Compaction,
     Event,
     EventBody,
+    EventRef,
     Final,
     LiveDelta,
     RunAborted,
@@ -104,8 +105,15 @@ def test_a_run_command_comes_back_equal(command: RunCommand) -> None:
     assert decode(encode(command)) == command
 
 
+def test_an_event_reference_comes_back_equal() -> None:
+    event = Event(41, SESSION.key, 9, 1234, Final("completed", MESSAGE, USAGE), run_id="run-1")
+    reference = EventRef.of(event)
+    assert (reference.global_seq, reference.cursor, reference.run_id) == (41, 9, "run-1")
+    assert decode(encode(reference)) == reference
+
+
 def test_only_events_deltas_and_commands_are_carried() -> None:
-    with pytest.raises(TypeError, match="events, live deltas and run commands"):
+    with pytest.raises(TypeError, match="events, event references, live deltas and run"):
         encode({"text": "hi"})
 
 

@@ -163,6 +163,21 @@ class Event:
         return bool(self.run_id) and isinstance(self.body, TERMINAL_BODIES)
 
 
+@dataclass(frozen=True, slots=True)
+class EventRef:
+    """Where a durable event is, without the event: what a bus carries of one too large
+    for it. A subscriber reads the event from the store (the source of truth)."""
+
+    global_seq: int
+    session_key: str
+    cursor: int
+    run_id: str = ""
+
+    @staticmethod
+    def of(event: Event) -> EventRef:
+        return EventRef(event.global_seq, event.session_key, event.cursor, event.run_id)
+
+
 class RunCommandAction(enum.StrEnum):
     STOP = "stop"
     """Stop the run (Abort, Steer, or a mutation, asked on another replica)."""

@@ -15,8 +15,10 @@ processes get it from NATS, which keeps one connection's messages on a subject i
 and its flusher task writes the buffer at the next turn of the event loop (batching what
 was published meanwhile); nothing waits for a server round trip. Delivery is at most
 once. While the connection is down nats-py buffers publishes (up to `pending_size`) and
-sends them after it reconnects; past that, and for a message larger than the server's
-`max_payload`, the message is dropped (counted in `dropped`, logged). Messages published
+sends them after it reconnects; past that the message is dropped (counted in `dropped`,
+logged). A durable event larger than the server's `max_payload` goes as an `EventRef`
+(its positions; subscribers read it from the store); another message that large is
+dropped. Messages published
 elsewhere while this process was cut off are not received. A subscriber notices nothing
 but silence (heartbeats go on: they are local); its cursor follower fills any gap from
 the store when the next event arrives. nats-py reconnects without end and then
@@ -41,6 +43,7 @@ from nats.aio.subscription import Subscription as NatsSubscription
 from sessiond.bus.memory import MemoryBus, MemorySubscription
 from sessiond.bus.nats.subjects import DEFAULT_PREFIX, check_prefix, subject_of
 from sessiond.bus.nats.wire import decode, encode
+from sessiond.domain.events import Event, EventRef
 
 log = structlog.get_logger(__name__)
 
@@ -236,6 +239,10 @@ class NatsBus:
         last, payload = self._last
         if last is not message:
             payload = encode(message)
+            if len(payload) > self._nc.max_payload and isinstance(message, Event):
+                # NATS would refuse it: the subscribers learn where it is and read it from
+                # the store (without this they would see it only at the next event).
+                payload = encode(EventRef.of(message))
             self._last = (message, payload)
         return payload
 

@@ -2,10 +2,11 @@
 
 A durable event is its envelope plus the payload the store keeps
 (`domain.codec.event_payload`), so a replica decodes it exactly as it reads it from the
-store; a live delta and a run command (to the replica executing a run) are their
-fields. `"v"` is this encoding's version: a message of another version (from a replica
-of another release) is refused (ValueError) and dropped by the bus like a message lost
-in transit; the store still holds every durable event.
+store; a live delta and a run command (to the replica executing a run) are their fields;
+an event reference (a durable event too large for NATS) is its positions. `"v"` is this
+encoding's version: a message of another version (from a replica of another release) is
+refused (ValueError) and dropped by the bus like a message lost in transit; the store
+still holds every durable event.
 """
 
 from __future__ import annotations
@@ -14,18 +15,25 @@ from typing import Any
 
 import orjson
 from sessiond.domain.codec import event_from_payload, event_payload
-from sessiond.domain.events import Event, EventKind, LiveDelta, RunCommand, RunCommandAction
+from sessiond.domain.events import (
+    Event,
+    EventKind,
+    EventRef,
+    LiveDelta,
+    RunCommand,
+    RunCommandAction,
+)
 from sessiond.domain.models import SessionEventReason
 
 WIRE_VERSION = 1
 
 
-Message = Event | LiveDelta | RunCommand
+Message = Event | EventRef | LiveDelta | RunCommand
 
 
 def encode(message: object) -> bytes:
-    """The payload of `message`: an `Event`, a `LiveDelta` or a `RunCommand` (TypeError
-    otherwise)."""
+    """The payload of `message`: an `Event`, an `EventRef`, a `LiveDelta` or a `RunCommand`
+    (TypeError otherwise)."""
     if isinstance(message, LiveDelta):
         data: dict[str, Any] = {
             "v": WIRE_VERSION,
@@ -50,6 +58,15 @@ def encode(message: object) -> bytes:
             "reason": message.reason.value if message.reason is not None else None,
             "payload": event_payload(message.body, message.session),
         }
+    elif isinstance(message, EventRef):
+        data = {
+            "v": WIRE_VERSION,
+            "t": "ref",
+            "key": message.session_key,
+            "cursor": message.cursor,
+            "seq": message.global_seq,
+            "run": message.run_id,
+        }
     elif isinstance(message, RunCommand):
         data = {
             "v": WIRE_VERSION,
@@ -60,7 +77,8 @@ def encode(message: object) -> bytes:
         }
     else:
         raise TypeError(
-            f"the NATS bus carries events, live deltas and run commands, not {type(message)!r}"
+            "the NATS bus carries events, event references, live deltas and run commands,"
+            f" not {type(message)!r}"
         )
     return orjson.dumps(data)
 
@@ -91,6 +109,8 @@ def decode(payload: bytes) -> Message:
             SessionEventReason(reason) if reason is not None else None,
             session,
         )
+    if kind == "ref":
+        return EventRef(data["seq"], data["key"], data["cursor"], data["run"])
     if kind == "command":
         return RunCommand(data["run"], RunCommandAction(data["action"]), data["reason"])
     raise ValueError(f"unknown bus message type {kind!r}")

@@ -12,7 +12,7 @@ from sessiond.core.rules import SessionRules
 from sessiond.core.sessions.manager import require
 from sessiond.core.tenancy import Caller
 from sessiond.domain.errors import InvalidArgument, RunNotFound
-from sessiond.domain.events import Event
+from sessiond.domain.events import Event, EventRef
 from sessiond.domain.models import Run, RunStatus
 from sessiond.store.base import ReadTx
 
@@ -92,10 +92,15 @@ async def await_end(
                 subscription.close()
                 subscription = bus.subscribe(topic, WAIT_PENDING)
                 message = None
-            if message is None or (
-                isinstance(message, Event) and message.ends_run and message.run_id == run.run_id
-            ):
+            if message is None or _may_end(message, run.run_id):
                 run = await reread()
     finally:
         subscription.close()
     return run
+
+
+def _may_end(message: object, run_id: str) -> bool:
+    """Whether a bus message may be the end of `run_id` (a reference is read to know)."""
+    if isinstance(message, EventRef):
+        return message.run_id == run_id
+    return isinstance(message, Event) and message.ends_run and message.run_id == run_id

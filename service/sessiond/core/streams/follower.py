@@ -5,9 +5,10 @@ WatchSessions (positions are global). The subscription is opened (and, on a bus 
 replicas, ready) before the backlog is read, so nothing committed in between is missed;
 positions already delivered are skipped, so nothing is doubled. A gap in the live
 sequence (a publish overtaken by another, a dropped or late message) is filled from the
-store. Every read from the store also reads what is still retained, in the same
-snapshot: events after the follower's position that were pruned meanwhile end the
-stream with `CURSOR_EXPIRED`, never a silent gap.
+store, and so is an event the bus carried only as a reference (`EventRef`: too large).
+Every read from the store also reads what is still retained, in the same snapshot:
+events after the follower's position that were pruned meanwhile end the stream with
+`CURSOR_EXPIRED`, never a silent gap.
 
 Live messages that are not durable events (reply deltas) pass through untouched; what a
 stream does with them, and with an overflowed subscription, is its own business.
@@ -19,14 +20,14 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 from sessiond.bus.base import Subscription
 from sessiond.domain.errors import CursorExpired
-from sessiond.domain.events import Event
+from sessiond.domain.events import Event, EventRef
 
 BATCH = 500
 
 ReadAfter = Callable[[int, int], Awaitable[tuple[int, list[Event]]]]
 """(position, limit) -> (the first position still retained, up to `limit` events after
 `position`), read in one snapshot."""
-Position = Callable[[Event], int]
+Position = Callable[[Event | EventRef], int]
 
 
 def retained_from(oldest: int, head: int) -> int:
@@ -41,11 +42,11 @@ def ensure_retained(after: int, retained: int) -> None:
         raise CursorExpired(after, retained)
 
 
-def session_cursor(event: Event) -> int:
+def session_cursor(event: Event | EventRef) -> int:
     return event.cursor
 
 
-def global_position(event: Event) -> int:
+def global_position(event: Event | EventRef) -> int:
     return event.global_seq
 
 
@@ -99,6 +100,10 @@ class CursorFollower:
         what the subscription raises (overflow, closing)."""
         while True:
             message = await self.subscription.get(wait_s)
+            if isinstance(message, EventRef):
+                async for stored in self.replay(until=self.position(message) + 1):
+                    yield stored
+                continue
             if not isinstance(message, Event):
                 yield message
                 continue

@@ -256,3 +256,17 @@ async def test_an_event_too_large_for_nats_crosses_as_a_reference(replicas: Repl
     assert await next_message(there) == EventRef(7, "agent:main:a", 3, "run-1")
     assert await next_message(there) == event(4), "what follows is not held up"
     assert replicas.a.dropped == 0
+
+
+async def test_after_its_subscriptions_ended_a_replica_still_publishes(
+    replicas: Replicas,
+) -> None:
+    """A draining server ends its streams first; the end of a run it stops afterwards
+    must still reach the other replicas."""
+    here, there = replicas.a.subscribe(TOPIC), replicas.b.subscribe(TOPIC)
+    await there.ready()
+    await replicas.a.end_subscriptions()
+    await replicas.a.publish(TOPIC, event(1))
+    assert await next_message(there) == event(1)
+    with pytest.raises(SubscriptionClosed):
+        await here.get(WAIT_S)

@@ -151,10 +151,12 @@ class RunningServer:
         # Runs in flight end as `shutdown` with their partial replies saved.
         await self.executor.stop_all(StopReason.SHUTDOWN)
         # Open streams end with UNAVAILABLE so clients resume elsewhere by cursor.
-        await self.bus.close()
+        await self.bus.end_subscriptions()
         await self.server.stop(grace)
-        # A Send still in flight during the grace period may have started a run.
+        # A Send still in flight during the grace period may have started a run; its end
+        # still reaches the other replicas' streams (the bus closes after it).
         await self.executor.stop_all(StopReason.SHUTDOWN)
+        await self.bus.close()
         await self.executor.close()
         await self.backends.agents.close()
         await self.store.close()

@@ -178,7 +178,10 @@ async def test_a_cancelled_reader_closes_its_subscription(bus: EventBus) -> None
     assert bus.subscriber_count() == 0
 
 
-async def test_closing_the_bus_ends_subscriptions_after_their_messages(bus: EventBus) -> None:
+@pytest.mark.parametrize("ending", ["close", "end_subscriptions"])
+async def test_closing_the_bus_ends_subscriptions_after_their_messages(
+    bus: EventBus, ending: str
+) -> None:
     buffered, idle = bus.subscribe(TOPIC), bus.subscribe("chat:idle")
     waiting_started = asyncio.Event()
 
@@ -190,18 +193,22 @@ async def test_closing_the_bus_ends_subscriptions_after_their_messages(bus: Even
     await waiting_started.wait()
     witness = bus.subscribe(TOPIC)
     await publish_all(bus, [event(1), event(2)], witness)
-    await bus.close()
+    await getattr(bus, ending)()
     assert await next_message(buffered) == event(1)
     assert await next_message(buffered) == event(2)
     with pytest.raises(SubscriptionClosed):
         await buffered.get(WAIT_S)
     with pytest.raises(SubscriptionClosed):
         await asyncio.wait_for(waiting, WAIT_S)
-    await bus.close()  # closing again is harmless
-
-
-async def test_a_subscription_made_after_the_bus_closed_ends_at_once(bus: EventBus) -> None:
+    await getattr(bus, ending)()  # again: harmless
     await bus.close()
+
+
+@pytest.mark.parametrize("ending", ["close", "end_subscriptions"])
+async def test_a_subscription_made_after_the_bus_closed_ends_at_once(
+    bus: EventBus, ending: str
+) -> None:
+    await getattr(bus, ending)()
     subscription = bus.subscribe(TOPIC)
     await asyncio.wait_for(subscription.ready(), WAIT_S)
     await bus.publish(TOPIC, event(1))  # harmless, and it reaches nobody

@@ -42,6 +42,9 @@ What every bus guarantees (`tests/contract/test_bus_contract.py` checks each poi
 * **Closing the bus** (idempotent) ends every subscription: `get` returns what is
   buffered, then raises `SubscriptionClosed` (so does a `get` waiting at that moment,
   and any `get` of a subscription made after the bus closed).
+* **Ending the subscriptions** (`end_subscriptions`, idempotent) ends them as closing
+  does, while what is published still reaches other processes until `close`: a
+  draining server ends its streams first, then commits the end of its last runs.
 """
 
 from __future__ import annotations
@@ -93,6 +96,10 @@ class EventBus(Protocol):
 
     def subscriber_count(self) -> int:
         """Subscriptions open in this process (a metric)."""
+        ...
+
+    async def end_subscriptions(self) -> None:
+        """Ends every subscription in this process; publishing to others goes on."""
         ...
 
     async def close(self) -> None:

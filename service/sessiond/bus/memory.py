@@ -199,6 +199,9 @@ class MemoryBus:
     def subscriber_count(self) -> int:
         return sum(len(s) for s in self._topics.values())
 
+    async def end_subscriptions(self) -> None:
+        await self.close()  # nothing reaches other processes from here
+
     async def close(self) -> None:
         self.closed = True
         for subscribers in list(self._topics.values()):

@@ -144,6 +144,10 @@ class NatsBus:
         """Whether the connection to NATS is up now (it reconnects by itself)."""
         return self._nc.is_connected
 
+    async def end_subscriptions(self) -> None:
+        """Ends every local subscription; publishes still go to NATS until `close`."""
+        await self._local.close()
+
     async def close(self) -> None:
         """Ends every subscription, then drains the connection (what was published is
         sent) and closes it."""

@@ -2,13 +2,15 @@
 
 OpenAI rejects a request whose tool calls are not answered right after they are made,
 or whose tool messages answer nothing; Anthropic models behind OpenAI-compatible
-proxies (LiteLLM, OpenRouter, Bedrock gateways) also reject empty text and a conversation
-that does not end with the turn to answer. `problems(body)` lists what such a provider
+proxies (LiteLLM, OpenRouter, Bedrock gateways) also reject empty text, a conversation
+that does not end with the turn to answer, and tool arguments that are not a JSON object
+(they are parsed into the call's `input`). `problems(body)` lists what such a provider
 would refuse; the fake server answers a request with any of them 400, as they do.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 ROLES = frozenset({"system", "developer", "user", "assistant", "tool"})
@@ -45,12 +47,23 @@ def _message_problems(index: int, message: Any) -> list[str]:
             return [f"{where}: an assistant message needs content or tool_calls"]
         if calls and content is not None and _blank(content):
             return [f"{where}: empty text content beside tool_calls"]
-        return []
+        return [
+            f"{where}: tool_calls[{n}] arguments are not a JSON object"
+            for n, call in enumerate(calls)
+            if not _json_object(call.get("function", {}).get("arguments"))
+        ]
     if _blank(content):
         return [f"{where}: {role} message with empty content"]
     if role == "tool" and not message.get("tool_call_id"):
         return [f"{where}: tool message without tool_call_id"]
     return []
+
+
+def _json_object(text: Any) -> bool:
+    try:
+        return isinstance(text, str) and isinstance(json.loads(text), dict)
+    except ValueError:
+        return False
 
 
 def _call_ids(message: dict[str, Any]) -> list[str]:

@@ -118,3 +118,18 @@ def test_an_image_without_text_is_sent_without_an_empty_text_part() -> None:
     parts = messages[1]["content"]
     assert [p["type"] for p in parts] == ["image_url"]
     assert parts[0]["image_url"]["url"].startswith("data:image/png;base64,")
+
+
+@pytest.mark.parametrize(
+    ("recorded", "sent"),
+    [
+        ('{"q": "x"}', '{"q": "x"}'),
+        ("", "{}"),
+        ('{"q": "cut off', '{"invalid_json": "{\\"q\\": \\"cut off"}'),
+        ("[1, 2]", '{"invalid_json": "[1, 2]"}'),
+    ],
+)
+def test_call_arguments_are_always_a_json_object(recorded: str, sent: str) -> None:
+    call = _entry(Role.TOOL_CALL, tool_call_id="a", tool_name="lookup", tool_input=recorded)
+    messages = _build(_q("q"), call, _result("a"), _q("q2"))
+    assert messages[1]["tool_calls"][0]["function"]["arguments"] == sent

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -130,8 +131,23 @@ def _call(message: Message) -> dict[str, Any]:
     return {
         "id": message.tool_call_id,
         "type": "function",
-        "function": {"name": message.tool_name, "arguments": message.tool_input or "{}"},
+        "function": {"name": message.tool_name, "arguments": _arguments(message.tool_input)},
     }
+
+
+def _arguments(recorded: str) -> str:
+    """A JSON object, as providers that parse the arguments (Anthropic-style proxies)
+    require: arguments a model left unparseable (cut off at its token limit, say) are sent
+    as `{"invalid_json": "<what it wrote>"}`, so the model still sees them."""
+    if not recorded.strip():
+        return "{}"
+    try:
+        parsed = json.loads(recorded)
+    except ValueError:
+        parsed = None
+    if isinstance(parsed, dict):
+        return recorded
+    return json.dumps({"invalid_json": recorded})
 
 
 def _answer(call: Message, result: Message | None) -> dict[str, Any]:

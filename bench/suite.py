@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import ghz, loops, report
-from bench.procs import Server, python, start_server
+from bench.procs import python, run_load, sessiond_env, start_server, start_servers
 
 ROOT = Path(__file__).resolve().parent.parent
 CONCURRENCY = (1, 16, 64)
@@ -153,66 +153,6 @@ def loop_plan(profile: dict[str, Any], targets: dict[str, str], loop: str) -> li
         | {"sessions": 1, "subscribers": 100, "channels": 1, "reps": reps, "runs": 4}
         | {"text_chars": FANOUT_TEXT, "max_seconds": profile["watch_seconds"]},
     ]
-
-
-def sessiond_env(db: Path, loop: str, **extra: str) -> dict[str, str]:
-    env = {
-        "SESSIOND_DB": str(db),
-        "SESSIOND_PORT": "0",
-        "SESSIOND_ECHO_DELAY_MS": "0",
-        # Every 8-character chunk of the echo backend becomes its own delta (the A2A
-        # peer streams the same chunks); sessiond's default coalesces for 150 ms.
-        "SESSIOND_DELTA_INTERVAL_MS": "0",
-        "SESSIOND_DRAIN_MS": "0",
-        "SESSIOND_GRACE_S": "1",
-        "SESSIOND_EVENT_LOOP": loop,
-        # Fan-out sends 100 runs to one session at once: all of them queue.
-        "SESSIOND_MAX_QUEUED_RUNS": "1000",
-        # Its defaults; the suite reads the port from the `server.started` JSON line.
-        "SESSIOND_LOG_FORMAT": "json",
-        "SESSIOND_LOG_LEVEL": "info",
-    }
-    return env | extra
-
-
-def start_servers(work: Path, loop: str, with_a2a: bool, suffix: str = "") -> dict[str, Server]:
-    servers = {
-        "echo": start_server(
-            f"echo{suffix}", [python(), "-m", "bench.echo_server", "--loop", loop], work
-        ),
-        "sessiond": start_server(
-            f"sessiond{suffix}",
-            [python(), "-m", "sessiond", "serve"],
-            work,
-            env=sessiond_env(work / f"sessiond{suffix}.db", loop),
-        ),
-    }
-    if with_a2a:
-        servers["a2a"] = start_server(
-            f"a2a{suffix}", [python(), "-m", "bench.a2a_server", "--loop", loop], work
-        )
-    return servers
-
-
-def run_load(
-    scenarios: list[dict[str, Any]], servers: dict[str, Server], loop: str, timeout: float
-) -> list[dict[str, Any]]:
-    """Runs the load generator process on `scenarios`; its results, one per scenario."""
-    body = {
-        "loop": loop,
-        "servers": {name: s.pid for name, s in servers.items()},
-        "scenarios": scenarios,
-    }
-    done = subprocess.run(
-        [python(), "-m", "bench.load", "-"],
-        input=json.dumps(body).encode(),
-        stdout=subprocess.PIPE,
-        timeout=timeout,
-        check=True,
-        cwd=ROOT,
-    )
-    results: list[dict[str, Any]] = json.loads(done.stdout)
-    return results
 
 
 def measure_idle(

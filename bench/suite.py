@@ -14,15 +14,13 @@ import argparse
 import datetime
 import json
 import os
-import platform
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from bench import ghz, loops, report
+from bench import ghz, loops, meta, report
 from bench.procs import python, run_load, sessiond_env, start_server, start_servers
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -206,48 +204,6 @@ def compare_loops(work: Path, loop: str, profile: dict[str, Any]) -> dict[str, A
     return out
 
 
-def a2a_available() -> bool:
-    try:
-        import a2a.server.request_handlers  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-def _machine() -> dict[str, Any]:
-    cpu = ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    import grpc
-
-    return {
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-        "memory_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
-        "kernel": platform.release(),
-        "python": platform.python_version(),
-        "grpcio": grpc.__version__,
-    }
-
-
-def _git_commit() -> str:
-    try:
-        return subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return ""
-
-
 def selected(name: str, patterns: list[str]) -> bool:
     """`--only`: a pattern ending in @<count> names one scenario; any other is a prefix."""
     for pattern in patterns:
@@ -312,7 +268,7 @@ def main(argv: list[str] | None = None) -> int:
         profile["reps"] = args.reps
     began = time.monotonic()
     args.out.mkdir(parents=True, exist_ok=True)
-    with_a2a = a2a_available() and not args.no_a2a
+    with_a2a = meta.a2a_available() and not args.no_a2a
     results: dict[str, Any] = {}
     cpu: dict[str, Any] = {"servers": {}, "load": {}}
     with tempfile.TemporaryDirectory(prefix="sessiond-bench-") as tmp:
@@ -357,12 +313,12 @@ def main(argv: list[str] | None = None) -> int:
         cpu=cpu,
         meta={
             "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-            "commit": _git_commit(),
+            "commit": meta.git_commit(),
             "quick": args.quick,
             "loop": args.loop,
             "a2a": with_a2a,
             "ghz": bool(ghz_results),
-            "machine": _machine(),
+            "machine": meta.machine(),
             "duration_s": round(time.monotonic() - began, 1),
         },
     )

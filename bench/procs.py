@@ -28,6 +28,29 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / _CLK_TCK
 
 
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU of a process and its descendants (PostgreSQL's backends are the postmaster's
+    children): the live ones from their /proc/<pid>/stat, the ended ones from their
+    parent's cutime and cstime."""
+    children: dict[int, list[int]] = {}
+    times: dict[int, float] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            raw = stat.read_bytes()
+        except OSError:  # ended meanwhile
+            continue
+        fields = raw[raw.rindex(b")") + 2 :].split()
+        child = int(stat.parent.name)
+        children.setdefault(int(fields[1]), []).append(child)
+        times[child] = sum(int(f) for f in fields[11:15]) / _CLK_TCK
+    total, todo = 0.0, [pid]
+    while todo:
+        current = todo.pop()
+        total += times.get(current, 0.0)
+        todo += children.get(current, [])
+    return total
+
+
 def rss_bytes(pid: int) -> int:
     """Resident set size of a live process, from /proc/<pid>/statm."""
     return int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * _PAGE
@@ -160,12 +183,19 @@ def start_servers(work: Path, loop: str, with_a2a: bool, suffix: str = "") -> di
 
 
 def run_load(
-    scenarios: list[dict[str, Any]], servers: dict[str, Server], loop: str, timeout: float
+    scenarios: list[dict[str, Any]],
+    servers: dict[str, Server],
+    loop: str,
+    timeout: float,
+    trees: dict[str, int] | None = None,
 ) -> list[dict[str, Any]]:
-    """Runs the load generator process on `scenarios`; its results, one per scenario."""
+    """Runs the load generator process on `scenarios`; its results, one per scenario.
+    The CPU time of `servers` and of the process trees `trees` (name: root pid) is
+    recorded around each scenario and each repetition."""
     body = {
         "loop": loop,
         "servers": {name: s.pid for name, s in servers.items()},
+        "trees": trees or {},
         "scenarios": scenarios,
     }
     done = subprocess.run(

@@ -263,6 +263,7 @@ class Watcher:
         self.key = key
         self.ready_after = ready_after
         self.events = 0
+        self.deltas = 0
         self.delta_chars = 0
         """Reply text received in deltas (a lagging stream's merged deltas carry several
         of the agent's chunks in one event)."""
@@ -302,6 +303,7 @@ class Watcher:
         event = response.event
         body = event.WhichOneof("body")
         if body == "delta":
+            self.deltas += 1
             self.delta_chars += len(event.delta.text)
             if event.run_id not in self.first_delta:
                 self.first_delta[event.run_id] = time.perf_counter()
@@ -594,6 +596,9 @@ SCENARIOS: dict[str, Callable[[Spec], Awaitable[Result]]] = {
 async def _run_all(plan: Spec) -> list[Result]:
     """Runs the plan's scenarios in order; around each, the CPU time of every server
     process (read from /proc; of a process tree for `trees`) and of this process."""
+    from bench import replica_load  # it builds on this module
+
+    scenarios = SCENARIOS | replica_load.SCENARIOS
     processes: Processes = {name: (pid, False) for name, pid in plan["servers"].items()}
     processes |= {name: (pid, True) for name, pid in plan.get("trees", {}).items()}
     out = []
@@ -602,7 +607,7 @@ async def _run_all(plan: Spec) -> list[Result]:
         before = cpu_now(processes)
         cpu0 = time.process_time()
         wall0 = time.perf_counter()
-        result = await SCENARIOS[spec["scenario"]](spec)
+        result = await scenarios[spec["scenario"]](spec)
         result["wall_s"] = time.perf_counter() - wall0
         result["load_cpu_s"] = time.process_time() - cpu0
         after = cpu_now(processes)

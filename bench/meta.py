@@ -1,11 +1,12 @@
-"""Where a run's figures were taken: the machine, the commit, whether the A2A peer can
-run here."""
+"""Where a run's figures were taken: the machine, the commit, which optional parts
+(the A2A peer, the replicas) can run here."""
 
 from __future__ import annotations
 
 import os
 import platform
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,15 @@ def a2a_available() -> bool:
     except ImportError:
         return False
     return True
+
+
+def replicas_available() -> bool:
+    """PostgreSQL (pgserver) and nats-server, from the dev extra."""
+    try:
+        import pgserver  # noqa: F401
+    except ImportError:
+        return False
+    return Path(sys.executable).with_name("nats-server").exists()
 
 
 def machine() -> dict[str, Any]:

@@ -11,6 +11,7 @@ delta), the A2A SDK peer, and for the memory figure a fresh sessiond. The load g
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import json
 import os
@@ -20,8 +21,16 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import ghz, loops, meta, report
-from bench.procs import python, run_load, sessiond_env, start_server, start_servers
+from bench import ghz, loops, meta, replicas, report
+from bench.cluster import running_cluster
+from bench.procs import (
+    python,
+    run_load,
+    sessiond_env,
+    start_server,
+    start_servers,
+    tree_cpu_seconds,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 CONCURRENCY = (1, 16, 64)
@@ -244,13 +253,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-ghz", action="store_true", help="skip ghz even where Go is present")
     parser.add_argument("--no-a2a", action="store_true", help="skip the A2A SDK peer")
     parser.add_argument(
+        "--no-replicas", action="store_true", help="skip the replicas on PostgreSQL + NATS"
+    )
+    parser.add_argument(
         "--only",
         action="append",
         default=[],
         metavar="PREFIX",
         help="run only scenarios whose name starts with PREFIX, or is exactly PREFIX when it "
         "ends in @<count> (send@1 is not send@16); repeatable; for profiling and "
-        "before/after checks: no ghz, memory or loop comparison unless named",
+        "before/after checks: no ghz, memory or loop comparison unless named; a replica "
+        "scenario brings the SQLite scenario it is compared with",
     )
     parser.add_argument(
         "--reps",
@@ -277,17 +290,35 @@ def main(argv: list[str] | None = None) -> int:
         try:
             targets = {name: s.target for name, s in servers.items()}
             scenarios = plan(profile, targets)
+            with_replicas = meta.replicas_available() and not args.no_replicas
+            replica_specs = replicas.plan(args.quick) if with_replicas else []
             if args.only:
-                scenarios = [s for s in scenarios if selected(s["name"], args.only)]
+                replica_specs = [s for s in replica_specs if selected(s["name"], args.only)]
+                wanted = replicas.references(replica_specs)
+                scenarios = [
+                    s for s in scenarios if selected(s["name"], args.only) or s["name"] in wanted
+                ]
             rounds = profile["reps"]
             print(
-                f"bench: {len(scenarios)} scenarios x {rounds} rounds ({args.loop})",
+                f"bench: {len(scenarios) + len(replica_specs)} scenarios x {rounds} rounds"
+                f" ({args.loop})",
                 file=sys.stderr,
             )
-            for _ in range(rounds):
-                one_each = [s | {"reps": 1} for s in scenarios]
-                for item in run_load(one_each, servers, args.loop, timeout=600):
-                    merge_round(results, item["name"], item["result"])
+            # PostgreSQL, NATS and the replicas only for the rounds, stopped whatever happens.
+            with contextlib.ExitStack() as stack:
+                cluster = None
+                if replica_specs:
+                    env = sessiond_env(work / "unused.db", args.loop)
+                    cluster = stack.enter_context(running_cluster(work, env))
+                for _ in range(rounds):
+                    one_each = [s | {"reps": 1} for s in scenarios]
+                    done = run_load(one_each, servers, args.loop, timeout=600)
+                    if cluster is not None:
+                        done += replicas.run_round(replica_specs, cluster, args.loop)
+                    for item in done:
+                        merge_round(results, item["name"], item["result"])
+                if cluster is not None:
+                    cpu["servers"] |= replicas.cpu_totals(cluster, tree_cpu_seconds)
             ghz_results = (
                 {} if args.no_ghz else ghz.run_all(ROOT, servers, CONCURRENCY, profile["ghz"], work)
             )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bench import markdown as md
+from bench import replica_report
 from bench.stats import paired_ratio, ratio, summary
 
 KB = 1024
@@ -247,6 +248,7 @@ def build(
         "meta": meta,
         "rows": table,
         "targets": targets(table),
+        "replicas": replica_report.build(results),
         "scenarios": results,
         "ghz": ghz_results,
         "loops": loop_results,
@@ -301,6 +303,7 @@ def markdown(doc: Doc) -> str:
             for t in doc["targets"]
         ],
     )
+    out += replica_report.markdown(doc.get("replicas") or {"rows": [], "cost": []})
     if doc["ghz"]:
         out += ["", "## ghz (Go load generator), unary", ""]
         out += md.table(

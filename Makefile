@@ -171,7 +171,7 @@ $(STAMPS)/ghz@%:
 	GOBIN=$(GOBIN_DIR) go install github.com/bojand/ghz/cmd/ghz@$*
 	mkdir -p $(STAMPS) && touch $@
 
-# Benchmarks (docs/benchmarks.md): its own servers on 127.0.0.1, under 5 minutes on 2 cores;
+# Benchmarks (docs/benchmarks.md): its own servers on 127.0.0.1, about 6 minutes on 2 cores;
 # writes bench/results/latest.json and latest.md. `make bench-quick` (or BENCH_QUICK=1): tiny
 # counts, a check that everything runs, not figures (bench/results/quick.*, not committed).
 bench: $(STAMP)

@@ -33,13 +33,16 @@ from sessiond.v1 import (
 
 from bench import loops
 from bench.echo_server import CHUNK_CHARS, STREAM, UNARY
-from bench.procs import cpu_seconds, rss_bytes
+from bench.procs import cpu_seconds, rss_bytes, tree_cpu_seconds
 from bench.stats import percentile
 
 Spec = dict[str, Any]
 Result = dict[str, Any]
 # Separate connections per channel (gRPC shares one between identical channels otherwise).
 LOCAL_POOL = [("grpc.use_local_subchannel_pool", 1)]
+# A target of several addresses (`ipv4:127.0.0.1:a,127.0.0.1:b`, replicas): each call goes
+# to the next one.
+SPREAD = [("grpc.lb_policy_name", "round_robin")]
 SETUP_TIMEOUT_S = 30.0
 
 
@@ -93,7 +96,29 @@ class Bounded:
 
 
 def _channel(target: str, local: bool = False) -> grpc.aio.Channel:
-    return grpc.aio.insecure_channel(target, options=LOCAL_POOL if local else [])
+    options = (LOCAL_POOL if local else []) + (SPREAD if "," in target else [])
+    return grpc.aio.insecure_channel(target, options=options)
+
+
+Processes = dict[str, tuple[int, bool]]
+"""Name: (pid, whether its descendants count too), of the servers whose CPU is measured."""
+
+
+def cpu_now(processes: Processes) -> dict[str, float]:
+    return {
+        name: tree_cpu_seconds(pid) if tree else cpu_seconds(pid)
+        for name, (pid, tree) in processes.items()
+    }
+
+
+async def with_cpu(spec: Spec, rep: Awaitable[Result]) -> Result:
+    """A repetition's result with the CPU time each server spent during it."""
+    processes: Processes = spec.get("cpu", {})
+    before = cpu_now(processes)
+    result = await rep
+    after = cpu_now(processes)
+    result["server_cpu_s"] = {name: after[name] - before[name] for name in processes}
+    return result
 
 
 async def _create_sessions(target: str, keys: list[str]) -> None:
@@ -175,7 +200,8 @@ async def unary(spec: Spec) -> Result:
         statuses.clear()
 
         async def one(rep: int) -> Result:
-            return await Bounded(concurrency, spec["max_ops"], spec["max_seconds"]).run(op)
+            bounded = Bounded(concurrency, spec["max_ops"], spec["max_seconds"])
+            return await with_cpu(spec, bounded.run(op))
 
         reps = await _reps(spec, one)
         if method == "send":
@@ -237,6 +263,7 @@ class Watcher:
         self.key = key
         self.ready_after = ready_after
         self.events = 0
+        self.deltas = 0
         self.delta_chars = 0
         """Reply text received in deltas (a lagging stream's merged deltas carry several
         of the agent's chunks in one event)."""
@@ -276,6 +303,7 @@ class Watcher:
         event = response.event
         body = event.WhichOneof("body")
         if body == "delta":
+            self.deltas += 1
             self.delta_chars += len(event.delta.text)
             if event.run_id not in self.first_delta:
                 self.first_delta[event.run_id] = time.perf_counter()
@@ -290,9 +318,13 @@ class Watcher:
 
 
 async def _open_watchers(
-    target: str, keys: list[str], per_key: int, n_channels: int, ready_after: int = 1
+    target: str | list[str], keys: list[str], per_key: int, n_channels: int, ready_after: int = 1
 ) -> tuple[list[grpc.aio.Channel], dict[str, list[Watcher]]]:
-    channels = [_channel(target, local=True) for _ in range(n_channels)]
+    """`per_key` streams per session over `n_channels` channels; over several targets
+    (replicas), at least one channel each, the streams taking them in turn."""
+    targets = [target] if isinstance(target, str) else target
+    n_channels = max(n_channels, len(targets))
+    channels = [_channel(targets[i % len(targets)], local=True) for i in range(n_channels)]
     # Streams started on a channel still connecting can end CANCELLED at once.
     await asyncio.wait_for(asyncio.gather(*(c.channel_ready() for c in channels)), SETUP_TIMEOUT_S)
     stubs = [chat_service_pb2_grpc.ChatServiceStub(c) for c in channels]
@@ -321,13 +353,15 @@ async def _prime(chat: Any, watchers: dict[str, list[Watcher]]) -> None:
 async def watch(spec: Spec) -> Result:
     """`sessions` sessions with `subscribers` WatchChat streams each; every rep sends
     `runs` messages to each session (queued back to back) and waits until every stream
-    has seen every run end. Events/s = events received by all streams / time."""
+    has seen every run end. Events/s = events received by all streams / time. The Sends
+    go to `target`, the streams to `watch_target` (default: the same; a list: replicas,
+    the streams spread over them)."""
     target = spec["target"]
     tag = uuid.uuid4().hex[:8]
     keys = [f"bench-watch-{tag}-{i}" for i in range(spec["sessions"])]
     await _create_sessions(target, keys)
     channels, watchers = await _open_watchers(
-        target, keys, spec["subscribers"], spec.get("channels", 1)
+        spec.get("watch_target") or target, keys, spec["subscribers"], spec.get("channels", 1)
     )
     everyone = [w for ws in watchers.values() for w in ws]
     text = text_of(spec["text_chars"])
@@ -337,6 +371,9 @@ async def watch(spec: Spec) -> Result:
             await _prime(chat, watchers)
 
             async def one(rep: int) -> Result:
+                return await with_cpu(spec, fan_out())
+
+            async def fan_out() -> Result:
                 before = sum(w.events for w in everyone)
                 chars_before = sum(w.delta_chars for w in everyone)
                 t0 = time.perf_counter()
@@ -378,12 +415,13 @@ async def watch(spec: Spec) -> Result:
 
 async def first_delta(spec: Spec) -> Result:
     """Send -> first delta of that run at a WatchChat subscriber of the session, with
-    `concurrency` sessions each sending again once its previous run has ended."""
+    `concurrency` sessions each sending again once its previous run has ended. The Sends
+    go to `target`, the subscribers to `watch_target` (default: the same)."""
     target, concurrency = spec["target"], spec["concurrency"]
     tag = uuid.uuid4().hex[:8]
     keys = [f"bench-ttfd-{tag}-{i}" for i in range(concurrency)]
     await _create_sessions(target, keys)
-    channels, watchers = await _open_watchers(target, keys, 1, 1)
+    channels, watchers = await _open_watchers(spec.get("watch_target") or target, keys, 1, 1)
     text = text_of(spec["text_chars"])
     async with _channel(target) as driver:
         chat = chat_service_pb2_grpc.ChatServiceStub(driver)
@@ -401,7 +439,8 @@ async def first_delta(spec: Spec) -> Result:
             await Bounded(concurrency, spec["warmup_ops"], spec["max_seconds"]).run(op)
 
             async def one(rep: int) -> Result:
-                return await Bounded(concurrency, spec["max_ops"], spec["max_seconds"]).run(op)
+                bounded = Bounded(concurrency, spec["max_ops"], spec["max_seconds"])
+                return await with_cpu(spec, bounded.run(op))
 
             return {"reps": await _reps(spec, one)}
         finally:
@@ -556,19 +595,23 @@ SCENARIOS: dict[str, Callable[[Spec], Awaitable[Result]]] = {
 
 async def _run_all(plan: Spec) -> list[Result]:
     """Runs the plan's scenarios in order; around each, the CPU time of every server
-    process (read from /proc) and of this process."""
-    servers: dict[str, int] = plan["servers"]
+    process (read from /proc; of a process tree for `trees`) and of this process."""
+    from bench import replica_load  # it builds on this module
+
+    scenarios = SCENARIOS | replica_load.SCENARIOS
+    processes: Processes = {name: (pid, False) for name, pid in plan["servers"].items()}
+    processes |= {name: (pid, True) for name, pid in plan.get("trees", {}).items()}
     out = []
     for spec in plan["scenarios"]:
-        before = {name: cpu_seconds(pid) for name, pid in servers.items()}
+        spec.setdefault("cpu", processes)
+        before = cpu_now(processes)
         cpu0 = time.process_time()
         wall0 = time.perf_counter()
-        result = await SCENARIOS[spec["scenario"]](spec)
+        result = await scenarios[spec["scenario"]](spec)
         result["wall_s"] = time.perf_counter() - wall0
         result["load_cpu_s"] = time.process_time() - cpu0
-        result["server_cpu_s"] = {
-            name: cpu_seconds(pid) - before[name] for name, pid in servers.items()
-        }
+        after = cpu_now(processes)
+        result["server_cpu_s"] = {name: after[name] - before[name] for name in processes}
         out.append({"name": spec["name"], "spec": spec, "result": result})
         print(f"  {spec['name']}: {result['wall_s']:.1f}s", file=sys.stderr, flush=True)
     return out

@@ -1,4 +1,5 @@
-"""Child processes of the harness: start, wait for the port, CPU time and RSS from /proc."""
+"""Child processes of the harness: the servers (started, their port awaited), the load
+generator (run on a plan), CPU time and RSS from /proc."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 _CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -24,6 +26,29 @@ def cpu_seconds(pid: int) -> float:
     raw = Path(f"/proc/{pid}/stat").read_bytes()
     fields = raw[raw.rindex(b")") + 2 :].split()
     return (int(fields[11]) + int(fields[12])) / _CLK_TCK
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU of a process and its descendants (PostgreSQL's backends are the postmaster's
+    children): the live ones from their /proc/<pid>/stat, the ended ones from their
+    parent's cutime and cstime."""
+    children: dict[int, list[int]] = {}
+    times: dict[int, float] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            raw = stat.read_bytes()
+        except OSError:  # ended meanwhile
+            continue
+        fields = raw[raw.rindex(b")") + 2 :].split()
+        child = int(stat.parent.name)
+        children.setdefault(int(fields[1]), []).append(child)
+        times[child] = sum(int(f) for f in fields[11:15]) / _CLK_TCK
+    total, todo = 0.0, [pid]
+    while todo:
+        current = todo.pop()
+        total += times.get(current, 0.0)
+        todo += children.get(current, [])
+    return total
 
 
 def rss_bytes(pid: int) -> int:
@@ -116,3 +141,70 @@ def start_server(
 
 def python() -> str:
     return sys.executable
+
+
+def sessiond_env(db: Path, loop: str, **extra: str) -> dict[str, str]:
+    env = {
+        "SESSIOND_DB": str(db),
+        "SESSIOND_PORT": "0",
+        "SESSIOND_ECHO_DELAY_MS": "0",
+        # Every 8-character chunk of the echo backend becomes its own delta (the A2A
+        # peer streams the same chunks); sessiond's default coalesces for 150 ms.
+        "SESSIOND_DELTA_INTERVAL_MS": "0",
+        "SESSIOND_DRAIN_MS": "0",
+        "SESSIOND_GRACE_S": "1",
+        "SESSIOND_EVENT_LOOP": loop,
+        # Fan-out sends 100 runs to one session at once: all of them queue.
+        "SESSIOND_MAX_QUEUED_RUNS": "1000",
+        # Its defaults; the suite reads the port from the `server.started` JSON line.
+        "SESSIOND_LOG_FORMAT": "json",
+        "SESSIOND_LOG_LEVEL": "info",
+    }
+    return env | extra
+
+
+def start_servers(work: Path, loop: str, with_a2a: bool, suffix: str = "") -> dict[str, Server]:
+    servers = {
+        "echo": start_server(
+            f"echo{suffix}", [python(), "-m", "bench.echo_server", "--loop", loop], work
+        ),
+        "sessiond": start_server(
+            f"sessiond{suffix}",
+            [python(), "-m", "sessiond", "serve"],
+            work,
+            env=sessiond_env(work / f"sessiond{suffix}.db", loop),
+        ),
+    }
+    if with_a2a:
+        servers["a2a"] = start_server(
+            f"a2a{suffix}", [python(), "-m", "bench.a2a_server", "--loop", loop], work
+        )
+    return servers
+
+
+def run_load(
+    scenarios: list[dict[str, Any]],
+    servers: dict[str, Server],
+    loop: str,
+    timeout: float,
+    trees: dict[str, int] | None = None,
+) -> list[dict[str, Any]]:
+    """Runs the load generator process on `scenarios`; its results, one per scenario.
+    The CPU time of `servers` and of the process trees `trees` (name: root pid) is
+    recorded around each scenario and each repetition."""
+    body = {
+        "loop": loop,
+        "servers": {name: s.pid for name, s in servers.items()},
+        "trees": trees or {},
+        "scenarios": scenarios,
+    }
+    done = subprocess.run(
+        [python(), "-m", "bench.load", "-"],
+        input=json.dumps(body).encode(),
+        stdout=subprocess.PIPE,
+        timeout=timeout,
+        check=True,
+        cwd=ROOT,
+    )
+    results: list[dict[str, Any]] = json.loads(done.stdout)
+    return results

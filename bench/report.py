@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from bench import markdown as md
+from bench import replica_report
 from bench.stats import paired_ratio, ratio, summary
 
 KB = 1024
@@ -246,6 +248,7 @@ def build(
         "meta": meta,
         "rows": table,
         "targets": targets(table),
+        "replicas": replica_report.build(results),
         "scenarios": results,
         "ghz": ghz_results,
         "loops": loop_results,
@@ -256,31 +259,8 @@ def build(
 # -- markdown ------------------------------------------------------------------------------
 
 
-def _num(value: float | None, unit: str = "") -> str:
-    if value is None:
-        return "—"
-    if unit == "ms" or abs(value) < 10:
-        return f"{value:,.2f}"
-    return f"{value:,.0f}"
-
-
-def _cell(value: dict[str, float] | None, unit: str) -> str:
-    if value is None:
-        return "—"
-    if value["min"] == value["max"]:
-        return _num(value["median"], unit)
-    lo, hi = _num(value["min"], unit), _num(value["max"], unit)
-    return f"{_num(value['median'], unit)} ({lo}–{hi})"
-
-
 def _met(met: bool | None) -> str:
     return "—" if met is None else ("yes" if met else "**no**")
-
-
-def _table(header: list[str], lines: list[list[str]]) -> list[str]:
-    out = ["| " + " | ".join(header) + " |", "|" + "|".join(" --- " for _ in header) + "|"]
-    out += ["| " + " | ".join(line) + " |" for line in lines]
-    return out
 
 
 def markdown(doc: Doc) -> str:
@@ -300,19 +280,19 @@ def markdown(doc: Doc) -> str:
         [
             r["measurement"],
             str(r["in_flight"]),
-            f"{_cell(r['value'], r['unit'])} {r['unit']}",
-            f"{_cell(r['baseline'], r['unit'])} ({r['baseline_name']})" if r["baseline"] else "—",
-            _num(r["ratio"]) + "×" if r["ratio"] is not None else "—",
+            f"{md.cell(r['value'], r['unit'])} {r['unit']}",
+            f"{md.cell(r['baseline'], r['unit'])} ({r['baseline_name']})" if r["baseline"] else "—",
+            md.num(r["ratio"]) + "×" if r["ratio"] is not None else "—",
             r["target"] or "—",
             _met(r["met"]),
         ]
         for r in doc["rows"]
     ]
-    out += _table(
+    out += md.table(
         ["measurement", "in flight", "sessiond", "baseline", "ratio", "target", "met"], lines
     )
     out += ["", "## Targets", ""]
-    out += _table(
+    out += md.table(
         ["target", "met", "missed at"],
         [
             [
@@ -323,20 +303,21 @@ def markdown(doc: Doc) -> str:
             for t in doc["targets"]
         ],
     )
+    out += replica_report.markdown(doc.get("replicas") or {"rows": [], "cost": []})
     if doc["ghz"]:
         out += ["", "## ghz (Go load generator), unary", ""]
-        out += _table(
+        out += md.table(
             ["call", "in flight", "RPC/s", "p50 ms", "p90 ms", "p99 ms", "errors", "ghz CPU s"],
             [
                 [
                     name.rpartition("@")[0],
                     name.rpartition("@")[2],
-                    _num(g["rps"]),
-                    _num(g["percentiles_ms"].get("50"), "ms"),
-                    _num(g["percentiles_ms"].get("90"), "ms"),
-                    _num(g["percentiles_ms"].get("99"), "ms"),
+                    md.num(g["rps"]),
+                    md.num(g["percentiles_ms"].get("50"), "ms"),
+                    md.num(g["percentiles_ms"].get("90"), "ms"),
+                    md.num(g["percentiles_ms"].get("99"), "ms"),
                     str(g["errors"]),
-                    _num(g["ghz_cpu_s"], "ms"),
+                    md.num(g["ghz_cpu_s"], "ms"),
                 ]
                 for name, g in doc["ghz"].items()
             ],
@@ -348,19 +329,19 @@ def markdown(doc: Doc) -> str:
             " median of all repetitions)",
             "",
         ]
-        out += _table(
+        out += md.table(
             ["scenario", "uvloop", "asyncio", "uvloop/asyncio"], _loop_lines(doc["loops"])
         )
     out += ["", "## CPU time per scenario (seconds)", ""]
     servers = sorted({s for v in doc["cpu"]["load"].values() for s in v["server_cpu_s"]})
-    out += _table(
+    out += md.table(
         ["scenario", "wall", *[f"{s} server" for s in servers], "load generator"],
         [
             [
                 name,
-                _num(v["wall_s"], "ms"),
-                *[_num(v["server_cpu_s"].get(s), "ms") for s in servers],
-                _num(v["load_cpu_s"], "ms"),
+                md.num(v["wall_s"], "ms"),
+                *[md.num(v["server_cpu_s"].get(s), "ms") for s in servers],
+                md.num(v["load_cpu_s"], "ms"),
             ]
             for name, v in doc["cpu"]["load"].items()
         ],
@@ -386,9 +367,9 @@ def _loop_lines(loops: dict[str, Any]) -> list[list[str]]:
         lines.append(
             [
                 name,
-                f"{_num(uv)} {unit}",
-                f"{_num(plain)} {unit}",
-                _num(ratio(uv, plain)) + "×" if uv and plain else "—",
+                f"{md.num(uv)} {unit}",
+                f"{md.num(plain)} {unit}",
+                md.num(ratio(uv, plain)) + "×" if uv and plain else "—",
             ]
         )
     return lines

@@ -11,19 +11,26 @@ delta), the A2A SDK peer, and for the memory figure a fresh sessiond. The load g
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import json
 import os
-import platform
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from bench import ghz, loops, report
-from bench.procs import Server, python, start_server
+from bench import ghz, loops, meta, replicas, report
+from bench.cluster import running_cluster
+from bench.procs import (
+    python,
+    run_load,
+    sessiond_env,
+    start_server,
+    start_servers,
+    tree_cpu_seconds,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 CONCURRENCY = (1, 16, 64)
@@ -155,66 +162,6 @@ def loop_plan(profile: dict[str, Any], targets: dict[str, str], loop: str) -> li
     ]
 
 
-def sessiond_env(db: Path, loop: str, **extra: str) -> dict[str, str]:
-    env = {
-        "SESSIOND_DB": str(db),
-        "SESSIOND_PORT": "0",
-        "SESSIOND_ECHO_DELAY_MS": "0",
-        # Every 8-character chunk of the echo backend becomes its own delta (the A2A
-        # peer streams the same chunks); sessiond's default coalesces for 150 ms.
-        "SESSIOND_DELTA_INTERVAL_MS": "0",
-        "SESSIOND_DRAIN_MS": "0",
-        "SESSIOND_GRACE_S": "1",
-        "SESSIOND_EVENT_LOOP": loop,
-        # Fan-out sends 100 runs to one session at once: all of them queue.
-        "SESSIOND_MAX_QUEUED_RUNS": "1000",
-        # Its defaults; the suite reads the port from the `server.started` JSON line.
-        "SESSIOND_LOG_FORMAT": "json",
-        "SESSIOND_LOG_LEVEL": "info",
-    }
-    return env | extra
-
-
-def start_servers(work: Path, loop: str, with_a2a: bool, suffix: str = "") -> dict[str, Server]:
-    servers = {
-        "echo": start_server(
-            f"echo{suffix}", [python(), "-m", "bench.echo_server", "--loop", loop], work
-        ),
-        "sessiond": start_server(
-            f"sessiond{suffix}",
-            [python(), "-m", "sessiond", "serve"],
-            work,
-            env=sessiond_env(work / f"sessiond{suffix}.db", loop),
-        ),
-    }
-    if with_a2a:
-        servers["a2a"] = start_server(
-            f"a2a{suffix}", [python(), "-m", "bench.a2a_server", "--loop", loop], work
-        )
-    return servers
-
-
-def run_load(
-    scenarios: list[dict[str, Any]], servers: dict[str, Server], loop: str, timeout: float
-) -> list[dict[str, Any]]:
-    """Runs the load generator process on `scenarios`; its results, one per scenario."""
-    body = {
-        "loop": loop,
-        "servers": {name: s.pid for name, s in servers.items()},
-        "scenarios": scenarios,
-    }
-    done = subprocess.run(
-        [python(), "-m", "bench.load", "-"],
-        input=json.dumps(body).encode(),
-        stdout=subprocess.PIPE,
-        timeout=timeout,
-        check=True,
-        cwd=ROOT,
-    )
-    results: list[dict[str, Any]] = json.loads(done.stdout)
-    return results
-
-
 def measure_idle(
     work: Path, loop: str, profile: dict[str, Any], cpu: dict[str, Any]
 ) -> dict[str, Any]:
@@ -266,48 +213,6 @@ def compare_loops(work: Path, loop: str, profile: dict[str, Any]) -> dict[str, A
     return out
 
 
-def a2a_available() -> bool:
-    try:
-        import a2a.server.request_handlers  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-def _machine() -> dict[str, Any]:
-    cpu = ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    import grpc
-
-    return {
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-        "memory_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
-        "kernel": platform.release(),
-        "python": platform.python_version(),
-        "grpcio": grpc.__version__,
-    }
-
-
-def _git_commit() -> str:
-    try:
-        return subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return ""
-
-
 def selected(name: str, patterns: list[str]) -> bool:
     """`--only`: a pattern ending in @<count> names one scenario; any other is a prefix."""
     for pattern in patterns:
@@ -348,13 +253,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-ghz", action="store_true", help="skip ghz even where Go is present")
     parser.add_argument("--no-a2a", action="store_true", help="skip the A2A SDK peer")
     parser.add_argument(
+        "--no-replicas", action="store_true", help="skip the replicas on PostgreSQL + NATS"
+    )
+    parser.add_argument(
         "--only",
         action="append",
         default=[],
         metavar="PREFIX",
         help="run only scenarios whose name starts with PREFIX, or is exactly PREFIX when it "
         "ends in @<count> (send@1 is not send@16); repeatable; for profiling and "
-        "before/after checks: no ghz, memory or loop comparison unless named",
+        "before/after checks: no ghz, memory or loop comparison unless named; a replica "
+        "scenario brings the SQLite scenario it is compared with",
     )
     parser.add_argument(
         "--reps",
@@ -372,7 +281,7 @@ def main(argv: list[str] | None = None) -> int:
         profile["reps"] = args.reps
     began = time.monotonic()
     args.out.mkdir(parents=True, exist_ok=True)
-    with_a2a = a2a_available() and not args.no_a2a
+    with_a2a = meta.a2a_available() and not args.no_a2a
     results: dict[str, Any] = {}
     cpu: dict[str, Any] = {"servers": {}, "load": {}}
     with tempfile.TemporaryDirectory(prefix="sessiond-bench-") as tmp:
@@ -381,17 +290,35 @@ def main(argv: list[str] | None = None) -> int:
         try:
             targets = {name: s.target for name, s in servers.items()}
             scenarios = plan(profile, targets)
+            with_replicas = meta.replicas_available() and not args.no_replicas
+            replica_specs = replicas.plan(args.quick) if with_replicas else []
             if args.only:
-                scenarios = [s for s in scenarios if selected(s["name"], args.only)]
+                replica_specs = [s for s in replica_specs if selected(s["name"], args.only)]
+                wanted = replicas.references(replica_specs)
+                scenarios = [
+                    s for s in scenarios if selected(s["name"], args.only) or s["name"] in wanted
+                ]
             rounds = profile["reps"]
             print(
-                f"bench: {len(scenarios)} scenarios x {rounds} rounds ({args.loop})",
+                f"bench: {len(scenarios) + len(replica_specs)} scenarios x {rounds} rounds"
+                f" ({args.loop})",
                 file=sys.stderr,
             )
-            for _ in range(rounds):
-                one_each = [s | {"reps": 1} for s in scenarios]
-                for item in run_load(one_each, servers, args.loop, timeout=600):
-                    merge_round(results, item["name"], item["result"])
+            # PostgreSQL, NATS and the replicas only for the rounds, stopped whatever happens.
+            with contextlib.ExitStack() as stack:
+                cluster = None
+                if replica_specs:
+                    env = sessiond_env(work / "unused.db", args.loop)
+                    cluster = stack.enter_context(running_cluster(work, env))
+                for _ in range(rounds):
+                    one_each = [s | {"reps": 1} for s in scenarios]
+                    done = run_load(one_each, servers, args.loop, timeout=600)
+                    if cluster is not None:
+                        done += replicas.run_round(replica_specs, cluster, args.loop)
+                    for item in done:
+                        merge_round(results, item["name"], item["result"])
+                if cluster is not None:
+                    cpu["servers"] |= replicas.cpu_totals(cluster, tree_cpu_seconds)
             ghz_results = (
                 {} if args.no_ghz else ghz.run_all(ROOT, servers, CONCURRENCY, profile["ghz"], work)
             )
@@ -417,12 +344,12 @@ def main(argv: list[str] | None = None) -> int:
         cpu=cpu,
         meta={
             "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-            "commit": _git_commit(),
+            "commit": meta.git_commit(),
             "quick": args.quick,
             "loop": args.loop,
             "a2a": with_a2a,
             "ghz": bool(ghz_results),
-            "machine": _machine(),
+            "machine": meta.machine(),
             "duration_s": round(time.monotonic() - began, 1),
         },
     )

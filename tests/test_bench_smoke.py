@@ -8,6 +8,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -25,7 +26,9 @@ def test_bench_quick_runs_end_to_end(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr[-3000:]
     document = json.loads((tmp_path / "quick.json").read_text())
-    assert {"meta", "rows", "targets", "scenarios", "ghz", "loops", "cpu"} <= document.keys()
+    assert {"meta", "rows", "targets", "scenarios", "ghz", "loops", "cpu", "replicas"} <= (
+        document.keys()
+    )
     assert document["meta"]["quick"] is True
     scenarios = document["scenarios"]
     for name in (
@@ -60,10 +63,42 @@ def test_bench_quick_runs_end_to_end(tmp_path: Path) -> None:
         assert {"measurement", "in_flight", "value", "baseline", "ratio", "target", "met"} <= (
             row.keys()
         )
+    _check_replicas(document, scenarios)
     assert not (tmp_path / "latest.json").exists()  # a quick run leaves full figures alone
     table = (tmp_path / "quick.md").read_text()
     assert "| measurement |" in table
+    assert "## Replicas (PostgreSQL + NATS)" in table
     assert table.strip() in done.stdout
+
+
+def _check_replicas(document: dict[str, Any], scenarios: dict[str, Any]) -> None:
+    """The replica scenarios ran on PostgreSQL + NATS, and each has its row."""
+    for name in (
+        "replica1_send@16",
+        "replica2_send@64",
+        "replica1_fanout@10",
+        "replica2_fanout@10",
+        "replica_first_delta_same@1",
+        "replica_first_delta_across@1",
+        "replica_cost@1",
+        "replica_cost@4",
+    ):
+        assert name in scenarios, name
+    two = scenarios["replica2_send@16"]["reps"][0]["server_cpu_s"]
+    assert {"replica-a", "replica-b", "postgres", "nats"} <= two.keys()
+    replicas = document["replicas"]
+    assert {r["measurement"] for r in replicas["rows"]} >= {
+        "durable Send RPC/s",
+        "WatchChat fan-out events/s",
+        "time to first delta p50",
+    }
+    assert all(r["one"] and r["two"] and r["sqlite"] for r in replicas["rows"])
+    for cost in replicas["cost"]:
+        # A Send commits and publishes; each of its run's deltas crosses the bus to B.
+        assert cost["per_send"]["statements"] > 0
+        assert cost["per_send"]["write_tx"] > 0
+        assert cost["per_send"]["nats_in"] > 0
+        assert cost["per_delta"]["nats_out"] > 0
 
 
 @pytest.mark.timeout(120)

@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 import pytest
 from sessiond.core.runs.context import MAX_CACHED_TOKENS, TranscriptContext, Window, _grown
 from sessiond.domain.models import Attachment, Message, Role, Session
-from sessiond.domain.tokens import message_tokens
+from sessiond.domain.tokens import message_tokens, request_tokens
 from sessiond.store.base import ReadTx, WriteTx
 from sessiond.store.sqlite.store import SqliteStore
 
@@ -32,15 +32,18 @@ def _cached(context: TranscriptContext) -> Window | None:
 
 def test_a_grown_window_holds_the_budget_and_counts_like_a_recount() -> None:
     budget, limit = 40, 12
-    window = Window((), 0, budget)
+    window = Window((), 0, budget, 0)
     held: list[Message] = []
     for seq in range(1, 120):
         text = "x" * (seq % 13) + ("" if seq % 3 else "é" * seq)
-        extra = {"tool_input": "{}" * (seq % 4)} if seq % 5 == 0 else {}
+        extra: dict[str, Any] = {"tool_input": "{}" * (seq % 4)} if seq % 5 == 0 else {}
+        if seq % 7 == 0:
+            extra["silent"] = True  # sent as nothing, still counted in the window
         appended = [_message(seq, text, **extra)]
         held += appended
         window = _grown(window, appended, limit)
         assert window.tokens == _tokens(window.messages)
+        assert window.sent == sum(map(request_tokens, window.messages))
         assert window.messages == tuple(held[-len(window.messages) :])
         assert len(window.messages) <= limit
         # The newest entries holding more than the budget: one entry less would not.
@@ -51,10 +54,10 @@ def test_a_grown_window_holds_the_budget_and_counts_like_a_recount() -> None:
 def test_attachments_and_oversized_windows_are_not_kept() -> None:
     context = TranscriptContext()
     plain = (_message(1, "hi"),)
-    context.remember("sid", Window(plain, _tokens(plain), 100))
+    context.remember("sid", Window(plain, _tokens(plain), 100, _tokens(plain)))
     assert _cached(context) is not None
     image = _message(2, "look", attachments=(Attachment("image/png", b"\x89PNG"),))
-    with_image = _grown(Window(plain, _tokens(plain), 100), [image], 10)
+    with_image = _grown(Window(plain, _tokens(plain), 100, _tokens(plain)), [image], 10)
     assert with_image.with_attachments == 1
     context.remember("sid", with_image)
     assert _cached(context) is None
@@ -62,7 +65,7 @@ def test_attachments_and_oversized_windows_are_not_kept() -> None:
     assert after_image.messages[0].seq == 3  # the image left the window: it may be kept
     assert after_image.with_attachments == 0
     huge = (_message(1, "y" * 4 * (MAX_CACHED_TOKENS + 1)),)
-    context.remember("sid", Window(huge, _tokens(huge), 100))
+    context.remember("sid", Window(huge, _tokens(huge), 100, _tokens(huge)))
     assert _cached(context) is None
 
 

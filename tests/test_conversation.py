@@ -3,10 +3,12 @@ entries are written by seq, questions of queued runs at Send time."""
 
 from __future__ import annotations
 
+import random
 from typing import Any
 
-from sessiond.core.runs.conversation import Conversation, fit
+from sessiond.core.runs.conversation import Context, Conversation, fit
 from sessiond.domain.models import Message, Role
+from sessiond.domain.tokens import request_tokens
 
 _seq = 0
 
@@ -161,3 +163,41 @@ def test_thinking_and_silent_replies_cost_nothing_of_the_budget() -> None:
     context = fit([q1, thought, silent, a1, q2], 15, 0)
     assert context.messages == (q1, thought, silent, a1, q2)
     assert (context.omitted, context.tokens) == (0, 15)
+
+
+def _fit_from_the_back(ordered: list[Message], budget: int, earlier: int) -> Context:
+    """The cut as first written: the longest suffix that fits, walked from the back."""
+    last = len(ordered) - 1
+    start, tokens = last, request_tokens(ordered[last])
+    while start > 0 and tokens + request_tokens(ordered[start - 1]) <= budget:
+        start, tokens = start - 1, tokens + request_tokens(ordered[start - 1])
+    if start > 0 or earlier:
+        while start < last and ordered[start].role is not Role.USER:
+            tokens -= request_tokens(ordered[start])
+            start += 1
+    return Context(tuple(ordered[start:]), earlier + start, tokens)
+
+
+def test_the_cut_from_the_front_is_the_cut_from_the_back() -> None:
+    """`fit` drops entries from the front (few, for a window read for the budget); it
+    must leave what the longest fitting suffix would, with or without a known total."""
+    rng = random.Random(7)
+    roles = [Role.USER, Role.ASSISTANT, Role.THINKING, Role.TOOL_CALL, Role.TOOL_RESULT]
+    for _ in range(500):
+        entries = [
+            Message(
+                "s",
+                seq,
+                rng.choice(roles),
+                "x" * rng.randrange(0, 60),
+                0,
+                silent=rng.random() < 0.1,
+            )
+            for seq in range(1, rng.randrange(2, 30))
+        ]
+        entries.append(Message("s", len(entries) + 1, Role.USER, "q" * rng.randrange(1, 80), 0))
+        budget, earlier = rng.randrange(0, 200), rng.choice([0, 0, 3])
+        expected = _fit_from_the_back(entries, budget, earlier)
+        assert fit(entries, budget, earlier) == expected
+        total = sum(map(request_tokens, entries))
+        assert fit(entries, budget, earlier, total) == expected

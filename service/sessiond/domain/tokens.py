@@ -9,7 +9,7 @@ and after, the echo backend's usage), so figures compare with each other.
 
 from __future__ import annotations
 
-from sessiond.domain.models import Message
+from sessiond.domain.models import Message, Role
 
 CHARS_PER_TOKEN = 4
 DEFAULT_CONTEXT_TOKENS = 32_000
@@ -34,3 +34,11 @@ def message_tokens(message: Message) -> int:
     """A transcript entry: its text, a tool call's name and arguments, its images."""
     chars = len(message.text) + len(message.tool_input) + len(message.tool_name)
     return tokens_of_length(chars) + IMAGE_TOKENS * len(message.attachments)
+
+
+def request_tokens(message: Message) -> int:
+    """What an entry costs in a model's request: nothing for the ones no request carries
+    (thinking, silent replies)."""
+    if message.role is Role.THINKING or message.silent:
+        return 0
+    return message_tokens(message)

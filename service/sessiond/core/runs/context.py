@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sessiond.domain.models import Message
-from sessiond.domain.tokens import message_tokens
+from sessiond.domain.tokens import message_tokens, request_tokens
 from sessiond.store.base import ReadTx
 
 MAX_WINDOW_ENTRIES = 10_000
@@ -45,6 +45,9 @@ class Window:
     """Estimate of `messages` (`domain.tokens.message_tokens`)."""
     budget: int
     """The window holds more than this many tokens, or starts at the transcript's start."""
+    sent: int
+    """What a request carries of `messages` (`domain.tokens.request_tokens`), kept as the
+    window grows: a run's cut (`conversation.fit`) then looks at a few entries, not all."""
     with_attachments: int = 0
     """Entries of `messages` with an attachment (such a window is not cached)."""
 
@@ -62,11 +65,12 @@ def _grown(window: Window, appended: Iterable[Message], limit: int) -> Window:
     """`window` with entries appended, trimmed at the front to the newest that hold more
     than its budget, and to `limit` entries. Counts only what is added or dropped."""
     messages = list(window.messages)
-    tokens, attached = window.tokens, window.with_attachments
+    tokens, attached, sent = window.tokens, window.with_attachments, window.sent
     for message in appended:
         messages.append(message)
         tokens += message_tokens(message)
         attached += bool(message.attachments)
+        sent += request_tokens(message)
     drop = 0
     while len(messages) - drop > 1:
         first = messages[drop]
@@ -75,8 +79,9 @@ def _grown(window: Window, appended: Iterable[Message], limit: int) -> Window:
             break
         tokens -= cost
         attached -= bool(first.attachments)
+        sent -= request_tokens(first)
         drop += 1
-    return Window(tuple(messages[drop:]), tokens, window.budget, attached)
+    return Window(tuple(messages[drop:]), tokens, window.budget, sent, attached)
 
 
 class TranscriptContext:
@@ -126,7 +131,7 @@ class TranscriptContext:
     def _read(self, tx: ReadTx, session_id: str, budget: int) -> Window:
         """The window read newest first, a page at a time, until it holds the budget."""
         newest: list[Message] = []
-        tokens = attached = 0
+        tokens = attached = sent = 0
         before, page = 0, FIRST_PAGE
         while tokens <= budget and len(newest) < self.max_entries:
             size = min(page, self.max_entries - len(newest))
@@ -137,13 +142,14 @@ class TranscriptContext:
                 newest.append(message)
                 tokens += message_tokens(message)
                 attached += bool(message.attachments)
+                sent += request_tokens(message)
                 if tokens > budget:
                     break
             if len(rows) < size:
                 break
             before, page = rows[-1].seq, min(page * 2, LAST_PAGE)
         newest.reverse()
-        return Window(tuple(newest), tokens, budget, attached)
+        return Window(tuple(newest), tokens, budget, sent, attached)
 
     def remember(self, session_id: str, window: Window) -> Window:
         """Keeps a committed window (from `newest`) for the next run of the transcript."""

@@ -36,7 +36,7 @@ from sessiond.core.committer import record
 from sessiond.domain.clock import now_ms
 from sessiond.domain.events import Event, HistoryOmitted
 from sessiond.domain.models import Message, Role, Run, RunStatus
-from sessiond.domain.tokens import message_tokens
+from sessiond.domain.tokens import request_tokens
 from sessiond.store.base import ReadTx, WriteTx
 
 
@@ -50,18 +50,27 @@ class Conversation:
     def __init__(self, entries: Sequence[Message], run_id: str) -> None:
         self.entries = entries
         self.run_id = run_id
-        self.answered = {m.run_id for m in entries if m.role is not Role.USER and m.run_id}
+        user = Role.USER
+        answered: set[str] = set()
+        asked: list[str] = []
+        for message in entries:  # one pass: a run's window may hold thousands of entries
+            run_id = message.run_id
+            if not run_id:
+                continue
+            if message.role is user:
+                asked.append(run_id)
+            else:
+                answered.add(run_id)
+        self.answered = answered
         """Runs that left an entry (reply, thinking, tool call, …) among `entries`."""
+        self._asked = asked
+        """Runs whose question is among `entries`."""
 
     def unanswered(self) -> frozenset[str]:
         """Other runs whose question is here and that left no entry: queued, or ended
         without output. Only these need their state read (`queued_among`)."""
         answered, own = self.answered, self.run_id
-        return frozenset(
-            m.run_id
-            for m in self.entries
-            if m.role is Role.USER and m.run_id and m.run_id != own and m.run_id not in answered
-        )
+        return frozenset(r for r in self._asked if r != own and r not in answered)
 
     def question(self) -> Message | None:
         """The run's own question, when it is among the entries."""
@@ -79,12 +88,13 @@ class Conversation:
         """Run id -> questions that go right before the run's first entry."""
         held: list[Message] = []
         """Questions whose run left nothing: they go with the next question."""
+        user, own, answered, append = Role.USER, self.run_id, self.answered, ordered.append
         for message in self.entries:
             run_id = message.run_id
-            if message.role is Role.USER and run_id:
-                if run_id == self.run_id or run_id in waiting:
+            if run_id and message.role is user:
+                if run_id == own or run_id in waiting:
                     continue
-                if run_id in self.answered:
+                if run_id in answered:
                     group = before.setdefault(run_id, [])
                     group += held
                     group.append(message)
@@ -92,9 +102,9 @@ class Conversation:
                 else:
                     held.append(message)
                 continue
-            if run_id in before:
+            if before and run_id in before:
                 ordered += before.pop(run_id)
-            ordered.append(message)
+            append(message)
         for group in before.values():  # a run's entries before its question: never seen
             ordered += group
         ordered += held
@@ -119,31 +129,24 @@ class Context:
     """Estimate of `messages`."""
 
 
-def sent_tokens(message: Message) -> int:
-    """What an entry costs in the model's request: nothing for the ones no request carries
-    (thinking, silent replies)."""
-    if message.role is Role.THINKING or message.silent:
-        return 0
-    return message_tokens(message)
-
-
-def fit(ordered: Sequence[Message], budget: int, earlier: int) -> Context:
+def fit(ordered: Sequence[Message], budget: int, earlier: int, total: int | None = None) -> Context:
     """The newest part of `ordered` (ending with the run's question) that fits `budget`
     tokens, cut at a question; `earlier`: entries of the transcript before `ordered`
-    began (left out already)."""
+    began (left out already); `total`: what `ordered` costs (`request_tokens`), when the
+    caller knows it. Entries are dropped from the front until the rest fits: a window
+    read for the budget holds little more than it, so few are looked at."""
     if not ordered:
         return Context((), earlier, 0)
+    tokens = sum(map(request_tokens, ordered)) if total is None else total
     last = len(ordered) - 1
-    start, tokens = last, sent_tokens(ordered[last])
-    while start > 0:
-        cost = sent_tokens(ordered[start - 1])
-        if tokens + cost > budget:
-            break
-        start, tokens = start - 1, tokens + cost
+    start = 0
+    while start < last and tokens > budget:
+        tokens -= request_tokens(ordered[start])
+        start += 1
     if start > 0 or earlier:
         # Cut: start at a question, never inside a turn.
         while start < last and ordered[start].role is not Role.USER:
-            tokens -= sent_tokens(ordered[start])
+            tokens -= request_tokens(ordered[start])
             start += 1
     return Context(tuple(ordered[start:]), earlier + start, tokens)
 

@@ -295,9 +295,11 @@ class RunExecutor:
             waiting = await self.committer.store.read(lambda tx: queued_among(tx, unanswered))
         question = inputs.question or conversation.question()
         ordered = conversation.ordered(question, waiting)
-        context = fit(
-            ordered, self.agents.transcript_budget(inputs.agent_id), inputs.window.earlier
-        )
+        # With nothing queued left out and no question from before the window, the
+        # conversation holds exactly the window's entries: its cost is known.
+        known = inputs.window.sent if not waiting and inputs.question is None else None
+        budget = self.agents.transcript_budget(inputs.agent_id)
+        context = fit(ordered, budget, inputs.window.earlier, known)
         if context.omitted:
             spec = self.agents.get(inputs.agent_id)
             omitted = HistoryOmitted(

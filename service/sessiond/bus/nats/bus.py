@@ -18,13 +18,13 @@ once. While the connection is down nats-py buffers publishes (up to `pending_siz
 sends them after it reconnects; past that the message is dropped (counted in `dropped`,
 logged). A durable event larger than the server's `max_payload` goes as an `EventRef`
 (its positions; subscribers read it from the store); another message that large is
-dropped. Messages published
-elsewhere while this process was cut off are not received. A subscriber notices nothing
-but silence (heartbeats go on: they are local); its cursor follower fills any gap from
-the store when the next event arrives. nats-py reconnects without end and then
-subscribes again to every subject; a connection closed for good (an authorization
-error, say) ends every subscription with SubscriptionClosed, as closing the bus does, so
-streams end UNAVAILABLE and clients resume by cursor on another replica.
+dropped. Messages published elsewhere while this process was cut off are not received. A
+subscriber notices nothing but silence (heartbeats go on: they are local); its cursor
+follower fills any gap from the store when the next event arrives. nats-py reconnects
+without end and then subscribes again to every subject; a connection closed for good (an
+authorization error, say) ends every subscription with SubscriptionClosed, as closing
+the bus does, so streams end UNAVAILABLE and clients resume by cursor on another
+replica.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ the reply so far instead, which comes back as one delta from offset 0.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 from sessiond.bus.base import Subscription, SubscriptionClosed, SubscriptionOverflow
@@ -19,7 +19,12 @@ from sessiond.core.committer import Committer, chat_topic, control_topic
 from sessiond.core.rules import SessionRules
 from sessiond.core.runs.ownership import RunOwnership, SoleOwner
 from sessiond.core.runs.registry import RunRegistry
-from sessiond.core.streams.follower import CursorFollower, retained_from, session_cursor
+from sessiond.core.streams.follower import (
+    CursorFollower,
+    OnLive,
+    retained_from,
+    session_cursor,
+)
 from sessiond.core.tenancy import Caller
 from sessiond.domain.clock import now_ms
 from sessiond.domain.errors import (
@@ -46,8 +51,6 @@ class Heartbeat:
 
 
 FeedItem = Event | LiveDelta | Heartbeat
-OnLive = Callable[[], Awaitable[None]]
-"""Called once when a watch has replayed and is live: what is committed later reaches it."""
 
 
 @dataclass

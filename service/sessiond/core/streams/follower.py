@@ -28,6 +28,8 @@ ReadAfter = Callable[[int, int], Awaitable[tuple[int, list[Event]]]]
 """(position, limit) -> (the first position still retained, up to `limit` events after
 `position`), read in one snapshot."""
 Position = Callable[[Event | EventRef], int]
+OnLive = Callable[[], Awaitable[None]]
+"""Called once when a watch has replayed and is live: what is committed later reaches it."""
 
 
 def retained_from(oldest: int, head: int) -> int:
@@ -100,15 +102,15 @@ class CursorFollower:
         what the subscription raises (overflow, closing)."""
         while True:
             message = await self.subscription.get(wait_s)
-            if isinstance(message, EventRef):
-                async for stored in self.replay(until=self.position(message) + 1):
-                    yield stored
-                continue
-            if not isinstance(message, Event):
+            if not isinstance(message, Event | EventRef):
                 yield message
                 continue
             position = self.position(message)
             if position <= self.last:
+                continue
+            if isinstance(message, EventRef):  # too large for the bus: read with any gap
+                async for stored in self.replay(until=position + 1):
+                    yield stored
                 continue
             if position > self.last + 1:
                 async for missed in self.replay(until=position):

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from sessiond.bus.base import SubscriptionClosed, SubscriptionOverflow
 from sessiond.core.committer import FEED_TOPIC, Committer
 from sessiond.core.rules import SessionRules
-from sessiond.core.streams.follower import CursorFollower, global_position, retained_from
+from sessiond.core.streams.follower import (
+    CursorFollower,
+    OnLive,
+    global_position,
+    retained_from,
+)
 from sessiond.core.tenancy import Caller
 from sessiond.domain.errors import InvalidArgument, Unavailable
 from sessiond.domain.events import Event
@@ -48,7 +53,7 @@ class SessionFeed:
         start_at_end: bool,
         agent_id: str,
         keys: list[str],
-        on_live: Callable[[], Awaitable[None]] | None = None,
+        on_live: OnLive | None = None,
     ) -> AsyncIterator[Event]:
         """Session changes after `after_cursor` (or from now, `start_at_end`), filtered.
         An overflowed subscription is replaced and the feed catches up from the store.

@@ -3,6 +3,8 @@ policy, and the label sets of the tenant usage metrics."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from sessiond.config import Config
 from sessiond.core.limits import TenantLimits, TenantPolicy
 from sessiond.core.maintenance.retention import CleanupPolicy
@@ -11,21 +13,9 @@ from sessiond.telemetry.metrics import UsageLabels
 
 
 def tenant_limits(config: Config) -> TenantLimits:
+    # The config's fields are the policy's: a field added to one and not the other fails here.
     return TenantLimits(
-        {
-            tenant_id: TenantPolicy(
-                max_sessions=tenant.max_sessions,
-                max_runs_per_minute=tenant.max_runs_per_minute,
-                max_concurrent_runs=tenant.max_concurrent_runs,
-                max_queued_runs=tenant.max_queued_runs,
-                daily_cost_usd=tenant.daily_cost_usd,
-                monthly_cost_usd=tenant.monthly_cost_usd,
-                daily_tokens=tenant.daily_tokens,
-                monthly_tokens=tenant.monthly_tokens,
-                abort_policy=tenant.abort_policy,
-            )
-            for tenant_id, tenant in config.tenants.items()
-        }
+        {tenant_id: TenantPolicy(**asdict(tenant)) for tenant_id, tenant in config.tenants.items()}
     )
 
 

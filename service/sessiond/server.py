@@ -178,20 +178,20 @@ def check_serving_config(config: Config) -> None:
 async def start_server(config: Config) -> RunningServer:
     check_serving_config(config)
     backends = await open_backends(config)
-    prometheus = CollectorRegistry(auto_describe=True)
-    core = build_core(config, backends, RunMetrics(prometheus, usage_labels(config)))
-    subscribers_gauge(prometheus, backends.bus.subscriber_count)
     try:
+        prometheus = CollectorRegistry(auto_describe=True)
+        core = build_core(config, backends, RunMetrics(prometheus, usage_labels(config)))
+        subscribers_gauge(prometheus, backends.bus.subscriber_count)
         grpc_server = build_grpc_server(config, core.services, prometheus)
         metrics = None
         if config.metrics_port is not None:
             host = config.metrics_host or config.host
             metrics = serve_metrics(prometheus, host, config.metrics_port)
-    except (OSError, RuntimeError) as exc:
-        await backends.agents.close()
-        await backends.bus.close()
-        await backends.store.close()
-        raise OSError(str(exc)) from exc
+    except BaseException as exc:
+        await backends.close()
+        if isinstance(exc, OSError | RuntimeError):  # a port taken, say
+            raise OSError(str(exc)) from exc
+        raise
     recovered = await recover(core.committer, core.executor)
     if recovered:
         log.warning("runs.recovered", closed=recovered)
@@ -203,7 +203,7 @@ async def start_server(config: Config) -> RunningServer:
         port=grpc_server.port,
         store=type(backends.store).__name__,
         db=describe_store(config),
-        bus="nats" if config.bus.nats_url else "memory",
+        bus=type(backends.bus).__name__,
         tls=config.tls.enabled,
         mtls=config.tls.client_ca_file is not None,
         auth=bool(config.auth.tokens),

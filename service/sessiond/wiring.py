@@ -109,6 +109,12 @@ class Backends:
     shared: bool = False
     """Other processes (replicas) write the store too: runs are leased."""
 
+    async def close(self) -> None:
+        """Closes them (a server that did not start; a running one has its own order)."""
+        await self.agents.close()
+        await self.bus.close()
+        await self.store.close()
+
 
 def store_is_shared(config: Config) -> bool:
     """Whether other replicas may write the configured store (PostgreSQL)."""

@@ -52,10 +52,6 @@ KeyView = Callable[[str], str]
 goes through one."""
 
 
-def as_stored(key: str) -> str:
-    return key
-
-
 SEND_POLICY_FROM_PB = {v: k for k, v in _SEND_POLICY.items()}
 QUEUE_MODE_FROM_PB = {v: k for k, v in _QUEUE_MODE.items()}
 RUN_STATUS_FROM_PB = {v: k for k, v in _RUN_STATUS.items()}
@@ -131,7 +127,7 @@ def plugin_pb(entry: PluginEntry) -> resources_pb2.PluginState:
     )
 
 
-def session_pb(session: Session, view: KeyView = as_stored) -> resources_pb2.Session:
+def session_pb(session: Session, view: KeyView) -> resources_pb2.Session:
     return resources_pb2.Session(
         key=view(session.key),
         session_id=session.session_id,
@@ -202,7 +198,7 @@ def attachment_pb(
     )
 
 
-def run_pb(run: Run, view: KeyView = as_stored) -> resources_pb2.Run:
+def run_pb(run: Run, view: KeyView) -> resources_pb2.Run:
     return resources_pb2.Run(
         run_id=run.run_id,
         session_key=view(run.session_key),
@@ -221,7 +217,7 @@ def run_pb(run: Run, view: KeyView = as_stored) -> resources_pb2.Run:
     )
 
 
-def archive_pb(archive: Archive, view: KeyView = as_stored) -> resources_pb2.Archive:
+def archive_pb(archive: Archive, view: KeyView) -> resources_pb2.Archive:
     return resources_pb2.Archive(
         session_id=archive.session_id,
         session_key=view(archive.session_key),
@@ -231,7 +227,7 @@ def archive_pb(archive: Archive, view: KeyView = as_stored) -> resources_pb2.Arc
     )
 
 
-def session_event_pb(event: Event, view: KeyView = as_stored) -> events_pb2.SessionEvent:
+def session_event_pb(event: Event, view: KeyView) -> events_pb2.SessionEvent:
     assert event.reason is not None
     return events_pb2.SessionEvent(
         cursor=event.global_seq,
@@ -244,7 +240,7 @@ def session_event_pb(event: Event, view: KeyView = as_stored) -> events_pb2.Sess
     )
 
 
-def chat_event_pb(event: Event, view: KeyView = as_stored) -> events_pb2.ChatEvent:
+def chat_event_pb(event: Event, view: KeyView) -> events_pb2.ChatEvent:
     """A durable event as a ChatEvent (session_changed events carry no run id)."""
     pb = events_pb2.ChatEvent(
         session_key=view(event.session_key),
@@ -330,7 +326,7 @@ def _compaction_pb(body: Compaction) -> events_pb2.Compaction:
     )
 
 
-def live_delta_pb(delta: LiveDelta, cursor: int, view: KeyView = as_stored) -> events_pb2.ChatEvent:
+def live_delta_pb(delta: LiveDelta, cursor: int, view: KeyView) -> events_pb2.ChatEvent:
     """A non-durable delta; it carries the cursor of the last durable event sent."""
     return events_pb2.ChatEvent(
         session_key=view(delta.session_key),
@@ -341,9 +337,7 @@ def live_delta_pb(delta: LiveDelta, cursor: int, view: KeyView = as_stored) -> e
     )
 
 
-def heartbeat_pb(
-    session_key: str, ts: int, cursor: int, view: KeyView = as_stored
-) -> events_pb2.ChatEvent:
+def heartbeat_pb(session_key: str, ts: int, cursor: int, view: KeyView) -> events_pb2.ChatEvent:
     return events_pb2.ChatEvent(
         session_key=view(session_key),
         cursor=cursor,

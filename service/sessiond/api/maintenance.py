@@ -39,9 +39,7 @@ class Maintenance:
 
 
 def checkpoint_pb(
-    checkpoint: Checkpoint,
-    messages: list[Message] | None = None,
-    view: convert.KeyView = convert.as_stored,
+    checkpoint: Checkpoint, view: convert.KeyView, messages: list[Message] | None = None
 ) -> resources_pb2.Checkpoint:
     return resources_pb2.Checkpoint(
         checkpoint_id=checkpoint.checkpoint_id,
@@ -88,7 +86,7 @@ class MaintenanceRpcs:
         caller = current_caller()
         found = await self.maintenance.checkpoints.list_for(caller, request.key)
         return pb.ListCheckpointsResponse(
-            checkpoints=[checkpoint_pb(c, view=caller.public_key) for c in found]
+            checkpoints=[checkpoint_pb(c, caller.public_key) for c in found]
         )
 
     @unary
@@ -100,7 +98,7 @@ class MaintenanceRpcs:
             caller, request.key, request.checkpoint_id
         )
         return pb.GetCheckpointResponse(
-            checkpoint=checkpoint_pb(checkpoint, messages, caller.public_key)
+            checkpoint=checkpoint_pb(checkpoint, caller.public_key, messages)
         )
 
     @unary

@@ -11,7 +11,7 @@ import itertools
 import math
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from wsgiref.simple_server import WSGIServer
 
@@ -143,12 +143,12 @@ class UsageLabels:
     priced models); anything else is `other`, and no model at all is `none`."""
 
     tenants: frozenset[str] = frozenset({"default"})
-    models: dict[str, frozenset[str]] | None = None
+    models: dict[str, frozenset[str]] = field(default_factory=dict)
     """By agent id; the agents' ids are its keys."""
 
     def of(self, report: RunReport) -> tuple[str, str, str]:
         tenant = report.tenant if report.tenant in self.tenants else OTHER
-        models = (self.models or {}).get(report.agent_id)
+        models = self.models.get(report.agent_id)
         if models is None:
             return tenant, OTHER, OTHER
         if not report.model:
@@ -159,8 +159,8 @@ class UsageLabels:
 class RunMetrics:
     """sessiond's run metrics (`core.observe.RunObserver`)."""
 
-    def __init__(self, registry: CollectorRegistry, labels: UsageLabels | None = None) -> None:
-        self.labels = labels or UsageLabels()
+    def __init__(self, registry: CollectorRegistry, labels: UsageLabels) -> None:
+        self.labels = labels
         usage = ("tenant", "agent", "model")
         self._tenant_runs = Counter(
             "sessiond_tenant_runs_total",

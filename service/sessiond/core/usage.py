@@ -14,11 +14,9 @@ from dataclasses import dataclass, field
 from sessiond.core.tenancy import Caller
 from sessiond.domain.clock import now_ms
 from sessiond.domain.errors import InvalidArgument
-from sessiond.domain.models import HOUR_MS, Usage, UsageEntry, hour_of
+from sessiond.domain.models import HOUR_MS, Usage, UsageEntry, day_of, hour_of
 from sessiond.domain.tenants import tenant_of_namespace
 from sessiond.store.base import Store
-
-DAY_MS = 24 * HOUR_MS
 
 
 class Grouping(enum.StrEnum):
@@ -50,22 +48,12 @@ class UsageReport:
     """The end of the last hour covered (ms, exclusive)."""
 
 
-def _add(usage: Usage, more: Usage) -> Usage:
-    return Usage(
-        usage.input_tokens + more.input_tokens,
-        usage.output_tokens + more.output_tokens,
-        usage.total_tokens + more.total_tokens,
-        0,
-        usage.estimated_cost_usd + more.estimated_cost_usd,
-    )
-
-
 def group(entries: Iterable[UsageEntry], by: frozenset[Grouping]) -> list[UsageRow]:
     """The entries summed per group, ordered by day, tenant, agent and model."""
     rows: dict[tuple[int, str, str, str], UsageRow] = {}
     for entry in entries:
         at = (
-            entry.hour - entry.hour % DAY_MS if Grouping.DAY in by else 0,
+            day_of(entry.hour) if Grouping.DAY in by else 0,
             tenant_of_namespace(entry.namespace) if Grouping.TENANT in by else "",
             entry.agent_id if Grouping.AGENT in by else "",
             entry.model if Grouping.MODEL in by else "",
@@ -77,7 +65,7 @@ def group(entries: Iterable[UsageEntry], by: frozenset[Grouping]) -> list[UsageR
             row.model,
             row.day,
             row.runs + entry.runs,
-            _add(row.usage, entry.usage),
+            row.usage.plus(entry.usage),
         )
     return [rows[at] for at in sorted(rows)]
 
@@ -92,7 +80,7 @@ class UsageQueries:
         """The caller's tenant's usage (every tenant's for an all_tenants caller) from
         `start` (default: the start of today, UTC) to `end` (default: now)."""
         now = now_ms()
-        first = hour_of(start if start is not None else now - now % DAY_MS)
+        first = hour_of(start if start is not None else day_of(now))
         last = end if end is not None else now
         if last < first:
             raise InvalidArgument("end_time", "end_time must not be before start_time")

@@ -108,6 +108,17 @@ class Usage:
     context_tokens: int = 0
     estimated_cost_usd: float = 0.0
 
+    def plus(self, more: Usage) -> Usage:
+        """Both added up; `context_tokens` (the size of one request, which does not add up)
+        is the later one's, or this one's when the later has none."""
+        return Usage(
+            self.input_tokens + more.input_tokens,
+            self.output_tokens + more.output_tokens,
+            self.total_tokens + more.total_tokens,
+            more.context_tokens or self.context_tokens,
+            self.estimated_cost_usd + more.estimated_cost_usd,
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class PluginEntry:
@@ -270,11 +281,17 @@ class Transcript:
 
 
 HOUR_MS = 3_600_000
+DAY_MS = 24 * HOUR_MS
 
 
 def hour_of(ts: int) -> int:
     """The start of the UTC hour holding the time `ts`."""
     return ts - ts % HOUR_MS
+
+
+def day_of(ts: int) -> int:
+    """The start of the UTC day holding the time `ts`."""
+    return ts - ts % DAY_MS
 
 
 @dataclass(frozen=True, slots=True)

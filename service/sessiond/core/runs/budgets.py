@@ -19,16 +19,9 @@ from dataclasses import dataclass
 from sessiond.core.limits import TenantLimits
 from sessiond.domain.clock import now_ms
 from sessiond.domain.errors import BudgetExceeded
-from sessiond.domain.models import Session, Usage
+from sessiond.domain.models import Session, Usage, day_of
 from sessiond.domain.tenants import namespace_of
 from sessiond.store.base import ReadTx, Store
-
-DAY_MS = 86_400_000
-
-
-def day_start(ts: int) -> int:
-    """The start of the UTC day holding `ts` (milliseconds)."""
-    return ts - ts % DAY_MS
 
 
 def month_start(ts: int) -> int:
@@ -105,7 +98,7 @@ class Budgets:
         policy = self.limits.policy(space)
         if not policy.has_budget:
             return tokens, cost
-        for period, since in (("daily", day_start(now)), ("monthly", month_start(now))):
+        for period, since in (("daily", day_of(now)), ("monthly", month_start(now))):
             token_limit = getattr(policy, f"{period}_tokens")
             cost_limit = getattr(policy, f"{period}_cost_usd")
             if not (token_limit or cost_limit):

@@ -58,16 +58,6 @@ class Outcome:
     """Start the next queued run in the same transaction (not when a Steer follows)."""
 
 
-def add_usage(total: Usage, extra: Usage) -> Usage:
-    return Usage(
-        input_tokens=total.input_tokens + extra.input_tokens,
-        output_tokens=total.output_tokens + extra.output_tokens,
-        total_tokens=total.total_tokens + extra.total_tokens,
-        context_tokens=extra.context_tokens or total.context_tokens,
-        estimated_cost_usd=total.estimated_cost_usd + extra.estimated_cost_usd,
-    )
-
-
 def _save_thinking(tx: WriteTx, run: Run, outcome: Outcome, ts: int) -> None:
     if outcome.thinking.strip():
         tx.append_message(
@@ -103,7 +93,7 @@ def _ended_session(session: Session, run: Run, status: RunStatus, ts: int, usage
         ended_at=ts,
         runtime_ms=session.runtime_ms + max(0, runtime),
         aborted_last_run=status is RunStatus.ABORTED,
-        usage=add_usage(session.usage, usage),
+        usage=session.usage.plus(usage),
         updated_at=ts,
         etag=new_etag(),
     )

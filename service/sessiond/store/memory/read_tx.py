@@ -30,7 +30,6 @@ from sessiond.store.memory.tables import (
     RunRow,
     Tables,
     TranscriptRow,
-    add_usages,
     detached,
     detached_event,
 )
@@ -278,5 +277,5 @@ class MemoryReadTx:
         total = Usage()
         for entry in self.tables.usage.values():
             if entry.namespace == namespace and entry.hour >= since:
-                total = add_usages(total, entry.usage)
+                total = total.plus(entry.usage)
         return total

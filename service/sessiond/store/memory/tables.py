@@ -114,15 +114,5 @@ def without_context(usage: Usage) -> Usage:
     return replace(usage, context_tokens=0) if usage.context_tokens else usage
 
 
-def add_usages(a: Usage, b: Usage) -> Usage:
-    return Usage(
-        a.input_tokens + b.input_tokens,
-        a.output_tokens + b.output_tokens,
-        a.total_tokens + b.total_tokens,
-        0,
-        a.estimated_cost_usd + b.estimated_cost_usd,
-    )
-
-
 def add_entries(a: UsageEntry, b: UsageEntry) -> UsageEntry:
-    return replace(a, runs=a.runs + b.runs, usage=add_usages(a.usage, b.usage))
+    return replace(a, runs=a.runs + b.runs, usage=a.usage.plus(b.usage))

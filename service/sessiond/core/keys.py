@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 from sessiond.domain.errors import InvalidArgument
+from sessiond.domain.tenants import canonical_of
 
 MAX_KEY_CHARS = 512
 # Keys that are not scoped to an agent.
@@ -38,6 +39,11 @@ def key_agent(key: str) -> str | None:
     if key.startswith("agent:"):
         return key.split(":", 2)[1]
     return None
+
+
+def stored_key_agent(stored_key: str) -> str | None:
+    """The agent a stored key (its tenant's namespace in front) is scoped to."""
+    return key_agent(canonical_of(stored_key))
 
 
 def main_key(agent_id: str) -> str:

@@ -23,6 +23,7 @@ from sessiond.domain.tenants import (
     DEFAULT_TENANT,
     TENANT_ID,
     TENANT_KEY_PREFIX,
+    in_namespace,
     namespace,
     namespace_of,
     tenant_of_namespace,
@@ -61,7 +62,7 @@ class Caller:
 
     def sees(self, stored_key: str) -> bool:
         """Whether a stored record of this key is visible to the caller."""
-        return self.all_tenants or namespace_of(stored_key) == self.namespace
+        return in_namespace(stored_key, self.scope)
 
     def owns(self, stored_key: str) -> bool:
         """Whether the key is of the caller's own tenant (may be changed by it)."""
@@ -113,7 +114,3 @@ class Caller:
         one)."""
         if not self.owns(stored_key):
             raise CrossTenantWrite(stored_key, self.tenant)
-
-
-SYSTEM = Caller(all_tenants=True, admin=True)
-"""The server itself (periodic sweeps): every tenant's data, keys as stored."""

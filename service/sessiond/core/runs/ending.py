@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from sessiond.core.committer import record
-from sessiond.core.keys import key_agent
+from sessiond.core.keys import stored_key_agent
 from sessiond.core.runs.ownership import RunOwnership
 from sessiond.core.runs.tools import ToolCall, append_cancelled, record_cancelled
 from sessiond.domain.clock import now_ms
@@ -31,7 +31,7 @@ from sessiond.domain.models import (
     UsageEntry,
     hour_of,
 )
-from sessiond.domain.tenants import canonical_of, namespace_of
+from sessiond.domain.tenants import namespace_of
 from sessiond.store.base import WriteTx
 
 _SESSION_STATUS = {
@@ -169,7 +169,7 @@ def _record_usage(
     tx: WriteTx, run: Run, session: Session | None, outcome: Outcome, ts: int
 ) -> None:
     """Adds an executed run's usage to the ledger (budgets, GetUsage), in its end's write."""
-    agent_id = session.agent_id if session else key_agent(canonical_of(run.session_key)) or ""
+    agent_id = session.agent_id if session else stored_key_agent(run.session_key) or ""
     model = outcome.model or (session.model if session else "")
     space = namespace_of(run.session_key)
     tx.add_usage(UsageEntry(space, agent_id, model, hour_of(ts), 1, outcome.usage))

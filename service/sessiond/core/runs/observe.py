@@ -14,9 +14,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from sessiond.core.keys import key_agent
+from sessiond.core.keys import stored_key_agent
 from sessiond.domain.models import StopReason, Usage
-from sessiond.domain.tenants import canonical_of, tenant_of
+from sessiond.domain.tenants import tenant_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +37,7 @@ class RunReport:
     @property
     def agent_id(self) -> str:
         """The agent of the run's session key ("" for unscoped keys such as `global`)."""
-        return key_agent(canonical_of(self.session_key)) or ""
+        return stored_key_agent(self.session_key) or ""
 
     @property
     def tenant(self) -> str:

@@ -9,13 +9,13 @@ is the same nobody, so `owner` allows everything.
 
 from __future__ import annotations
 
-from sessiond.core.keys import key_agent
+from sessiond.core.keys import stored_key_agent
 from sessiond.core.limits import TenantLimits
 from sessiond.core.rules import SessionRules
 from sessiond.core.tenancy import Caller
 from sessiond.domain.errors import NotRunOwner
 from sessiond.domain.models import Run
-from sessiond.domain.tenants import canonical_of, namespace_of
+from sessiond.domain.tenants import namespace_of
 
 OWNER = "owner"
 
@@ -30,7 +30,7 @@ class AbortPolicies:
         tenant = self.limits.policy(namespace_of(session_key)).abort_policy
         if tenant:
             return tenant
-        agent_id = key_agent(canonical_of(session_key)) or self.rules.default_agent
+        agent_id = stored_key_agent(session_key) or self.rules.default_agent
         agent = self.rules.agents.get(agent_id)
         return agent.abort_policy if agent is not None else "tenant"
 

@@ -8,7 +8,7 @@ from typing import Any, Protocol
 
 from sessiond.core import validation
 from sessiond.core.committer import Committer, record, session_changed
-from sessiond.core.keys import dashboard_key, key_agent, main_key
+from sessiond.core.keys import dashboard_key, main_key, stored_key_agent
 from sessiond.core.limits import TenantLimits
 from sessiond.core.rules import SessionRules
 from sessiond.core.sessions.transcripts import new_generation
@@ -127,7 +127,7 @@ class SessionManager:
             agent_id = self.rules.default_agent
             return agent_id, caller.stored_key(dashboard_key(agent_id))
         key = self.rules.stored_key(caller, spec.key, write=True)
-        owner = key_agent(canonical_of(key))
+        owner = stored_key_agent(key)
         agent_id, _ = self.rules.agent(owner or self.rules.default_agent, "key")
         return agent_id, key
 

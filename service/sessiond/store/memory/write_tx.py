@@ -90,7 +90,7 @@ class MemoryWriteTx(MemoryReadTx):
         current = self.tables.sessions.get(session.key)
         if current is not None and not upsert:
             raise IntegrityError(f"session {session.key} exists")
-        label = (namespace_of(session.key), session.agent_id, session.label)
+        label = _label_of(session)
         if session.label and self.tables.labels.get(label, session.key) != session.key:
             raise LabelInUse(session.label)
         if current is not None and current.label:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any, TypeAlias
 
-import orjson
 import psycopg
 from psycopg.abc import Params
 from psycopg.rows import TupleRow
@@ -37,11 +36,6 @@ _EVENT_COLUMNS = "global_seq, session_key, cursor, kind, ts, run_id, reason, pay
 _LEASE_COLUMNS = "run_id, session_key, owner, epoch, expires_at FROM run_leases"
 _ARCHIVE_COLUMNS = "session_id, session_key, archive_reason, archived_at, message_count"
 _USAGE_SUMS = "sum(input_tokens), sum(output_tokens), sum(total_tokens), sum(cost_usd)"
-
-
-def json_text(data: Any) -> str:
-    """Compact JSON text of a record or a dict (orjson encodes dataclasses and enums)."""
-    return orjson.dumps(data).decode()
 
 
 def _session(row: TupleRow) -> Session:
@@ -231,8 +225,7 @@ class PostgresReadTx:
 
     def count_runs(self, session_key: str, status: RunStatus) -> int:
         sql = "SELECT count(*) FROM runs WHERE session_key = %s AND status = %s"
-        row = self._one(sql, (session_key, status.value))
-        return int(row[0]) if row else 0
+        return self._count(sql, (session_key, status.value))
 
     def find_run_by_idempotency(
         self, session_key: str, scope: str, idempotency_key: str

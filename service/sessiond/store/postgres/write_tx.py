@@ -10,7 +10,9 @@ cursor are moved by the same statement that uses them.
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
+import orjson
 from psycopg import errors
 from sessiond.domain import codec
 from sessiond.domain.errors import LabelInUse
@@ -25,7 +27,13 @@ from sessiond.domain.models import (
     UsageEntry,
 )
 from sessiond.domain.tenants import namespace_of
-from sessiond.store.postgres.read_tx import Connection, PostgresReadTx, json_text
+from sessiond.store.postgres.read_tx import Connection, PostgresReadTx
+
+
+def json_text(data: Any) -> str:
+    """Compact JSON text of a record or a dict (orjson encodes dataclasses and enums)."""
+    return orjson.dumps(data).decode()
+
 
 LABEL_INDEX = "sessions_label"
 

@@ -16,20 +16,15 @@ every write of the group with `Unavailable`.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
-
 import psycopg
 import structlog
 from psycopg import errors
 from psycopg.pq import TransactionStatus
 from psycopg_pool import ConnectionPool
 from sessiond.domain.errors import SessiondError, Unavailable
-from sessiond.store.base import WriteTx
 from sessiond.store.postgres.read_tx import Connection
 from sessiond.store.postgres.write_tx import PostgresWriteTx
+from sessiond.store.write_queue import Job, Outcome, failed
 
 log = structlog.get_logger(__name__)
 
@@ -37,17 +32,6 @@ MAX_ATTEMPTS = 5
 """Runs of a group that keeps meeting serialization failures, deadlocks or lost connections."""
 
 _RETRYABLE = (errors.SerializationFailure, errors.DeadlockDetected)
-
-
-@dataclass(slots=True)
-class Job:
-    fn: Callable[[WriteTx], Any]
-    future: asyncio.Future[Any]
-    loop: asyncio.AbstractEventLoop
-
-
-Outcome = tuple[Any, BaseException | None]
-"""A write function's result, or what it (or its group's commit) raised."""
 
 
 class _Retry(Exception):
@@ -72,11 +56,6 @@ def _ends_attempt(exc: BaseException, conn: Connection) -> bool:
     return isinstance(exc, _RETRYABLE) or conn.closed
 
 
-def _failed(group: list[Job], exc: BaseException) -> list[Outcome]:
-    log.error("store.commit_failed", error=str(exc), writes=len(group))
-    return [(None, Unavailable("storage write failed"))] * len(group)
-
-
 def _final_failure(exc: BaseException) -> None:
     """Logs a function's failure that its caller will get: one that is not a domain
     error is a bug."""
@@ -97,12 +76,12 @@ def commit_group(pool: ConnectionPool[Connection], group: list[Job]) -> list[Out
         except _Retry as retry:
             cause = retry.__cause__ or retry
             if attempt == MAX_ATTEMPTS:
-                return _failed(group, cause)
+                return failed(group, cause)
             log.warning("store.write_retry", error=str(cause), attempt=attempt)
             if retry.connection_lost:  # the server restarted? replace the dead connections
                 pool.check()
         except Exception as exc:  # the lock not obtained in time, the commit refused...
-            return _failed(group, exc)
+            return failed(group, exc)
     raise AssertionError("unreachable")
 
 

@@ -26,7 +26,7 @@ import queue
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import orjson
 import psycopg
@@ -36,27 +36,17 @@ from psycopg_pool import ConnectionPool
 from sessiond.domain.errors import Unavailable
 from sessiond.domain.models import Session
 from sessiond.store.base import ReadTx, WriteTx
-from sessiond.store.postgres.group import Job, commit_group, rollback
+from sessiond.store.postgres.group import commit_group, rollback
 from sessiond.store.postgres.migrations import migrate
 from sessiond.store.postgres.read_tx import Connection, PostgresReadTx
+from sessiond.store.write_queue import Job, Jobs, take_group
 
 T = TypeVar("T")
 log = structlog.get_logger(__name__)
 
-MAX_GROUP = 256
-"""A group commit takes at most this many queued writes; bounds the latency of the first."""
 READ_ATTEMPTS = 2
 """A read whose connection turns out broken (the server restarted) is tried once more,
 after the pool has replaced its dead connections."""
-
-
-def _resolve(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
-    if future.done():
-        return
-    if error is not None:
-        future.set_exception(error)
-    else:
-        future.set_result(result)
 
 
 class PostgresStore:
@@ -76,7 +66,7 @@ class PostgresStore:
         self.readers = readers
         self.lock_timeout_ms = lock_timeout_ms
         self.connect_timeout_s = connect_timeout_s
-        self._jobs: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
+        self._jobs: Jobs = queue.SimpleQueue()
         self._writer: threading.Thread | None = None
         self._reader_threads = ThreadPoolExecutor(readers, thread_name_prefix="pg-read")
         # A reader thread holds at most one connection, and so does the writer: the pool
@@ -160,7 +150,7 @@ class PostgresStore:
             raise Unavailable("store is closed")
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
-        self._jobs.put(Job(fn, future, loop))
+        self._jobs.put(Job(fn, future))
         return await future
 
     # -- the writer thread -------------------------------------------------------------
@@ -171,21 +161,9 @@ class PostgresStore:
             if first is None:
                 return
             group = [first]
-            stop = self._drain_into(group)
+            stop = take_group(self._jobs, group)
             outcomes = commit_group(self._pool, group)
-            for job, (result, error) in zip(group, outcomes, strict=True):
-                job.loop.call_soon_threadsafe(_resolve, job.future, result, error)
+            for job, outcome in zip(group, outcomes, strict=True):
+                job.resolve_soon(outcome)
             if stop:
                 return
-
-    def _drain_into(self, group: list[Job]) -> bool:
-        """Adds already-queued jobs to the group; True when the close sentinel was seen."""
-        while len(group) < MAX_GROUP:
-            try:
-                job = self._jobs.get_nowait()
-            except queue.Empty:
-                return False
-            if job is None:
-                return True
-            group.append(job)
-        return False

@@ -19,7 +19,6 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -32,12 +31,11 @@ from sessiond.store.sqlite.migrations import migrate
 from sessiond.store.sqlite.short_writes import ShortWrites, write_kind
 from sessiond.store.sqlite.tx import SqliteReadTx
 from sessiond.store.sqlite.write_tx import SqliteWriteTx
+from sessiond.store.write_queue import Job, Jobs, Outcome, failed, take_group
 
 T = TypeVar("T")
 log = structlog.get_logger(__name__)
 
-# A group commit takes at most this many queued writes; bounds the latency of the first.
-MAX_GROUP = 256
 BUSY_TIMEOUT_MS = 5000
 LONE_WRITER = 1.1
 """Writes commit on the loop while recent turns averaged fewer writing tasks than this."""
@@ -46,14 +44,6 @@ TURN_WEIGHT = 0.1
 
 
 SESSION_CACHE = 4096
-
-
-@dataclass(slots=True)
-class _Job:
-    fn: Callable[[WriteTx], Any]
-    future: asyncio.Future[Any]
-    loop: asyncio.AbstractEventLoop
-    kind: object | None
 
 
 def _connect(
@@ -87,24 +77,6 @@ def _begin_at_once(conn: sqlite3.Connection) -> bool:
     return True
 
 
-_Outcome = tuple[Any, BaseException | None]
-"""A write function's result, or what it (or its group's commit) raised."""
-
-
-def _failed(group: list[_Job], exc: sqlite3.Error) -> list[_Outcome]:
-    log.error("store.commit_failed", error=str(exc), writes=len(group))
-    return [(None, Unavailable("storage write failed"))] * len(group)
-
-
-def _resolve(job: _Job, result: Any, error: BaseException | None) -> None:
-    if job.future.done():
-        return
-    if error is not None:
-        job.future.set_exception(error)
-    else:
-        job.future.set_result(result)
-
-
 class SqliteStore:
     """The embedded store. `synchronous` is NORMAL (default) or FULL."""
 
@@ -113,7 +85,7 @@ class SqliteStore:
             raise ValueError("synchronous must be NORMAL or FULL")
         self.path = path
         self.synchronous = synchronous
-        self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._jobs: Jobs = queue.SimpleQueue()
         self._writer: threading.Thread | None = None
         self._write_tx: SqliteWriteTx | None = None
         self._group_lock = threading.Lock()
@@ -185,7 +157,7 @@ class SqliteStore:
             raise Unavailable("store is closed")
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
-        job = _Job(fn, future, loop, write_kind(fn))
+        job = Job(fn, future, write_kind(fn))
         if (
             self._lone_writer(loop)
             and self.short_writes.is_short(job.kind)
@@ -216,7 +188,7 @@ class SqliteStore:
         self._turn_open = False
         self._turn_task = None
 
-    def _commit_here(self, job: _Job) -> bool:
+    def _commit_here(self, job: Job) -> bool:
         """Commits `job` on the loop when the writer has nothing of this loop's (so writes
         still commit in the order they were made) and the write lock is free at once."""
         tx = self._write_tx
@@ -229,12 +201,12 @@ class SqliteStore:
         finally:
             self._group_lock.release()
         for result, error in outcomes:
-            _resolve(job, result, error)
+            job.resolve(result, error)
         return True
 
-    def _resolve_from_writer(self, job: _Job, result: Any, error: BaseException | None) -> None:
+    def _resolve_from_writer(self, job: Job, result: Any, error: BaseException | None) -> None:
         self._with_writer -= 1
-        _resolve(job, result, error)
+        job.resolve(result, error)
 
     async def read(self, fn: Callable[[ReadTx], T]) -> T:
         loop = asyncio.get_running_loop()
@@ -261,44 +233,33 @@ class SqliteStore:
                 if first is None:
                     return
                 group = [first]
-                stop = self._drain_into(group)
+                stop = take_group(self._jobs, group)
                 with self._group_lock:
                     outcomes = self._commit_group(conn, tx, group)
                 # Only now: a caller that resumes finds the writer's lock free.
                 for job, (result, error) in zip(group, outcomes, strict=True):
-                    job.loop.call_soon_threadsafe(self._resolve_from_writer, job, result, error)
+                    loop = job.future.get_loop()
+                    loop.call_soon_threadsafe(self._resolve_from_writer, job, result, error)
                 if stop:
                     return
         finally:
             conn.close()
 
-    def _drain_into(self, group: list[_Job]) -> bool:
-        """Adds already-queued jobs to the group; True when the close sentinel was seen."""
-        while len(group) < MAX_GROUP:
-            try:
-                job = self._jobs.get_nowait()
-            except queue.Empty:
-                return False
-            if job is None:
-                return True
-            group.append(job)
-        return False
-
     def _commit_group(
-        self, conn: sqlite3.Connection, tx: SqliteWriteTx, group: list[_Job]
-    ) -> list[_Outcome]:
+        self, conn: sqlite3.Connection, tx: SqliteWriteTx, group: list[Job]
+    ) -> list[Outcome]:
         """On the writer thread: begins (waiting up to the busy timeout) and runs `group`."""
         try:
             conn.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
-            return _failed(group, exc)
+            return failed(group, exc)
         return self._run_group(conn, tx, group)
 
     def _run_group(
-        self, conn: sqlite3.Connection, tx: SqliteWriteTx, group: list[_Job]
-    ) -> list[_Outcome]:
+        self, conn: sqlite3.Connection, tx: SqliteWriteTx, group: list[Job]
+    ) -> list[Outcome]:
         """Runs `group` in the transaction begun and commits: each job's outcome."""
-        outcomes: list[_Outcome] = []
+        outcomes: list[Outcome] = []
         try:
             for job in group:
                 outcomes.append(self._run_in_savepoint(conn, tx, job))
@@ -309,10 +270,10 @@ class SqliteStore:
             with contextlib.suppress(sqlite3.Error):
                 conn.execute("ROLLBACK")
             tx.cache.clear()
-            return _failed(group, exc)
+            return failed(group, exc)
         return outcomes
 
-    def _run_in_savepoint(self, conn: sqlite3.Connection, tx: SqliteWriteTx, job: _Job) -> _Outcome:
+    def _run_in_savepoint(self, conn: sqlite3.Connection, tx: SqliteWriteTx, job: Job) -> Outcome:
         conn.execute("SAVEPOINT job")
         tx.cache.begin()
         started = time.perf_counter()

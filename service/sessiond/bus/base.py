@@ -25,10 +25,9 @@ What every bus guarantees (`tests/contract/test_bus_contract.py` checks each poi
   text deltas, `domain.events.LiveDelta`) absorbs the messages that continue it while
   they wait together in one subscription's buffer: the subscriber receives one delta
   holding their text, in place of the first, in one buffer slot; a message that does
-  not continue it is not absorbed and keeps its place. (A message with only
-  `merge(next) -> merged | None` is merged the same way.) A message taken before the
-  next one arrives is received as published; a slow subscriber gets fewer, larger
-  deltas with the same text.
+  not continue it is not absorbed and keeps its place. A message taken before the next
+  one arrives is received as published; a slow subscriber gets fewer, larger deltas
+  with the same text.
 * **Overflow.** A subscription whose buffer holds `max_pending` messages when another
   one arrives (and does not merge) is *overflowed*: that message and every later one are
   dropped. `get` returns the messages buffered before the drop, then raises

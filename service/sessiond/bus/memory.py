@@ -107,18 +107,9 @@ class MemorySubscription:
         if type(tail) is _Chain:
             return tail.add(message)
         continued_by = getattr(tail, "continued_by", None)
-        if continued_by is not None:
-            if not continued_by(message):
-                return False
-            self._buffer[-1] = _Chain(tail, message)
-            return True
-        merge = getattr(tail, "merge", None)
-        if merge is None:
+        if continued_by is None or not continued_by(message):
             return False
-        merged = merge(message)
-        if merged is None:
-            return False
-        self._buffer[-1] = merged
+        self._buffer[-1] = _Chain(tail, message)
         return True
 
     async def get(self, wait_s: float | None = None) -> object | None:

@@ -206,12 +206,6 @@ class LiveDelta:
     ts: int
     thinking: bool = False
 
-    def merge(self, other: object) -> LiveDelta | None:
-        """This delta followed by `other`, when `other` continues it; else None."""
-        if isinstance(other, LiveDelta) and self.continued_by(other):
-            return self.extended((other,))
-        return None
-
     def continued_by(self, other: object) -> bool:
         """Whether `other` is the text right after this delta's (same run and kind)."""
         return (

@@ -159,7 +159,7 @@ class ChatServicer(chat_service_pb2_grpc.ChatServiceServicer):
     @server_stream
     async def Chat(self, request: pb.ChatRequest, context: Ctx) -> AsyncIterator[pb.ChatResponse]:
         caller = current_caller()
-        subscription = self.streams.subscribe(caller, request.session_key)
+        subscription = await self.streams.subscribe(caller, request.session_key)
         try:
             result = await self.runs.send(caller, send_input(request))
         except BaseException:

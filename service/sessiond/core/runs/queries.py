@@ -91,6 +91,7 @@ async def await_end(
             except SubscriptionOverflow:
                 subscription.close()
                 subscription = bus.subscribe(topic, WAIT_PENDING)
+                await subscription.ready()
                 message = None
             if message is None or _may_end(message, run.run_id):
                 run = await reread()

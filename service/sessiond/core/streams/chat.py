@@ -111,10 +111,17 @@ class ChatStreams:
         self.heartbeat_s = heartbeat_s
         self.max_pending = max_pending
 
-    def subscribe(self, caller: Caller, raw_key: str) -> Subscription:
-        """Opens a live subscription before a Send, so `follow_run` misses nothing."""
+    async def subscribe(self, caller: Caller, raw_key: str) -> Subscription:
+        """Opens a live subscription before a Send, so `follow_run` misses nothing: ready,
+        so events of the run reach it even if another replica ends up executing it."""
         key = self.rules.stored_key(caller, raw_key, "session_key")
-        return self._subscribe(key)
+        subscription = self._subscribe(key)
+        try:
+            await subscription.ready()
+        except BaseException:
+            subscription.close()
+            raise
+        return subscription
 
     def _subscribe(self, key: str) -> Subscription:
         return self.committer.bus.subscribe(chat_topic(key), self.max_pending)

@@ -66,14 +66,6 @@ class Allowance:
             return self.cost
         return None
 
-    @property
-    def spent(self) -> Limit | None:
-        """A budget with nothing left, if any."""
-        for limit in (self.tokens, self.cost):
-            if limit is not None and limit.left <= 0:
-                return limit
-        return None
-
 
 def _tightest(limits: list[Limit]) -> Limit | None:
     return min(limits, key=lambda limit: limit.left, default=None)

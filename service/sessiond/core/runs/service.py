@@ -313,11 +313,9 @@ class RunService:
             if key and target.session_key != key:
                 raise InvalidArgument("run_id", "run_id belongs to another session")
             key = target.session_key
-        else:
-            await self.committer.store.read(lambda tx: require(tx.get_session(key), key))
         # Refused before anything changes (the active run is checked again after the queue
         # is cancelled: another may have started meanwhile).
-        stops = target if target is not None else await self._active_run(key)
+        stops = target if target is not None else await self._active_run(key, must_exist=True)
         if stops is not None and not stops.ended:
             self.permissions.check(caller, stops)
         cancelled = await self._cancel_queued(caller, key, target, clear_queue)
@@ -336,9 +334,13 @@ class RunService:
             )
         return AbortResult(key, "", cancelled)
 
-    async def _active_run(self, key: str) -> Run | None:
+    async def _active_run(self, key: str, *, must_exist: bool = False) -> Run | None:
+        """The session's active run; SESSION_NOT_FOUND for a session gone, if it `must_exist`."""
+
         def read(tx: ReadTx) -> Run | None:
             session = tx.get_session(key)
+            if must_exist:
+                require(session, key)
             return tx.get_run(session.active_run_id) if session and session.active_run_id else None
 
         return await self.committer.store.read(read)

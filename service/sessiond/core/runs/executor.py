@@ -22,7 +22,7 @@ from sessiond.agents.base import (
 )
 from sessiond.core.committer import Committer, chat_topic
 from sessiond.core.limits import TenantLimits
-from sessiond.core.runs.agents import AgentDirectory
+from sessiond.core.runs.agents import AgentDirectory, AgentSpec
 from sessiond.core.runs.budgets import BudgetCrossed, Budgets, charge
 from sessiond.core.runs.context import TranscriptContext
 from sessiond.core.runs.conversation import (
@@ -250,16 +250,18 @@ class RunExecutor:
         if inputs is None:
             inputs = await self.committer.store.read(lambda tx: self.inputs(tx, run))
         active.reasoning_level = inputs.reasoning
-        context = await self._context(run, inputs)
-        request, spec_cost = self._request(inputs, context)
+        spec = self.agents.get(inputs.agent_id)
+        context = await self._context(run, inputs, spec)
+        request = self._request(inputs, context, spec)
+        spec_cost = functools.partial(spec.cost, model=request.model)
         active.model, active.price = request.model, spec_cost
-        active.request_tokens = context.tokens + self.agents.get(inputs.agent_id).system_tokens
+        active.request_tokens = context.tokens + spec.system_tokens
         allowance = await self.budgets.read_allowance(self.committer.store, inputs.session)
         charge(allowance, active.usage_so_far())
         timeout_s = (run.timeout_ms or self.settings.default_timeout_ms) / 1000
         usage = Usage()
         async with asyncio.timeout(timeout_s):
-            events = self.agents.get(request.agent_id).backend.stream(request)
+            events = spec.backend.stream(request)
             release = functools.partial(self._release_pending, active, run)
             async for event in paced(events, active.seconds_until_due, release):
                 if isinstance(event, UsageReport):
@@ -285,7 +287,7 @@ class RunExecutor:
             thinking=_kept_thinking(active),
         )
 
-    async def _context(self, run: Run, inputs: RunInputs) -> Context:
+    async def _context(self, run: Run, inputs: RunInputs, spec: AgentSpec) -> Context:
         """The run's conversation (`conversation`), cut to its agent's budget; a run whose
         context leaves out earlier history records it (`history_omitted`)."""
         conversation = Conversation(inputs.window.messages, run.run_id)
@@ -298,10 +300,8 @@ class RunExecutor:
         # With nothing queued left out and no question from before the window, the
         # conversation holds exactly the window's entries: its cost is known.
         known = inputs.window.sent if not waiting and inputs.question is None else None
-        budget = self.agents.transcript_budget(inputs.agent_id)
-        context = fit(ordered, budget, inputs.window.earlier, known)
+        context = fit(ordered, spec.transcript_budget, inputs.window.earlier, known)
         if context.omitted:
-            spec = self.agents.get(inputs.agent_id)
             omitted = HistoryOmitted(
                 omitted_entries=context.omitted,
                 estimated_tokens=context.tokens + spec.system_tokens,
@@ -312,19 +312,15 @@ class RunExecutor:
             )
         return context
 
-    def _request(
-        self, inputs: RunInputs, context: Context
-    ) -> tuple[AgentRequest, Callable[[Usage], float]]:
-        """The agent's request, and what its usage costs (at its model's price)."""
-        spec = self.agents.get(inputs.agent_id)
-        request = AgentRequest(
+    @staticmethod
+    def _request(inputs: RunInputs, context: Context, spec: AgentSpec) -> AgentRequest:
+        return AgentRequest(
             agent_id=inputs.agent_id,
             model=inputs.model or spec.model,
             system_prompt=spec.system_prompt,
             transcript=context.messages,
             thinking_level=inputs.thinking,
         )
-        return request, functools.partial(spec.cost, model=request.model)
 
     async def _release_pending(self, active: ActiveRun, run: Run) -> None:
         """Releases coalesced text now: the agent paused past the interval."""

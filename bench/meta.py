@@ -6,9 +6,10 @@ from __future__ import annotations
 import os
 import platform
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
+
+from bench.cluster import nats_executable
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -27,7 +28,11 @@ def replicas_available() -> bool:
         import pgserver  # noqa: F401
     except ImportError:
         return False
-    return Path(sys.executable).with_name("nats-server").exists()
+    try:
+        nats_executable()
+    except RuntimeError:
+        return False
+    return True
 
 
 def machine() -> dict[str, Any]:

@@ -7,7 +7,7 @@ import statistics
 from typing import Any
 
 from bench import markdown as md
-from bench.stats import paired_ratio, summary
+from bench.stats import counts_of, metric, paired_ratio
 
 Doc = dict[str, Any]
 PROCESSES = ("sessiond", "replica-a", "replica-b", "postgres", "nats")
@@ -22,11 +22,6 @@ COST_HEADER = [
 ]
 
 
-def _metric(results: dict[str, Any], name: str, key: str) -> dict[str, Any] | None:
-    result = results.get(name)
-    return summary(result["reps"], key) if result else None
-
-
 def _ratio(value: dict[str, Any] | None, base: dict[str, Any] | None) -> float | None:
     return paired_ratio(value, base) if value and base and base["median"] else None
 
@@ -35,7 +30,7 @@ def _row(
     results: dict[str, Any], measurement: str, in_flight: str, unit: str, names: tuple[str, ...]
 ) -> Doc:
     """`names`: the SQLite scenario, then A's and A+B's, each `name:key`."""
-    sqlite, one, two = (_metric(results, *n.split(":")) for n in names)
+    sqlite, one, two = (metric(results, *n.split(":")) for n in names)
     return {
         "measurement": measurement,
         "in_flight": in_flight,
@@ -48,13 +43,9 @@ def _row(
     }
 
 
-def _counts(results: dict[str, Any], prefix: str) -> list[int]:
-    return sorted(int(k.rpartition("@")[2]) for k in results if k.startswith(prefix))
-
-
 def rows(results: dict[str, Any]) -> list[Doc]:
     out = []
-    for c in _counts(results, "replica1_send@"):
+    for c in counts_of(results, "replica1_send"):
         names = (f"send@{c}", f"replica1_send@{c}", f"replica2_send@{c}")
         out.append(
             _row(
@@ -65,7 +56,7 @@ def rows(results: dict[str, Any]) -> list[Doc]:
                 tuple(f"{n}:ops_per_s" for n in names),
             )
         )
-    for s in _counts(results, "replica1_fanout@"):
+    for s in counts_of(results, "replica1_fanout"):
         names = (f"fanout@{s}", f"replica1_fanout@{s}", f"replica2_fanout@{s}")
         for label, key in (("events/s", "events_per_s"), ("text chunks/s", "chunks_per_s")):
             measurement = f"WatchChat fan-out {label}"
@@ -82,7 +73,7 @@ def rows(results: dict[str, Any]) -> list[Doc]:
 def cpu_rows(results: dict[str, Any]) -> list[Doc]:
     """Server CPU per Send (with its run), per process, from the Send repetitions."""
     out = []
-    for c in _counts(results, "replica1_send@"):
+    for c in counts_of(results, "replica1_send"):
         for name in (f"send@{c}", f"replica1_send@{c}", f"replica2_send@{c}"):
             reps = [r for r in results.get(name, {}).get("reps", []) if r.get("ops")]
             if not reps or "server_cpu_s" not in reps[0]:
@@ -102,7 +93,7 @@ def cost(results: dict[str, Any]) -> list[Doc]:
     """Per number of sessions in flight, medians over the rounds of what a Send (with its
     run of one delta) and a further delta cost."""
     out = []
-    for n in _counts(results, "replica_cost@"):
+    for n in counts_of(results, "replica_cost"):
         reps = results[f"replica_cost@{n}"]["reps"]
 
         def median(key: str, reps: list[Doc] = reps) -> float:

@@ -6,29 +6,12 @@ from typing import Any
 
 from bench import markdown as md
 from bench import replica_report
-from bench.stats import paired_ratio, ratio, summary
+from bench.stats import counts_of, metric, paired_ratio, ratio, summary
 
 KB = 1024
 MAX_BYTES_PER_STREAM = 50 * KB
 
 Doc = dict[str, Any]
-
-
-def _at(name: str) -> tuple[str, int]:
-    base, _, n = name.rpartition("@")
-    return base, int(n)
-
-
-def _find(results: dict[str, Any], base: str) -> list[int]:
-    """The in-flight counts measured for scenario `base`, ascending."""
-    return sorted(n for b, n in (_at(k) for k in results if "@" in k) if b == base)
-
-
-def _metric(results: dict[str, Any], name: str, key: str) -> dict[str, Any] | None:
-    result = results.get(name)
-    if result is None:
-        return None
-    return summary(result["reps"], key)
 
 
 def _row(
@@ -63,15 +46,15 @@ def _row(
 
 def rows(results: dict[str, Any]) -> list[Doc]:
     out: list[Doc] = []
-    for c in _find(results, "get_session"):
+    for c in counts_of(results, "get_session"):
         echo = f"echo_unary@{c}"
         out.append(
             _row(
                 "GetSession RPC/s",
                 c,
                 "RPC/s",
-                _metric(results, f"get_session@{c}", "ops_per_s"),
-                _metric(results, echo, "ops_per_s"),
+                metric(results, f"get_session@{c}", "ops_per_s"),
+                metric(results, echo, "ops_per_s"),
                 "echo unary RPC/s",
                 (">=", 0.6),
                 group="get_session",
@@ -83,20 +66,20 @@ def rows(results: dict[str, Any]) -> list[Doc]:
                     f"GetSession latency {pct}",
                     c,
                     "ms",
-                    _metric(results, f"get_session@{c}", f"{pct}_ms"),
-                    _metric(results, echo, f"{pct}_ms"),
+                    metric(results, f"get_session@{c}", f"{pct}_ms"),
+                    metric(results, echo, f"{pct}_ms"),
                     f"echo unary {pct}",
                     group="get_session_latency",
                 )
             )
-    for c in _find(results, "send"):
+    for c in counts_of(results, "send"):
         out.append(
             _row(
                 "durable Send RPC/s",
                 c,
                 "RPC/s",
-                _metric(results, f"send@{c}", "ops_per_s"),
-                _metric(results, f"echo_unary@{c}", "ops_per_s"),
+                metric(results, f"send@{c}", "ops_per_s"),
+                metric(results, f"echo_unary@{c}", "ops_per_s"),
                 "echo unary RPC/s",
                 (">=", 0.4),
                 group="send",
@@ -108,48 +91,48 @@ def rows(results: dict[str, Any]) -> list[Doc]:
         ("events/s", "events_per_s", (">=", 0.5), "fanout"),
         ("text chunks/s", "chunks_per_s", None, "fanout_chunks"),
     )
-    for s in _find(results, "fanout"):
-        baseline = _metric(results, f"echo_stream@{s}", "events_per_s")
+    for s in counts_of(results, "fanout"):
+        baseline = metric(results, f"echo_stream@{s}", "events_per_s")
         for unit, key, target, group in fanout_rows:
             out.append(
                 _row(
                     f"WatchChat fan-out {unit}",
                     f"{s} subscribers",
                     unit.removeprefix("text "),
-                    _metric(results, f"fanout@{s}", key),
+                    metric(results, f"fanout@{s}", key),
                     baseline,
                     f"echo stream msgs/s ({s} streams)",
                     target,
                     group=group,
                 )
             )
-    for n in _find(results, "concurrent_runs"):
+    for n in counts_of(results, "concurrent_runs"):
         out.append(
             _row(
                 "WatchChat events/s, concurrent runs",
                 f"{n} runs",
                 "events/s",
-                _metric(results, f"concurrent_runs@{n}", "events_per_s"),
-                _metric(results, f"echo_stream@{n}", "events_per_s"),
+                metric(results, f"concurrent_runs@{n}", "events_per_s"),
+                metric(results, f"echo_stream@{n}", "events_per_s"),
                 f"echo stream msgs/s ({n} streams)",
                 group="concurrent_runs",
             )
         )
-    for c in _find(results, "first_delta"):
+    for c in counts_of(results, "first_delta"):
         for pct, bound in (("p50", 2.0), ("p99", 3.0)):
             out.append(
                 _row(
                     f"time to first delta {pct}",
                     c,
                     "ms",
-                    _metric(results, f"first_delta@{c}", f"{pct}_ms"),
-                    _metric(results, f"echo_unary@{c}", f"{pct}_ms"),
+                    metric(results, f"first_delta@{c}", f"{pct}_ms"),
+                    metric(results, f"echo_unary@{c}", f"{pct}_ms"),
                     f"echo unary RTT {pct}",
                     ("<=", bound),
                     group="first_delta",
                 )
             )
-    for c in _find(results, "replies_sessiond"):
+    for c in counts_of(results, "replies_sessiond"):
         if f"replies_a2a@{c}" not in results:
             continue
         out.append(
@@ -157,8 +140,8 @@ def rows(results: dict[str, Any]) -> list[Doc]:
                 "streamed replies/s vs A2A",
                 c,
                 "replies/s",
-                _metric(results, f"replies_sessiond@{c}", "ops_per_s"),
-                _metric(results, f"replies_a2a@{c}", "ops_per_s"),
+                metric(results, f"replies_sessiond@{c}", "ops_per_s"),
+                metric(results, f"replies_a2a@{c}", "ops_per_s"),
                 "A2A SDK replies/s",
                 (">=", 3.0),
                 group="a2a",
@@ -169,8 +152,8 @@ def rows(results: dict[str, Any]) -> list[Doc]:
                 "time to first event p50 vs A2A",
                 c,
                 "ms",
-                _metric(results, f"replies_sessiond@{c}", "first_event_p50_ms"),
-                _metric(results, f"replies_a2a@{c}", "first_event_p50_ms"),
+                metric(results, f"replies_sessiond@{c}", "first_event_p50_ms"),
+                metric(results, f"replies_a2a@{c}", "first_event_p50_ms"),
                 "A2A SDK p50",
                 ("<=", 1 / 3),
                 group="a2a",
@@ -181,8 +164,8 @@ def rows(results: dict[str, Any]) -> list[Doc]:
                 "time to first text p50 vs A2A",
                 c,
                 "ms",
-                _metric(results, f"replies_sessiond@{c}", "first_text_p50_ms"),
-                _metric(results, f"replies_a2a@{c}", "first_text_p50_ms"),
+                metric(results, f"replies_sessiond@{c}", "first_text_p50_ms"),
+                metric(results, f"replies_a2a@{c}", "first_text_p50_ms"),
                 "A2A SDK p50",
                 group="a2a_text",
             )

@@ -42,3 +42,15 @@ def paired_ratio(value: dict[str, Any], baseline: dict[str, Any]) -> float | Non
     if len(values) > 1 and len(values) == len(bases) and all(bases):
         return statistics.median(v / b for v, b in zip(values, bases, strict=True))
     return ratio(value["median"], baseline["median"])
+
+
+def counts_of(results: dict[str, Any], base: str) -> list[int]:
+    """The in-flight counts measured for scenario `base` (names `base@<count>`), ascending."""
+    found = (name.rpartition("@") for name in results if "@" in name)
+    return sorted(int(n) for b, _, n in found if b == base)
+
+
+def metric(results: dict[str, Any], name: str, key: str) -> dict[str, Any] | None:
+    """The summary of `key` over scenario `name`'s repetitions; None when it did not run."""
+    result = results.get(name)
+    return summary(result["reps"], key) if result else None

@@ -15,16 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from sessiond import access_config
-from sessiond.access_config import AccessConfigError
-from sessiond.config_checks import (
-    ConfigError,
-    validate,
-)
+from sessiond.config_checks import validate
 from sessiond.settings import (
     AgentConfig,
     AuthConfig,
     BusConfig,
     Config,
+    ConfigError,
     ModelPrice,
     TenantConfig,
     TLSConfig,
@@ -186,21 +183,6 @@ def _prices_from_toml(agent_id: str, table: Any) -> dict[str, ModelPrice]:
     return prices
 
 
-def tokens_from_toml(entries: Any, where: str) -> tuple[TokenConfig, ...]:
-    """`[[tokens]]` tables (`access_config.tokens_from_toml`)."""
-    try:
-        return access_config.tokens_from_toml(entries, where)
-    except AccessConfigError as exc:
-        raise ConfigError(str(exc)) from exc
-
-
-def _tenants_from_toml(table: Any) -> dict[str, TenantConfig]:
-    try:
-        return access_config.tenants_from_toml(table)
-    except AccessConfigError as exc:
-        raise ConfigError(str(exc)) from exc
-
-
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
         return tomllib.loads(path.read_text())
@@ -238,10 +220,10 @@ def from_toml(path: Path, base: Config) -> Config:
     if "agents" in data:
         config = replace(config, agents=_agents_from_toml(data["agents"]))
     if "tenants" in data:
-        config = replace(config, tenants=_tenants_from_toml(data["tenants"]))
+        config = replace(config, tenants=access_config.tenants_from_toml(data["tenants"]))
     tokens = data.get("auth", {}).get("tokens")
     if tokens is not None:
-        auth = replace(config.auth, tokens=tokens_from_toml(tokens, f"{path} [auth]"))
+        auth = replace(config.auth, tokens=access_config.tokens_from_toml(tokens, f"{path} [auth]"))
         config = replace(config, auth=auth)
     return config
 
@@ -286,5 +268,5 @@ def with_tokens_file(config: Config) -> Config:
     path = config.auth.tokens_file
     if path is None:
         return config
-    extra = tokens_from_toml(_read_toml(path).get("tokens", []), str(path))
+    extra = access_config.tokens_from_toml(_read_toml(path).get("tokens", []), str(path))
     return replace(config, auth=replace(config.auth, tokens=(*config.auth.tokens, *extra)))

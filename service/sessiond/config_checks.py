@@ -11,9 +11,15 @@ from dataclasses import fields
 from urllib.parse import urlsplit, urlunsplit
 
 from sessiond import access_config
-from sessiond.access_config import AccessConfigError
 from sessiond.eventloop import EVENT_LOOPS
-from sessiond.settings import AgentConfig, BusConfig, Config, TLSConfig, TransportConfig
+from sessiond.settings import (
+    AgentConfig,
+    BusConfig,
+    Config,
+    ConfigError,
+    TLSConfig,
+    TransportConfig,
+)
 
 POSTGRES_URL_PREFIXES = ("postgresql://", "postgres://")
 """A `database_url` with one of these selects the PostgreSQL store."""
@@ -21,10 +27,6 @@ MEMORY_URL = "memory:"
 """The `database_url` of the in-memory store."""
 NATS_URL_SCHEMES = ("nats://", "tls://", "ws://", "wss://")
 _SUBJECT_PREFIX = re.compile(r"[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*")
-
-
-class ConfigError(ValueError):
-    """The configuration is invalid; the message says which setting."""
 
 
 def validate(config: Config) -> None:
@@ -71,10 +73,7 @@ def validate(config: Config) -> None:
     _validate_bus(config.bus)
     _validate_tls(config.tls)
     _validate_budgets(config.agents)
-    try:
-        access_config.validate(config.tenants, config.auth.tokens, config.agents)
-    except AccessConfigError as exc:
-        raise ConfigError(str(exc)) from exc
+    access_config.validate(config.tenants, config.auth.tokens, config.agents)
 
 
 def _validate_budgets(agents: Mapping[str, AgentConfig]) -> None:

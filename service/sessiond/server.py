@@ -24,8 +24,8 @@ from sessiond.api.observability import observability_layer
 from sessiond.api.services import CoreServices, register_services, set_serving
 from sessiond.api.wrapping import Layer
 from sessiond.bus.base import EventBus
-from sessiond.config import Config
-from sessiond.config_checks import ConfigError, exposure_problem
+from sessiond.config import Config, ConfigError
+from sessiond.config_checks import exposure_problem
 from sessiond.core.maintenance.retention import (
     prune_events_periodically,
     sweep_periodically,

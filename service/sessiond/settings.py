@@ -15,6 +15,10 @@ from sessiond.domain.tokens import DEFAULT_CONTEXT_TOKENS
 MIB = 1024 * 1024
 
 
+class ConfigError(ValueError):
+    """The configuration is invalid; the message says which setting."""
+
+
 @dataclass(frozen=True, slots=True)
 class ModelPrice:
     """The price of one model, `[agents.<id>.prices."<model>"]`."""

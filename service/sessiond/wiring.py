@@ -14,11 +14,10 @@ from sessiond.api.services import CoreServices
 from sessiond.bus.base import EventBus
 from sessiond.bus.memory import MemoryBus
 from sessiond.bus.nats import NatsBus
-from sessiond.config import AgentConfig, Config
+from sessiond.config import AgentConfig, Config, ConfigError
 from sessiond.config_checks import (
     MEMORY_URL,
     POSTGRES_URL_PREFIXES,
-    ConfigError,
     redacted_url,
     unsupported_store_url,
 )

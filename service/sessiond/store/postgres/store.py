@@ -22,6 +22,7 @@ replicas. Group commit is what keeps that high: a busy replica sends many writes
 from __future__ import annotations
 
 import asyncio
+import functools
 import queue
 import threading
 from collections.abc import Callable
@@ -117,19 +118,26 @@ class PostgresStore:
         await asyncio.to_thread(self._pool.close)
 
     async def session(self, key: str) -> Session | None:
-        # No memory of sessions: other replicas write too.
-        return await self.read(lambda tx: tx.get_session(key))
+        # No memory of sessions: other replicas write too. One statement is a snapshot of
+        # its own (the connection autocommits): no BEGIN and ROLLBACK around it.
+        return await self._read(lambda tx: tx.get_session(key), snapshot=False)
 
     async def read(self, fn: Callable[[ReadTx], T]) -> T:
+        return await self._read(fn, snapshot=True)
+
+    async def _read(self, fn: Callable[[ReadTx], T], *, snapshot: bool) -> T:
         if self._closed:
             raise Unavailable("store is closed")
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._reader_threads, self._run_read, fn)
+        run = functools.partial(self._run_read, fn, snapshot=snapshot)
+        return await loop.run_in_executor(self._reader_threads, run)
 
-    def _run_read(self, fn: Callable[[ReadTx], T]) -> T:
+    def _run_read(self, fn: Callable[[ReadTx], T], *, snapshot: bool) -> T:
         for attempt in range(1, READ_ATTEMPTS + 1):
             try:
                 with self._pool.connection() as conn:
+                    if not snapshot:
+                        return fn(PostgresReadTx(conn))
                     return self._read_in_snapshot(conn, fn)
             except psycopg.OperationalError as exc:  # connection lost, pool closed or timed out
                 if attempt == READ_ATTEMPTS or self._closed:

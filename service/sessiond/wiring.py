@@ -13,7 +13,6 @@ from sessiond.api.maintenance import Maintenance
 from sessiond.api.services import CoreServices
 from sessiond.bus.base import EventBus
 from sessiond.bus.memory import MemoryBus
-from sessiond.bus.nats import NatsBus
 from sessiond.config import AgentConfig, Config, ConfigError
 from sessiond.config_checks import (
     MEMORY_URL,
@@ -145,6 +144,9 @@ async def open_bus(config: Config) -> EventBus:
     """The NATS bus when `bus.nats_url` is set (several replicas), else the in-process bus."""
     if not config.bus.nats_url:
         return MemoryBus()
+    # Imported here, as the PostgreSQL store is: a single server does not load nats-py.
+    from sessiond.bus.nats import NatsBus
+
     return await NatsBus.connect(config.bus.nats_url, config.bus.subject_prefix)
 
 

@@ -113,7 +113,7 @@ async def abort_with(context: grpc.aio.ServicerContext[object, object], exc: Bas
     """Ends the call with the mapped status; unexpected errors become a generic INTERNAL."""
     if isinstance(exc, errors.SessiondError):
         caller = current_caller()
-        code, status = to_status(exc, "" if caller.all_tenants else caller.namespace)
+        code, status = to_status(exc, caller.scope or "")
     else:
         # The log line carries the request id (bound by the interceptor); the client gets
         # a generic message: exception texts may hold internals.

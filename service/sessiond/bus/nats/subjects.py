@@ -33,7 +33,7 @@ def check_prefix(prefix: str) -> str:
     return prefix
 
 
-def encode_name(name: str) -> str:
+def _encode_name(name: str) -> str:
     encoded = base64.urlsafe_b64encode(name.encode()).rstrip(b"=").decode("ascii")
     return encoded or "="
 
@@ -43,7 +43,7 @@ def subject_of(prefix: str, topic: str) -> str:
     """The NATS subject of `topic` under `prefix` (one subject per topic, and back)."""
     kind, colon, name = topic.partition(":")
     if not _PLAIN_TOKEN.fullmatch(kind) or kind == "_":
-        return f"{prefix}._.{encode_name(topic)}"
+        return f"{prefix}._.{_encode_name(topic)}"
     if not colon:
         return f"{prefix}.{kind}"
-    return f"{prefix}.{kind}.{encode_name(name)}"
+    return f"{prefix}.{kind}.{_encode_name(name)}"
